@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kchan: Go-style channels as character devices, /dev/chan/<name>.
+ *
+ * Channels are created and destroyed through ioctls on /dev/chan-control
+ * and used with plain open/read/write/poll on /dev/chan/<name>: one write
+ * is one message, one read returns one whole message.  See kchan(7).
+ *
+ * Every ioctl argument starts with a __u32 size, set by the caller to
+ * sizeof() the struct it was compiled with.  Like clone3() and openat2(),
+ * the kernel accepts a smaller (older) struct and a larger (newer) one
+ * whose extra bytes are zero (E2BIG otherwise), so the ABI can grow.
+ * Reserved fields and unknown flags must be zero (EINVAL otherwise).
+ */
+#ifndef _UAPI_LINUX_KCHAN_H
+#define _UAPI_LINUX_KCHAN_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Path of the control device, and the directory of the channel nodes. */
+#define KCHAN_CONTROL_PATH	"/dev/chan-control"
+#define KCHAN_DEV_DIR		"/dev/chan"
+
+/*
+ * Names: 1..KCHAN_NAME_MAX-1 bytes of [A-Za-z0-9._-], not starting with
+ * '.', NUL-terminated within name[].
+ */
+#define KCHAN_NAME_MAX		64
+
+/* A msg_max of 0 in struct kchan_create means this many bytes. */
+#define KCHAN_MSG_MAX_DEFAULT	4096
+
+/* struct kchan_create.flags */
+#define KCHAN_CREATE_AUTOCLOSE	(1U << 0) /* close when the last writer's file is released */
+#define KCHAN_CREATE_FLAGS	KCHAN_CREATE_AUTOCLOSE
+
+struct kchan_create {
+	__u32 size;		/* sizeof(struct kchan_create) */
+	__u32 flags;		/* KCHAN_CREATE_* */
+	__u32 capacity;		/* messages buffered; 0 = unbuffered (rendezvous) */
+	__u32 msg_max;		/* largest message in bytes; 0 = KCHAN_MSG_MAX_DEFAULT */
+	__u32 mode;		/* permission bits of the node; 0 = 0600 */
+	__u32 reserved[3];	/* must be zero */
+	char name[KCHAN_NAME_MAX];
+};
+#define KCHAN_CREATE_SIZE_VER0	96
+
+/* Names a channel for KCHAN_IOC_DESTROY and KCHAN_IOC_CLOSE_NAME. */
+struct kchan_name {
+	__u32 size;		/* sizeof(struct kchan_name) */
+	__u32 flags;		/* must be zero */
+	__u64 reserved;		/* must be zero */
+	char name[KCHAN_NAME_MAX];
+};
+#define KCHAN_NAME_SIZE_VER0	80
+
+/* struct kchan_info.state */
+#define KCHAN_STATE_CLOSED	(1U << 0) /* Go's close() happened */
+#define KCHAN_STATE_DESTROYED	(1U << 1) /* the channel was destroyed */
+#define KCHAN_STATE_AUTOCLOSE	(1U << 2) /* created with KCHAN_CREATE_AUTOCLOSE */
+
+/* Go's len() and cap(), and more: the answer of KCHAN_IOC_INFO. */
+struct kchan_info {
+	__u32 size;		/* in: sizeof(struct kchan_info); the kernel fills that much */
+	__u32 state;		/* out: KCHAN_STATE_* */
+	__u32 capacity;		/* Go's cap() */
+	__u32 length;		/* Go's len(): messages buffered now */
+	__u32 msg_max;
+	__u32 readers;		/* open files with read access */
+	__u32 writers;		/* open files with write access */
+	__u32 reserved0;	/* zero */
+	__u64 sent;		/* messages accepted by the channel */
+	__u64 received;		/* messages read out of the channel */
+};
+#define KCHAN_INFO_SIZE_VER0	48
+
+#define KCHAN_IOC_MAGIC		0xC4
+
+/* On /dev/chan-control. */
+#define KCHAN_IOC_CREATE	_IOW(KCHAN_IOC_MAGIC, 0x01, struct kchan_create)
+#define KCHAN_IOC_DESTROY	_IOW(KCHAN_IOC_MAGIC, 0x02, struct kchan_name)
+#define KCHAN_IOC_CLOSE_NAME	_IOW(KCHAN_IOC_MAGIC, 0x03, struct kchan_name)
+
+/* On a channel fd. */
+#define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)	/* needs an fd open for writing */
+#define KCHAN_IOC_INFO		_IOWR(KCHAN_IOC_MAGIC, 0x11, struct kchan_info)
+
+#endif /* _UAPI_LINUX_KCHAN_H */
