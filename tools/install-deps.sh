@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the Debian packages kchan's build and tests need, and only the missing ones.
+# Idempotent and silent when everything is present, so `make demo`/`make check` can
+# run it every time (CI runs on a fresh Debian 12 machine; developers may already
+# have everything).
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tools/install-deps.sh [--help]
+
+Checks each Debian package kchan needs with `dpkg -s` and installs the missing
+ones with apt-get (after one `apt-get update`), using sudo when not root.
+Prints nothing when everything is already installed.
+EOF
+}
+
+case "${1:-}" in
+-h | --help) usage; exit 0 ;;
+"") ;;
+*) usage >&2; exit 2 ;;
+esac
+
+# Why each package is here:
+#   build-essential            gcc, make for the module, chanctl and the selftests
+#   linux-headers-*            kbuild trees to build kchan.ko against (6.1 and 6.12)
+#   linux-image-*              the guest kernels the tests boot (never the host's)
+#   linux-source-6.12          kselftest_harness.h and checkpatch.pl, extracted on demand
+#   qemu-system-x86            the guest (TCG: no KVM needed)
+#   busybox-static, cpio, kmod, xz-utils
+#                              the guest initramfs (xz: 6.12 ships .ko.xz modules)
+#   sparse                     `make sparse`
+#   python3                    scripts and tests
+#   liburing-dev               io_uring tests
+packages=(
+	build-essential
+	qemu-system-x86
+	busybox-static
+	linux-image-amd64
+	linux-headers-amd64
+	linux-image-6.12-amd64
+	linux-headers-6.12-amd64
+	linux-source-6.12
+	sparse
+	kmod
+	cpio
+	xz-utils
+	python3
+	liburing-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	# dpkg -s succeeds for packages that were removed but not purged, so look
+	# at the status line rather than the exit code alone.
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$pkg")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
