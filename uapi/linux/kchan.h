@@ -32,7 +32,7 @@
 #define KCHAN_MSG_MAX_DEFAULT	4096
 
 /* struct kchan_create.flags */
-#define KCHAN_CREATE_AUTOCLOSE	(1U << 0) /* close when the last writer's file is released */
+#define KCHAN_CREATE_AUTOCLOSE	0x1U /* close when the last writer's file is released */
 #define KCHAN_CREATE_FLAGS	KCHAN_CREATE_AUTOCLOSE
 
 struct kchan_create {
@@ -44,6 +44,7 @@ struct kchan_create {
 	__u32 reserved[3];	/* must be zero */
 	char name[KCHAN_NAME_MAX];
 };
+
 #define KCHAN_CREATE_SIZE_VER0	96
 
 /* Names a channel for KCHAN_IOC_DESTROY and KCHAN_IOC_CLOSE_NAME. */
@@ -53,12 +54,13 @@ struct kchan_name {
 	__u64 reserved;		/* must be zero */
 	char name[KCHAN_NAME_MAX];
 };
+
 #define KCHAN_NAME_SIZE_VER0	80
 
 /* struct kchan_info.state */
-#define KCHAN_STATE_CLOSED	(1U << 0) /* Go's close() happened */
-#define KCHAN_STATE_DESTROYED	(1U << 1) /* the channel was destroyed */
-#define KCHAN_STATE_AUTOCLOSE	(1U << 2) /* created with KCHAN_CREATE_AUTOCLOSE */
+#define KCHAN_STATE_CLOSED	0x1U /* Go's close() happened */
+#define KCHAN_STATE_DESTROYED	0x2U /* the channel was destroyed */
+#define KCHAN_STATE_AUTOCLOSE	0x4U /* created with KCHAN_CREATE_AUTOCLOSE */
 
 /* Go's len() and cap(), and more: the answer of KCHAN_IOC_INFO. */
 struct kchan_info {
@@ -73,6 +75,7 @@ struct kchan_info {
 	__u64 sent;		/* messages accepted by the channel */
 	__u64 received;		/* messages read out of the channel */
 };
+
 #define KCHAN_INFO_SIZE_VER0	48
 
 #define KCHAN_IOC_MAGIC		0xC4

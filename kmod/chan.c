@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The channel object: allocation, its device node and sysfs attributes,
+ * close and destroy, and the end of its life.
+ */
+#include <linux/cred.h>
+#include <linux/poll.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+
+#include "kchan.h"
+
+static void kchan_free_msgs(struct list_head *msgs)
+{
+	struct kchan_msg *msg, *next;
+
+	list_for_each_entry_safe(msg, next, msgs, link)
+		kvfree(msg);
+}
+
+/*
+ * Fail every waiter on @q with @result.  A failed writer still owns its
+ * message and frees it itself.  Called under ch->lock, so the woken task
+ * cannot see its result, return and free its waiter before we are done:
+ * it retakes ch->lock first.  Only close and destroy wake many waiters,
+ * so waking under the lock costs nothing that matters.
+ */
+static void kchan_fail_waiters(struct list_head *q, int result)
+{
+	struct kchan_waiter *w, *next;
+
+	list_for_each_entry_safe(w, next, q, link) {
+		list_del_init(&w->link);
+		w->result = result;
+		wake_up_process(w->task);
+	}
+}
+
+/* Go's close(); the caller wakes pollers once ch->lock is released. */
+int kchan_close_locked(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	if (ch->dead)
+		return -ENODEV;
+	if (ch->closed)
+		return -EPIPE;
+	ch->closed = true;
+	/* Blocked writers deliver nothing; blocked readers (queue empty) see EOF. */
+	kchan_fail_waiters(&ch->sendq, -EPIPE);
+	kchan_fail_waiters(&ch->recvq, 0);
+	return 0;
+}
+
+int kchan_close(struct kchan *ch)
+{
+	int ret;
+
+	spin_lock(&ch->lock);
+	ret = kchan_close_locked(ch);
+	spin_unlock(&ch->lock);
+	if (!ret)
+		kchan_wake_all_pollers(ch);
+	return ret;
+}
+
+/* Destroy: every blocked and later operation fails with ENODEV. */
+void kchan_kill(struct kchan *ch)
+{
+	LIST_HEAD(dropped);
+
+	spin_lock(&ch->lock);
+	ch->dead = true;
+	kchan_fail_waiters(&ch->sendq, -ENODEV);
+	kchan_fail_waiters(&ch->recvq, -ENODEV);
+	list_splice_init(&ch->queue, &dropped);
+	ch->length = 0;
+	spin_unlock(&ch->lock);
+
+	kchan_free_msgs(&dropped);
+	kchan_wake_all_pollers(ch);
+}
+
+void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->capacity = ch->capacity;
+	info->msg_max = ch->msg_max;
+	if (ch->flags & KCHAN_CREATE_AUTOCLOSE)
+		info->state |= KCHAN_STATE_AUTOCLOSE;
+
+	spin_lock(&ch->lock);
+	if (ch->closed)
+		info->state |= KCHAN_STATE_CLOSED;
+	if (ch->dead)
+		info->state |= KCHAN_STATE_DESTROYED;
+	info->length = ch->length;
+	info->readers = ch->readers;
+	info->writers = ch->writers;
+	info->sent = ch->sent;
+	info->received = ch->received;
+	spin_unlock(&ch->lock);
+}
+
+/* sysfs: /sys/class/chan/<name>/, one value per file */
+#define KCHAN_INFO_ATTR(field, fmt)					\
+static ssize_t field##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct kchan_info info;						\
+									\
+	kchan_fill_info(kchan_from_dev(dev), &info);			\
+	return sysfs_emit(buf, fmt "\n", info.field);			\
+}									\
+static DEVICE_ATTR_RO(field)
+
+KCHAN_INFO_ATTR(capacity, "%u");
+KCHAN_INFO_ATTR(length, "%u");
+KCHAN_INFO_ATTR(msg_max, "%u");
+KCHAN_INFO_ATTR(readers, "%u");
+KCHAN_INFO_ATTR(writers, "%u");
+KCHAN_INFO_ATTR(sent, "%llu");
+KCHAN_INFO_ATTR(received, "%llu");
+
+static ssize_t closed_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct kchan_info info;
+
+	kchan_fill_info(kchan_from_dev(dev), &info);
+	return sysfs_emit(buf, "%d\n", !!(info.state & KCHAN_STATE_CLOSED));
+}
+static DEVICE_ATTR_RO(closed);
+
+static ssize_t autoclose_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	struct kchan *ch = kchan_from_dev(dev);
+
+	return sysfs_emit(buf, "%d\n", !!(ch->flags & KCHAN_CREATE_AUTOCLOSE));
+}
+static DEVICE_ATTR_RO(autoclose);
+
+static struct attribute *kchan_attrs[] = {
+	&dev_attr_capacity.attr,
+	&dev_attr_length.attr,
+	&dev_attr_msg_max.attr,
+	&dev_attr_closed.attr,
+	&dev_attr_autoclose.attr,
+	&dev_attr_readers.attr,
+	&dev_attr_writers.attr,
+	&dev_attr_sent.attr,
+	&dev_attr_received.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(kchan);
+
+/* /dev/chan/<name>, owned by the creator, with the requested mode */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+static char *kchan_devnode(const struct device *dev, umode_t *mode,
+			   kuid_t *uid, kgid_t *gid)
+#else
+static char *kchan_devnode(struct device *dev, umode_t *mode,
+			   kuid_t *uid, kgid_t *gid)
+#endif
+{
+	const struct kchan *ch = container_of(dev, struct kchan, dev);
+
+	if (mode)
+		*mode = ch->mode;
+	if (uid)
+		*uid = ch->owner;
+	if (gid)
+		*gid = ch->group;
+	return kasprintf(GFP_KERNEL, "chan/%s", ch->name);
+}
+
+static const struct device_type kchan_dev_type = {
+	.name = "chan",
+	.groups = kchan_groups,
+	.devnode = kchan_devnode,
+};
+
+static struct class kchan_class = {
+	.name = "chan",
+};
+
+int kchan_class_init(void)
+{
+	return class_register(&kchan_class);
+}
+
+void kchan_class_exit(void)
+{
+	class_unregister(&kchan_class);
+}
+
+/* The last reference is gone: no file, no registry entry, no sysfs reader. */
+static void kchan_dev_release(struct device *dev)
+{
+	struct kchan *ch = kchan_from_dev(dev);
+
+	kchan_registry_forget(ch);
+	kchan_free_msgs(&ch->queue);
+	kfree(ch);
+}
+
+/*
+ * A new channel, not yet visible.  It holds one device reference, which
+ * the caller drops with put_device() on failure (kchan_dev_release() then
+ * undoes whatever the registry did) or hands to the registry.
+ */
+struct kchan *kchan_alloc(const struct kchan_create *req)
+{
+	struct kchan *ch;
+	int ret;
+
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+	if (!ch)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock_init(&ch->lock);
+	INIT_LIST_HEAD(&ch->queue);
+	INIT_LIST_HEAD(&ch->recvq);
+	INIT_LIST_HEAD(&ch->sendq);
+	init_waitqueue_head(&ch->poll_wq);
+	INIT_HLIST_NODE(&ch->hnode);
+	ch->capacity = req->capacity;
+	ch->msg_max = req->msg_max ?: KCHAN_MSG_MAX_DEFAULT;
+	ch->flags = req->flags;
+	ch->mode = req->mode ?: 0600;
+	ch->owner = current_fsuid();
+	ch->group = current_fsgid();
+	strscpy(ch->name, req->name, sizeof(ch->name));
+
+	device_initialize(&ch->dev);
+	ch->dev.class = &kchan_class;
+	ch->dev.type = &kchan_dev_type;
+	ch->dev.release = kchan_dev_release;
+	ret = dev_set_name(&ch->dev, "%s", ch->name);
+	if (ret) {
+		put_device(&ch->dev);
+		return ERR_PTR(ret);
+	}
+	return ch;
+}
+
+/* Make the node and sysfs directory appear; called under the registry lock. */
+int kchan_publish(struct kchan *ch, dev_t devt)
+{
+	cdev_init(&ch->cdev, &kchan_fops);
+	ch->cdev.owner = THIS_MODULE;
+	ch->dev.devt = devt;
+	return cdev_device_add(&ch->cdev, &ch->dev);
+}
+
+/* The node and sysfs directory go; open files keep the object. */
+void kchan_unpublish(struct kchan *ch)
+{
+	cdev_device_del(&ch->cdev, &ch->dev);
+}

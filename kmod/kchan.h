@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kchan internals: the objects, who owns them, and the lock order.
+ *
+ * Objects
+ *   struct kchan      one channel.  Its lifetime is the kref of its embedded
+ *                     struct device (get_device/put_device): the registry
+ *                     holds one reference from create until destroy, and
+ *                     every open file holds the cdev, whose kobject holds
+ *                     the device (cdev_device_add makes the device the
+ *                     cdev's parent).  kchan_dev_release() frees it, after
+ *                     the last file is gone.
+ *   struct kchan_msg  one message, owned by whoever holds it: the writer
+ *                     until it is queued, the channel while it is queued
+ *                     or parked in a blocked writer's waiter, the reader
+ *                     once dequeued (until copied out, or put back).
+ *   struct kchan_waiter
+ *                     a blocked reader or writer, on its own stack; it is
+ *                     on ch->recvq or ch->sendq while it waits.  Whoever
+ *                     removes it from the queue (under ch->lock) sets its
+ *                     result; the waiter reads the result only under
+ *                     ch->lock, so it never returns while a waker still
+ *                     touches it.
+ *
+ * Locks, outermost first
+ *   kchan_registry_lock (mutex)  the name table and channel count; create,
+ *                                destroy, close-by-name, device add/del.
+ *   ch->lock (spinlock)          all mutable state of one channel: queue,
+ *                                waiters, counters, closed/dead flags.
+ *                                Never held across a user copy, an
+ *                                allocation or a sleep.
+ *   ch->poll_wq.lock             taken inside wake_up_poll(), always after
+ *                                ch->lock is released.
+ * The data path takes ch->lock only; no global lock.
+ */
+#ifndef KCHAN_INTERNAL_H
+#define KCHAN_INTERNAL_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/kchan.h>
+
+struct kchan_msg {
+	struct list_head link;		/* in ch->queue */
+	size_t len;
+	char data[];
+};
+
+/* kchan_waiter.result while the waiter is still queued */
+#define KCHAN_WAITING	1
+
+struct kchan_waiter {
+	struct list_head link;		/* in ch->recvq or ch->sendq */
+	struct task_struct *task;
+	struct kchan_msg *msg;		/* sender: its message; receiver: the one handed over */
+	size_t room;			/* receiver: bytes its buffer holds */
+	int result;			/* KCHAN_WAITING, 0, or -errno */
+};
+
+struct kchan {
+	spinlock_t lock;
+	struct list_head queue;		/* buffered messages, oldest first */
+	unsigned int length;		/* messages in queue */
+	struct list_head recvq;		/* blocked readers; non-empty only while queue is */
+	struct list_head sendq;		/* blocked writers, each with its message */
+	bool closed;
+	bool dead;			/* destroyed: every operation fails with ENODEV */
+	unsigned int readers;		/* open files with FMODE_READ */
+	unsigned int writers;		/* open files with FMODE_WRITE */
+	u64 sent;
+	u64 received;
+
+	/* Fixed at creation. */
+	unsigned int capacity;
+	size_t msg_max;
+	u32 flags;			/* KCHAN_CREATE_* */
+	kuid_t owner;
+	kgid_t group;
+	umode_t mode;
+	char name[KCHAN_NAME_MAX];
+
+	wait_queue_head_t poll_wq;	/* poll/select/epoll only; blocked I/O uses the waiters */
+
+	struct hlist_node hnode;	/* in the name table, under kchan_registry_lock */
+	struct cdev cdev;
+	struct device dev;
+};
+
+static inline struct kchan *kchan_from_dev(struct device *dev)
+{
+	return container_of(dev, struct kchan, dev);
+}
+
+/* After close or destroy: every poller re-evaluates. */
+static inline void kchan_wake_all_pollers(struct kchan *ch)
+{
+	wake_up_poll(&ch->poll_wq, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR);
+}
+
+/* Module parameters (main.c); read with READ_ONCE, they may change at run time. */
+extern unsigned int kchan_max_channels;
+extern unsigned int kchan_max_capacity;
+extern unsigned int kchan_max_msg_size;
+
+/* registry.c: the name table and /dev/chan-control */
+int kchan_registry_init(void);
+void kchan_registry_exit(void);
+void kchan_registry_forget(struct kchan *ch);
+
+/* chan.c: the channel object and its device */
+int kchan_class_init(void);
+void kchan_class_exit(void);
+struct kchan *kchan_alloc(const struct kchan_create *req);
+int kchan_publish(struct kchan *ch, dev_t devt);
+void kchan_unpublish(struct kchan *ch);
+int kchan_close_locked(struct kchan *ch);
+int kchan_close(struct kchan *ch);
+void kchan_kill(struct kchan *ch);
+void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
+
+/* data.c: the channel file */
+extern const struct file_operations kchan_fops;
+
+#endif /* KCHAN_INTERNAL_H */
