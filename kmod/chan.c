@@ -5,9 +5,8 @@
  */
 #include <linux/cred.h>
 #include <linux/poll.h>
-#include <linux/sched/task.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 #include "kchan.h"
 
@@ -104,43 +103,41 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
 }
 
 /* sysfs: /sys/class/chan/<name>/, one value per file */
-#define KCHAN_INFO_ATTR(field, fmt)					\
-static ssize_t field##_show(struct device *dev,				\
-			    struct device_attribute *attr, char *buf)	\
-{									\
-	struct kchan_info info;						\
-									\
-	kchan_fill_info(kchan_from_dev(dev), &info);			\
-	return sysfs_emit(buf, fmt "\n", info.field);			\
-}									\
-static DEVICE_ATTR_RO(field)
-
-KCHAN_INFO_ATTR(capacity, "%u");
-KCHAN_INFO_ATTR(length, "%u");
-KCHAN_INFO_ATTR(msg_max, "%u");
-KCHAN_INFO_ATTR(readers, "%u");
-KCHAN_INFO_ATTR(writers, "%u");
-KCHAN_INFO_ATTR(sent, "%llu");
-KCHAN_INFO_ATTR(received, "%llu");
-
-static ssize_t closed_show(struct device *dev, struct device_attribute *attr,
-			   char *buf)
+static ssize_t kchan_attr_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
 {
+	const char *name = attr->attr.name;
 	struct kchan_info info;
 
 	kchan_fill_info(kchan_from_dev(dev), &info);
-	return sysfs_emit(buf, "%d\n", !!(info.state & KCHAN_STATE_CLOSED));
+	if (!strcmp(name, "capacity"))
+		return sysfs_emit(buf, "%u\n", info.capacity);
+	if (!strcmp(name, "length"))
+		return sysfs_emit(buf, "%u\n", info.length);
+	if (!strcmp(name, "msg_max"))
+		return sysfs_emit(buf, "%u\n", info.msg_max);
+	if (!strcmp(name, "closed"))
+		return sysfs_emit(buf, "%d\n", !!(info.state & KCHAN_STATE_CLOSED));
+	if (!strcmp(name, "autoclose"))
+		return sysfs_emit(buf, "%d\n", !!(info.state & KCHAN_STATE_AUTOCLOSE));
+	if (!strcmp(name, "readers"))
+		return sysfs_emit(buf, "%u\n", info.readers);
+	if (!strcmp(name, "writers"))
+		return sysfs_emit(buf, "%u\n", info.writers);
+	if (!strcmp(name, "sent"))
+		return sysfs_emit(buf, "%llu\n", info.sent);
+	return sysfs_emit(buf, "%llu\n", info.received);
 }
-static DEVICE_ATTR_RO(closed);
 
-static ssize_t autoclose_show(struct device *dev, struct device_attribute *attr,
-			      char *buf)
-{
-	struct kchan *ch = kchan_from_dev(dev);
-
-	return sysfs_emit(buf, "%d\n", !!(ch->flags & KCHAN_CREATE_AUTOCLOSE));
-}
-static DEVICE_ATTR_RO(autoclose);
+static struct device_attribute dev_attr_capacity = __ATTR(capacity, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_length = __ATTR(length, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_msg_max = __ATTR(msg_max, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_closed = __ATTR(closed, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_autoclose = __ATTR(autoclose, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_readers = __ATTR(readers, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_writers = __ATTR(writers, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_sent = __ATTR(sent, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_received = __ATTR(received, 0444, kchan_attr_show, NULL);
 
 static struct attribute *kchan_attrs[] = {
 	&dev_attr_capacity.attr,
@@ -157,7 +154,7 @@ static struct attribute *kchan_attrs[] = {
 ATTRIBUTE_GROUPS(kchan);
 
 /* /dev/chan/<name>, owned by the creator, with the requested mode */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#ifdef KCHAN_DEVNODE_CONST_DEV	/* since 6.2; see Kbuild */
 static char *kchan_devnode(const struct device *dev, umode_t *mode,
 			   kuid_t *uid, kgid_t *gid)
 #else

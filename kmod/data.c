@@ -121,11 +121,13 @@ static int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 	int ret = 0;
 
 	spin_lock(&ch->lock);
+	if (!ch->dead && !ch->closed)
+		wake = kchan_hand_off(ch, msg);
 	if (ch->dead) {
 		ret = -ENODEV;
 	} else if (ch->closed) {
 		ret = -EPIPE;
-	} else if ((wake = kchan_hand_off(ch, msg))) {
+	} else if (wake) {
 		ch->sent++;
 	} else if (ch->length < ch->capacity) {
 		list_add_tail(&msg->link, &ch->queue);

@@ -65,7 +65,7 @@ struct kchan_waiter {
 };
 
 struct kchan {
-	spinlock_t lock;
+	spinlock_t lock;		/* guards all that follows up to "Fixed" */
 	struct list_head queue;		/* buffered messages, oldest first */
 	unsigned int length;		/* messages in queue */
 	struct list_head recvq;		/* blocked readers; non-empty only while queue is */

@@ -20,7 +20,7 @@
 
 #include "kchan.h"
 
-#define KCHAN_MINORS	(1U << MINORBITS)
+#define KCHAN_MINORS	BIT(MINORBITS)
 
 static DEFINE_MUTEX(kchan_registry_lock);
 static DEFINE_HASHTABLE(kchan_names, 10);	/* of kchan.hnode, by name */
