@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for the kchan selftests: create/destroy/open a channel
+ * through /dev/chan-control, read its info and sysfs attributes, run one
+ * blocking read or write in a helper process, and wait until that process
+ * is asleep inside the system call.
+ *
+ * Rules every test follows:
+ *  - A helper process never uses ASSERT/EXPECT: it would longjmp into the
+ *    harness and run the fixture teardown in the helper.  It reports
+ *    through a struct chan_io in shared memory and _exit()s.
+ *  - A helper process carries an alarm() guard, so no test hangs forever
+ *    even if the module never wakes it.
+ *  - "Blocked" is decided without sleeps: the helper is in state 'S' and
+ *    /proc/<pid>/syscall names the expected system call (it only names one
+ *    while the task is off the CPU).
+ */
+#ifndef CHAN_TEST_H
+#define CHAN_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <linux/kchan.h>
+
+#include "kselftest_harness.h"
+
+#define CHAN_PARAM_DIR		"/sys/module/kchan/parameters"
+#define CHAN_SYSFS_DIR		"/sys/class/chan"
+
+/* Seconds a helper process may live before its alarm() kills it. */
+#define CHAN_CHILD_GUARD	30
+/* How long chan_wait_blocked() waits for a helper to fall asleep. */
+#define CHAN_WAIT_MS		15000
+/* Timeout for tests with helper processes: longer than the guard. */
+#define CHAN_TIMEOUT		(CHAN_CHILD_GUARD + 30)
+/* Largest message a helper reads or writes. */
+#define CHAN_IO_MAX		4096
+
+/* ----- control device ------------------------------------------------ */
+
+static inline int chan_ctl_open(void)
+{
+	return open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* A name no other test uses: t-<pid>-<n>.  Every test runs in its own process. */
+static inline void chan_make_name(char name[KCHAN_NAME_MAX])
+{
+	static unsigned int n;
+
+	snprintf(name, KCHAN_NAME_MAX, "t-%d-%u", (int)getpid(), n++);
+}
+
+static inline void chan_req_init(struct kchan_create *req, const char *name,
+				 __u32 capacity, __u32 msg_max, __u32 mode,
+				 __u32 flags)
+{
+	memset(req, 0, sizeof(*req));
+	req->size = sizeof(*req);
+	req->flags = flags;
+	req->capacity = capacity;
+	req->msg_max = msg_max;
+	req->mode = mode;
+	memcpy(req->name, name, strnlen(name, sizeof(req->name) - 1));
+}
+
+/* 0 or -errno */
+static inline int chan_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int chan_create(int ctl, const char *name, __u32 capacity,
+			      __u32 msg_max, __u32 mode, __u32 flags)
+{
+	struct kchan_create req;
+
+	chan_req_init(&req, name, capacity, msg_max, mode, flags);
+	return chan_ioctl(ctl, KCHAN_IOC_CREATE, &req);
+}
+
+static inline int chan_name_ioctl(int ctl, unsigned long cmd, const char *name)
+{
+	struct kchan_name req;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	memcpy(req.name, name, strnlen(name, sizeof(req.name) - 1));
+	return chan_ioctl(ctl, cmd, &req);
+}
+
+static inline int chan_destroy(int ctl, const char *name)
+{
+	return chan_name_ioctl(ctl, KCHAN_IOC_DESTROY, name);
+}
+
+static inline int chan_close_name(int ctl, const char *name)
+{
+	return chan_name_ioctl(ctl, KCHAN_IOC_CLOSE_NAME, name);
+}
+
+static inline void chan_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, KCHAN_DEV_DIR "/%s", name);
+}
+
+/* fd or -errno */
+static inline int chan_open(const char *name, int flags)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	chan_path(path, sizeof(path), name);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* 0 or -errno */
+static inline int chan_info(int fd, struct kchan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return chan_ioctl(fd, KCHAN_IOC_INFO, info);
+}
+
+/* Go's len(), or -errno */
+static inline long chan_len(int fd)
+{
+	struct kchan_info info;
+	int ret = chan_info(fd, &info);
+
+	return ret ? ret : (long)info.length;
+}
+
+/* ----- sysfs and module parameters ----------------------------------- */
+
+/* Reads a whole small file into buf (NUL-terminated); bytes or -errno. */
+static inline ssize_t chan_read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+static inline ssize_t chan_write_file(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/* Contents of /sys/class/chan/<name>/<attr>, or "" if unreadable. */
+static inline const char *chan_sysfs(const char *name, const char *attr,
+				     char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s/%s", name, attr);
+	if (chan_read_file(path, buf, len) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* "<n>\n": what a sysfs number attribute must read. */
+static inline const char *chan_num(unsigned long long n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu\n", n);
+	return buf;
+}
+
+/* 0 or -errno */
+static inline int chan_param_get(const char *param, unsigned long *val)
+{
+	char path[PATH_MAX], buf[64], *end;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), CHAN_PARAM_DIR "/%s", param);
+	n = chan_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	errno = 0;
+	*val = strtoul(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end != '\0'))
+		return -EINVAL;
+	return 0;
+}
+
+static inline int chan_param_set(const char *param, unsigned long val)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), CHAN_PARAM_DIR "/%s", param);
+	snprintf(buf, sizeof(buf), "%lu\n", val);
+	n = chan_write_file(path, buf);
+	return n < 0 ? (int)n : 0;
+}
+
+/* ----- memory that faults -------------------------------------------- */
+
+/*
+ * Two pages: the first readable and writable, the second PROT_NONE.
+ * chan_guard_end(p) is the first byte that faults.
+ */
+static inline char *chan_guard_pages(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p + pg, pg, PROT_NONE)) {
+		munmap(p, 2 * pg);
+		return NULL;
+	}
+	return p;
+}
+
+static inline char *chan_guard_end(char *p)
+{
+	return p + sysconf(_SC_PAGESIZE);
+}
+
+/* ----- helper processes ---------------------------------------------- */
+
+/* What a helper reports; lives in MAP_SHARED memory. */
+struct chan_io {
+	volatile ssize_t ret;		/* the call's return value */
+	volatile int err;		/* errno if ret < 0, else 0 */
+	volatile int signals;		/* signal handler invocations */
+	char buf[CHAN_IO_MAX];		/* read: what arrived; write: what to send */
+};
+
+static inline struct chan_io *chan_io_new(void)
+{
+	struct chan_io *io = mmap(NULL, sizeof(*io), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (io == MAP_FAILED)
+		return NULL;
+	io->ret = -2;		/* "never ran" */
+	return io;
+}
+
+/* The helper's own chan_io, for the signal handler below. */
+static struct chan_io *chan_io_self __attribute__((unused));
+
+static void __attribute__((unused)) chan_count_signal(int sig)
+{
+	(void)sig;
+	if (chan_io_self)
+		chan_io_self->signals++;
+}
+
+/* Installs chan_count_signal for sig, with SA_RESTART or not; inherited by helpers. */
+static inline int chan_catch(int sig, bool restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = chan_count_signal;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+static inline void chan_ignore(int sig)
+{
+	signal(sig, SIG_IGN);
+}
+
+/* fork() with the helper's guard armed; the helper must end with _exit(). */
+static inline pid_t chan_fork(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0)
+		alarm(CHAN_CHILD_GUARD);
+	return pid;
+}
+
+/* A helper that makes one read(fd, io->buf, len) and reports it. */
+static inline pid_t chan_spawn_read(int fd, size_t len, struct chan_io *io)
+{
+	pid_t pid = chan_fork();
+
+	if (pid == 0) {
+		ssize_t r;
+
+		chan_io_self = io;
+		r = read(fd, io->buf, len);
+		io->err = r < 0 ? errno : 0;
+		io->ret = r;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* A helper that makes one write(fd, msg, len) and reports it. */
+static inline pid_t chan_spawn_write(int fd, const void *msg, size_t len,
+				     struct chan_io *io)
+{
+	pid_t pid;
+
+	memcpy(io->buf, msg, len);
+	pid = chan_fork();
+	if (pid == 0) {
+		ssize_t r;
+
+		chan_io_self = io;
+		r = write(fd, io->buf, len);
+		io->err = r < 0 ? errno : 0;
+		io->ret = r;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Waits for a helper; its wait status (0: exited with 0), or -1. */
+static inline int chan_reap(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/* True if pid has not exited yet (does not reap it). */
+static inline bool chan_alive(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT))
+		return false;
+	return si.si_pid == 0;
+}
+
+/* State letter from /proc/<pid>/stat ('R', 'S', 'D', 'T', 'Z', ...), or 0. */
+static inline char chan_task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (chan_read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+/*
+ * The system call pid is sleeping in, from /proc/<pid>/syscall: -1 if it is
+ * running (the file says "running"), -2 if unknown.
+ */
+static inline long chan_task_syscall(pid_t pid)
+{
+	char path[64], buf[256], *end;
+	long nr;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	if (chan_read_file(path, buf, sizeof(buf)) < 0)
+		return -2;
+	if (!strncmp(buf, "running", 7))
+		return -1;
+	nr = strtol(buf, &end, 10);
+	if (end == buf)
+		return -2;
+	return nr;
+}
+
+/*
+ * Waits until pid sleeps interruptibly ('S') inside system call nr.
+ * 0 on success; -1 (after printing what was seen) if it exited or did not
+ * get there within CHAN_WAIT_MS.
+ */
+static inline int chan_wait_blocked(pid_t pid, long nr)
+{
+	char state = 0;
+	long seen = -2;
+	int i;
+
+	for (i = 0; i < CHAN_WAIT_MS; i++) {
+		if (!chan_alive(pid)) {
+			ksft_print_msg("pid %d exited instead of blocking in syscall %ld\n",
+				       (int)pid, nr);
+			return -1;
+		}
+		state = chan_task_state(pid);
+		seen = chan_task_syscall(pid);
+		/* Read the state again: both must hold at once. */
+		if (state == 'S' && seen == nr && chan_task_state(pid) == 'S')
+			return 0;
+		usleep(1000);
+	}
+	ksft_print_msg("pid %d never blocked in syscall %ld: state '%c', syscall %ld\n",
+		       (int)pid, nr, state ? state : '?', seen);
+	return -1;
+}
+
+/* Waits until pid is stopped ('T'). */
+static inline int chan_wait_state(pid_t pid, char want)
+{
+	int i;
+
+	for (i = 0; i < CHAN_WAIT_MS; i++) {
+		if (chan_task_state(pid) == want)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Waits until *counter reaches want (written by a helper). */
+static inline int chan_wait_count(volatile int *counter, int want)
+{
+	int i;
+
+	for (i = 0; i < CHAN_WAIT_MS; i++) {
+		if (*counter >= want)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* poll() one fd without blocking; revents, or -errno. */
+static inline int chan_revents(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n = poll(&p, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return n ? p.revents : 0;
+}
+
+#define CHAN_POLL_ALL	(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
+
+/* ----- a fixture's channel ------------------------------------------- */
+
+/* The channel a fixture creates in setup and destroys in teardown. */
+struct chan_env {
+	int ctl;			/* /dev/chan-control */
+	int fd;				/* O_RDWR on the channel */
+	int nb;				/* O_RDWR | O_NONBLOCK on the channel */
+	char name[KCHAN_NAME_MAX];
+	__u32 capacity;
+	__u32 msg_max;
+};
+
+#define CHAN_SKIP_IF_ABSENT() do { \
+	if (access(KCHAN_CONTROL_PATH, F_OK)) \
+		SKIP(return, KCHAN_CONTROL_PATH " is missing: kchan not loaded"); \
+} while (0)
+
+/*
+ * Creates a channel for the test and opens it twice (blocking and
+ * non-blocking).  SIGPIPE is ignored so a stray EPIPE cannot kill the test;
+ * tests about SIGPIPE restore it in a helper.
+ */
+#define chan_env_setup(env, cap, max, flags) do { \
+	int __ret; \
+	memset((env), 0, sizeof(*(env))); \
+	(env)->ctl = (env)->fd = (env)->nb = -1; \
+	CHAN_SKIP_IF_ABSENT(); \
+	chan_ignore(SIGPIPE); \
+	(env)->ctl = chan_ctl_open(); \
+	ASSERT_LE(0, (env)->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m"); \
+	chan_make_name((env)->name); \
+	(env)->capacity = (cap); \
+	(env)->msg_max = (max) ? (max) : KCHAN_MSG_MAX_DEFAULT; \
+	__ret = chan_create((env)->ctl, (env)->name, (cap), (max), 0, (flags)); \
+	ASSERT_EQ(0, __ret) TH_LOG("create %s: %s", (env)->name, strerror(-__ret)); \
+	(env)->fd = chan_open((env)->name, O_RDWR); \
+	ASSERT_LE(0, (env)->fd) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->fd)); \
+	(env)->nb = chan_open((env)->name, O_RDWR | O_NONBLOCK); \
+	ASSERT_LE(0, (env)->nb) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->nb)); \
+} while (0)
+
+static inline void chan_env_teardown(struct chan_env *env)
+{
+	int ctl = env->ctl;
+
+	if (ctl < 0)
+		ctl = chan_ctl_open();
+	if (ctl >= 0 && env->name[0])
+		chan_destroy(ctl, env->name);	/* ENOENT if the test did it */
+	if (env->fd >= 0)
+		close(env->fd);
+	if (env->nb >= 0)
+		close(env->nb);
+	if (ctl >= 0)
+		close(ctl);
+}
+
+/* Writes n messages "<tag><i>" without blocking; the count written. */
+static inline int chan_fill(int nb, const char *tag, int n)
+{
+	char msg[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int len = snprintf(msg, sizeof(msg), "%s%d", tag, i);
+
+		if (write(nb, msg, len) != len)
+			break;
+	}
+	return i;
+}
+
+#endif /* CHAN_TEST_H */
