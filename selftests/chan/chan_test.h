@@ -235,6 +235,14 @@ static inline int chan_param_set(const char *param, unsigned long val)
 
 /* ----- memory that faults -------------------------------------------- */
 
+/* NULL, hidden from the compiler's nonnull checks: we pass it on purpose. */
+static inline void *chan_null(void)
+{
+	void *volatile p = NULL;
+
+	return p;
+}
+
 /*
  * Two pages: the first readable and writable, the second PROT_NONE.
  * chan_guard_end(p) is the first byte that faults.
@@ -441,7 +449,24 @@ static inline int chan_wait_blocked(pid_t pid, long nr)
 	return -1;
 }
 
-/* Waits until pid is stopped ('T'). */
+/*
+ * voluntary_ctxt_switches of pid: it grows each time the task sleeps, so a
+ * sleeper woken for nothing (a thundering herd) shows up here.  -1 if unknown.
+ */
+static inline long chan_task_sleeps(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (chan_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nvoluntary_ctxt_switches:");
+	if (!p)
+		return -1;
+	return strtol(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+}
+
+/* Waits until pid is in state want (e.g. 'T', stopped). */
 static inline int chan_wait_state(pid_t pid, char want)
 {
 	int i;
