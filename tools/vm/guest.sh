@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the guest, chrooted into the host's read-only root, as root.
+# tools/vm/run copies it into the run directory (/run/kchan-vm in the guest)
+# next to `argv` (the command, NUL-separated) and `env` (shell assignments).
+#
+# Loads the module, runs the command, then checks what the host cannot see
+# from outside: that the module unloads and that the kernel is not tainted.
+# The last thing it does is write one status line to the port named in $1;
+# the host treats a missing status line as a crashed guest.
+set -uo pipefail
+
+status_port=$1
+run=/run/kchan-vm
+# shellcheck source=/dev/null
+. "$run/env"		# KCHAN_KO, KCHAN_KVER, KCHAN_VM_CWD
+
+say() { echo "kchan-vm: $*" >/dev/kmsg; }
+report() { echo "kchan-vm: $*" >&2; say "$*"; }
+
+mapfile -d '' argv <"$run/argv"
+
+# A clean, predictable environment: nothing from the kernel command line.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root USER=root LOGNAME=root SHELL=/bin/bash LANG=C.UTF-8 TERM=dumb
+export KCHAN_VM=1 KCHAN_KVER KCHAN_KO
+
+insmod=none
+if [ -n "$KCHAN_KO" ]; then
+	if insmod "$KCHAN_KO"; then
+		insmod=ok
+	else
+		insmod=failed
+		report "insmod $KCHAN_KO failed"
+	fi
+fi
+
+rc=125
+if [ "$insmod" != failed ]; then
+	say "running: ${argv[*]}"
+	cd "$KCHAN_VM_CWD" && { "${argv[@]}"; rc=$?; }
+	say "command exited with $rc"
+fi
+
+# Stray processes (a test's leftover child, say) may still hold channel fds,
+# which would keep the module busy: kill them first.  kill -1 spares init
+# and ourselves.
+kill -KILL -1 2>/dev/null
+
+unload=none
+if [ -d /sys/module/kchan ]; then
+	# SIGKILLed processes drop their files asynchronously: retry briefly.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		rmmod kchan 2>/dev/null && break
+		sleep 0.2
+	done
+	if [ -d /sys/module/kchan ]; then
+		unload=failed
+		report "rmmod kchan failed: $(rmmod kchan 2>&1)"
+	else
+		unload=ok
+	fi
+fi
+
+tainted=$(cat /proc/sys/kernel/tainted)
+line="status exit=$rc insmod=$insmod unload=$unload tainted=$tainted"
+say "$line"
+echo "$line" >"$status_port"
