@@ -492,6 +492,49 @@ static inline int chan_wait_count(volatile int *counter, int want)
 	return -1;
 }
 
+/*
+ * A helper blocked in write(fd, msg) / read(fd, len): returns once it sleeps
+ * in the system call (ASSERTs otherwise).  Test context only.
+ */
+static inline struct chan_io *chan_blocked_writer(struct __test_metadata *_metadata,
+							 int fd, const char *msg, pid_t *pid)
+{
+	struct chan_io *io = chan_io_new();
+
+	ASSERT_NE(NULL, io);
+	*pid = chan_spawn_write(fd, msg, strlen(msg), io);
+	ASSERT_LE(0, *pid);
+	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_write));
+	return io;
+}
+
+static inline struct chan_io *chan_blocked_reader(struct __test_metadata *_metadata,
+							 int fd, size_t len, pid_t *pid)
+{
+	struct chan_io *io = chan_io_new();
+
+	ASSERT_NE(NULL, io);
+	*pid = chan_spawn_read(fd, len, io);
+	ASSERT_LE(0, *pid);
+	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_read));
+	return io;
+}
+
+/* The pid of a and b that exits first, without reaping it. */
+static inline pid_t chan_first_to_exit(pid_t a, pid_t b)
+{
+	int i;
+
+	for (i = 0; i < CHAN_WAIT_MS; i++) {
+		if (!chan_alive(a))
+			return a;
+		if (!chan_alive(b))
+			return b;
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* poll() one fd without blocking; revents, or -errno. */
 static inline int chan_revents(int fd, short events)
 {
@@ -527,7 +570,11 @@ struct chan_env {
  * non-blocking).  SIGPIPE is ignored so a stray EPIPE cannot kill the test;
  * tests about SIGPIPE restore it in a helper.
  */
-#define chan_env_setup(env, cap, max, flags) do { \
+#define chan_env_setup(env, cap, max, flags) \
+	chan_env_setup_open(env, cap, max, flags, O_RDWR)
+
+/* The same, with the channel opened with oflags (and oflags | O_NONBLOCK). */
+#define chan_env_setup_open(env, cap, max, flags, oflags) do { \
 	int __ret; \
 	memset((env), 0, sizeof(*(env))); \
 	(env)->ctl = (env)->fd = (env)->nb = -1; \
@@ -540,9 +587,9 @@ struct chan_env {
 	(env)->msg_max = (max) ? (max) : KCHAN_MSG_MAX_DEFAULT; \
 	__ret = chan_create((env)->ctl, (env)->name, (cap), (max), 0, (flags)); \
 	ASSERT_EQ(0, __ret) TH_LOG("create %s: %s", (env)->name, strerror(-__ret)); \
-	(env)->fd = chan_open((env)->name, O_RDWR); \
+	(env)->fd = chan_open((env)->name, (oflags)); \
 	ASSERT_LE(0, (env)->fd) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->fd)); \
-	(env)->nb = chan_open((env)->name, O_RDWR | O_NONBLOCK); \
+	(env)->nb = chan_open((env)->name, (oflags) | O_NONBLOCK); \
 	ASSERT_LE(0, (env)->nb) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->nb)); \
 } while (0)
 

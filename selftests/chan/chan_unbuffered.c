@@ -23,45 +23,6 @@ FIXTURE_TEARDOWN(unbuf)
 	chan_env_teardown(&self->env);
 }
 
-static struct chan_io *spawn_blocked_writer(struct __test_metadata *_metadata,
-					    int fd, const char *msg, pid_t *pid)
-{
-	struct chan_io *io = chan_io_new();
-
-	ASSERT_NE(NULL, io);
-	*pid = chan_spawn_write(fd, msg, strlen(msg), io);
-	ASSERT_LE(0, *pid);
-	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_write));
-	return io;
-}
-
-static struct chan_io *spawn_blocked_reader(struct __test_metadata *_metadata,
-					    int fd, size_t len, pid_t *pid)
-{
-	struct chan_io *io = chan_io_new();
-
-	ASSERT_NE(NULL, io);
-	*pid = chan_spawn_read(fd, len, io);
-	ASSERT_LE(0, *pid);
-	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_read));
-	return io;
-}
-
-/* The pid of a and b that exits first, without reaping it. */
-static pid_t first_to_exit(pid_t a, pid_t b)
-{
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (!chan_alive(a))
-			return a;
-		if (!chan_alive(b))
-			return b;
-		usleep(1000);
-	}
-	return -1;
-}
-
 TEST_F_TIMEOUT(unbuf, write_blocks_until_a_reader_takes_it, CHAN_TIMEOUT)
 {
 	struct kchan_info info;
@@ -69,7 +30,7 @@ TEST_F_TIMEOUT(unbuf, write_blocks_until_a_reader_takes_it, CHAN_TIMEOUT)
 	char b[MAX];
 	pid_t pid;
 
-	io = spawn_blocked_writer(_metadata, self->env.fd, "ping", &pid);
+	io = chan_blocked_writer(_metadata, self->env.fd, "ping", &pid);
 	/* Still blocked, and nothing is buffered. */
 	EXPECT_TRUE(chan_alive(pid));
 	ASSERT_EQ(0, chan_info(self->env.fd, &info));
@@ -95,7 +56,7 @@ TEST_F_TIMEOUT(unbuf, read_blocks_until_a_writer_comes, CHAN_TIMEOUT)
 	struct chan_io *io;
 	pid_t pid;
 
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	EXPECT_TRUE(chan_alive(pid));
 	/* A blocking write: returns once the reader has the message. */
 	ASSERT_EQ(4, write(self->env.fd, "pong", 4));
@@ -125,7 +86,7 @@ TEST_F_TIMEOUT(unbuf, nonblock_write_with_only_a_blocked_writer_eagain, CHAN_TIM
 	char b[MAX];
 	pid_t pid;
 
-	spawn_blocked_writer(_metadata, self->env.fd, "w", &pid);
+	chan_blocked_writer(_metadata, self->env.fd, "w", &pid);
 	EXPECT_EQ(-1, write(self->env.nb, "x", 1));
 	EXPECT_EQ(EAGAIN, errno);
 	ASSERT_EQ(1, read(self->env.nb, b, sizeof(b)));
@@ -140,7 +101,7 @@ TEST_F_TIMEOUT(unbuf, nonblock_write_with_blocked_reader_succeeds, CHAN_TIMEOUT)
 	struct chan_io *io;
 	pid_t pid;
 
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	ASSERT_EQ(3, write(self->env.nb, "abc", 3));
 	ASSERT_EQ(0, chan_reap(pid));
 	EXPECT_EQ(3, io->ret);
@@ -160,7 +121,7 @@ TEST_F_TIMEOUT(unbuf, nonblock_read_with_only_a_blocked_reader_eagain, CHAN_TIME
 	char b[MAX];
 	pid_t pid;
 
-	spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	EXPECT_EQ(-1, read(self->env.nb, b, sizeof(b)));
 	EXPECT_EQ(EAGAIN, errno);
 	ASSERT_EQ(1, write(self->env.nb, "r", 1));
@@ -173,7 +134,7 @@ TEST_F_TIMEOUT(unbuf, nonblock_read_with_blocked_writer_succeeds, CHAN_TIMEOUT)
 	char b[MAX];
 	pid_t pid;
 
-	io = spawn_blocked_writer(_metadata, self->env.fd, "hello", &pid);
+	io = chan_blocked_writer(_metadata, self->env.fd, "hello", &pid);
 	ASSERT_EQ(5, read(self->env.nb, b, sizeof(b)));
 	EXPECT_EQ(0, memcmp(b, "hello", 5));
 	ASSERT_EQ(0, chan_reap(pid));
@@ -188,8 +149,8 @@ TEST_F_TIMEOUT(unbuf, blocked_writers_served_in_order, CHAN_TIMEOUT)
 	char b[MAX];
 	pid_t pa, pc;
 
-	a = spawn_blocked_writer(_metadata, self->env.fd, "A", &pa);
-	c = spawn_blocked_writer(_metadata, self->env.fd, "C", &pc);
+	a = chan_blocked_writer(_metadata, self->env.fd, "A", &pa);
+	c = chan_blocked_writer(_metadata, self->env.fd, "C", &pc);
 	ASSERT_EQ(1, read(self->env.fd, b, sizeof(b)));
 	EXPECT_EQ('A', b[0]);
 	ASSERT_EQ(1, read(self->env.fd, b, sizeof(b)));
@@ -207,13 +168,13 @@ TEST_F_TIMEOUT(unbuf, one_message_wakes_one_reader, CHAN_TIMEOUT)
 	long sleeps[2];
 	int f, o;
 
-	io[0] = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid[0]);
-	io[1] = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid[1]);
+	io[0] = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid[0]);
+	io[1] = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid[1]);
 	sleeps[0] = chan_task_sleeps(pid[0]);
 	sleeps[1] = chan_task_sleeps(pid[1]);
 
 	ASSERT_EQ(3, write(self->env.nb, "one", 3));
-	first = first_to_exit(pid[0], pid[1]);
+	first = chan_first_to_exit(pid[0], pid[1]);
 	ASSERT_TRUE(first == pid[0] || first == pid[1]);
 	f = first == pid[1];
 	o = !f;
@@ -236,8 +197,8 @@ TEST_F_TIMEOUT(unbuf, one_read_wakes_one_writer, CHAN_TIMEOUT)
 	long sleeps;
 	char b[MAX];
 
-	io[0] = spawn_blocked_writer(_metadata, self->env.fd, "0", &pid[0]);
-	io[1] = spawn_blocked_writer(_metadata, self->env.fd, "1", &pid[1]);
+	io[0] = chan_blocked_writer(_metadata, self->env.fd, "0", &pid[0]);
+	io[1] = chan_blocked_writer(_metadata, self->env.fd, "1", &pid[1]);
 	sleeps = chan_task_sleeps(pid[1]);
 
 	ASSERT_EQ(1, read(self->env.nb, b, sizeof(b)));
@@ -278,7 +239,7 @@ TEST_F_TIMEOUT(unbuf, write_larger_than_msg_max_to_blocked_reader_emsgsize, CHAN
 	pid_t pid;
 
 	memset(big, 'b', sizeof(big));
-	io = spawn_blocked_reader(_metadata, self->env.fd, sizeof(big), &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, sizeof(big), &pid);
 	EXPECT_EQ(-1, write(self->env.fd, big, sizeof(big)));
 	EXPECT_EQ(EMSGSIZE, errno);
 	EXPECT_EQ(0, chan_wait_blocked(pid, SYS_read));
@@ -304,7 +265,7 @@ TEST_F_TIMEOUT(unbuf, zero_byte_write_neither_blocks_nor_sends, CHAN_TIMEOUT)
 	EXPECT_EQ(0, write(self->env.nb, "", 0));
 
 	/* A blocked reader is not woken by it. */
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	EXPECT_EQ(0, write(self->env.fd, "x", 0));
 	EXPECT_EQ(0, write(self->env.nb, "x", 0));
 	EXPECT_EQ(0, chan_wait_blocked(pid, SYS_read));
@@ -323,7 +284,7 @@ TEST_F_TIMEOUT(unbuf, write_fault_efault_sends_nothing, CHAN_TIMEOUT)
 	pid_t pid;
 
 	ASSERT_NE(NULL, g);
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	EXPECT_EQ(-1, write(self->env.fd, chan_null(), 5));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(-1, write(self->env.nb, chan_guard_end(g) - 2, 5));
@@ -343,7 +304,7 @@ TEST_F_TIMEOUT(unbuf, read_buffer_too_small_emsgsize_writer_keeps_waiting, CHAN_
 	char b[16];
 	pid_t pid;
 
-	io = spawn_blocked_writer(_metadata, self->env.fd, "0123456789", &pid);
+	io = chan_blocked_writer(_metadata, self->env.fd, "0123456789", &pid);
 	EXPECT_EQ(-1, read(self->env.nb, b, 9));
 	EXPECT_EQ(EMSGSIZE, errno);
 	EXPECT_EQ(-1, read(self->env.fd, b, 9));
@@ -367,7 +328,7 @@ TEST_F_TIMEOUT(unbuf, read_fault_efault_loses_nothing, CHAN_TIMEOUT)
 	pid_t pid;
 
 	ASSERT_NE(NULL, g);
-	io = spawn_blocked_writer(_metadata, self->env.fd, "data", &pid);
+	io = chan_blocked_writer(_metadata, self->env.fd, "data", &pid);
 	EXPECT_EQ(-1, read(self->env.nb, chan_null(), MAX));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(-1, read(self->env.fd, chan_guard_end(g) - 2, MAX));
@@ -394,7 +355,7 @@ TEST_F_TIMEOUT(unbuf, writev_gathers_one_message, CHAN_TIMEOUT)
 	struct chan_io *io;
 	pid_t pid;
 
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	ASSERT_EQ(5, writev(self->env.fd, iov, 3));
 	ASSERT_EQ(0, chan_reap(pid));
 	EXPECT_EQ(5, io->ret);
@@ -414,7 +375,7 @@ TEST_F_TIMEOUT(unbuf, rwf_nowait_like_nonblock, CHAN_TIMEOUT)
 	EXPECT_EQ(-1, preadv2(self->env.fd, &riov, 1, -1, RWF_NOWAIT));
 	EXPECT_EQ(EAGAIN, errno);
 
-	io = spawn_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	if (pwritev2(self->env.fd, &wiov, 1, -1, RWF_NOWAIT) != 1) {
 		TH_LOG("pwritev2 RWF_NOWAIT to a blocked reader: %m");
 		EXPECT_TRUE(false);
@@ -423,7 +384,7 @@ TEST_F_TIMEOUT(unbuf, rwf_nowait_like_nonblock, CHAN_TIMEOUT)
 	ASSERT_EQ(0, chan_reap(pid));
 	EXPECT_EQ(1, io->ret);
 
-	spawn_blocked_writer(_metadata, self->env.fd, "v", &pid);
+	chan_blocked_writer(_metadata, self->env.fd, "v", &pid);
 	if (preadv2(self->env.fd, &riov, 1, -1, RWF_NOWAIT) != 1) {
 		TH_LOG("preadv2 RWF_NOWAIT from a blocked writer: %m");
 		EXPECT_TRUE(false);
