@@ -47,6 +47,8 @@
 #include <linux/wait.h>
 #include <linux/kchan.h>
 
+struct kchan_quota;
+
 struct kchan_msg {
 	struct list_head link;		/* in ch->queue */
 	size_t len;
@@ -89,6 +91,7 @@ struct kchan {
 	wait_queue_head_t poll_wq;	/* poll/select/epoll only; blocked I/O uses the waiters */
 
 	struct hlist_node hnode;	/* in the name table, under kchan_registry_lock */
+	struct kchan_quota *quota;	/* the owner's, while charged; same lock */
 	struct cdev cdev;
 	struct device dev;
 };
@@ -108,11 +111,17 @@ static inline void kchan_wake_all_pollers(struct kchan *ch)
 extern unsigned int kchan_max_channels;
 extern unsigned int kchan_max_capacity;
 extern unsigned int kchan_max_msg_size;
+extern unsigned int kchan_max_user_channels;
+extern unsigned long kchan_max_user_bytes;
 
 /* registry.c: the name table and /dev/chan-control */
 int kchan_registry_init(void);
 void kchan_registry_exit(void);
 void kchan_registry_forget(struct kchan *ch);
+
+/* quota.c: per-user limits, under kchan_registry_lock */
+int kchan_quota_charge(struct kchan *ch);
+void kchan_quota_uncharge(struct kchan *ch);
 
 /* chan.c: the channel object and its device */
 int kchan_class_init(void);

@@ -20,6 +20,15 @@ unsigned int kchan_max_msg_size = 1 << 20;
 module_param_named(max_msg_size, kchan_max_msg_size, uint, 0644);
 MODULE_PARM_DESC(max_msg_size, "Largest msg_max of a channel, in bytes (EINVAL beyond)");
 
+unsigned int kchan_max_user_channels = 1024;
+module_param_named(max_user_channels, kchan_max_user_channels, uint, 0644);
+MODULE_PARM_DESC(max_user_channels, "Most channels one user may own (EDQUOT beyond)");
+
+unsigned long kchan_max_user_bytes = 64UL << 20;
+module_param_named(max_user_bytes, kchan_max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Most bytes the channels of one user may buffer, max(capacity, 1) * msg_max each (EDQUOT beyond)");
+
 static int __init kchan_init(void)
 {
 	return kchan_registry_init();

@@ -52,6 +52,7 @@ void kchan_registry_forget(struct kchan *ch)
 		hash_del(&ch->hnode);
 		kchan_count--;
 	}
+	kchan_quota_uncharge(ch);
 	if (ch->dev.devt)
 		ida_free(&kchan_minors, MINOR(ch->dev.devt));
 	mutex_unlock(&kchan_registry_lock);
@@ -120,6 +121,9 @@ static int kchan_ioctl_create(const void __user *arg)
 	}
 	ret = -ENOSPC;
 	if (kchan_count >= READ_ONCE(kchan_max_channels))
+		goto out_unlock;
+	ret = kchan_quota_charge(ch);
+	if (ret)
 		goto out_unlock;
 	minor = ida_alloc_max(&kchan_minors, KCHAN_MINORS - 1, GFP_KERNEL);
 	if (minor < 0) {
