@@ -52,7 +52,7 @@ static int read_attr(int dirfd, const char *attr, char *buf, size_t size)
 
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The list columns: attribute, header, and whether it is left-aligned. */
@@ -115,15 +115,20 @@ int cmd_list(const struct chanctl_cmd *cmd, int argc, char **argv)
 		if (de->d_name[0] == '.')
 			continue;
 		grown = realloc(names, (nnames + 1) * sizeof(*names));
-		if (!grown || !(grown[nnames] = strdup(de->d_name))) {
-			names = grown ? grown : names;
+		if (!grown) {
 			ret = op_error(cmd, SYSFS_CHAN_DIR, ENOMEM);
 			goto out;
 		}
 		names = grown;
+		names[nnames] = strdup(de->d_name);
+		if (!names[nnames]) {
+			ret = op_error(cmd, SYSFS_CHAN_DIR, ENOMEM);
+			goto out;
+		}
 		nnames++;
 	}
-	qsort(names, nnames, sizeof(*names), name_cmp);
+	if (nnames)
+		qsort(names, nnames, sizeof(*names), name_cmp);
 
 	rows = calloc(nnames ? nnames : 1, sizeof(*rows));
 	if (!rows) {

@@ -435,9 +435,11 @@ TEST_F_TIMEOUT(autoclose, blocked_reader_gets_eof_when_last_writer_leaves, CHAN_
 	pid_t pid;
 	int w;
 
+	/* Open the writer after the fork: the reader must not inherit it. */
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
 	w = chan_open(self->env.name, O_WRONLY);
 	ASSERT_LE(0, w);
-	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	EXPECT_EQ(0, chan_wait_blocked(pid, SYS_read));
 	close(w);
 	ASSERT_EQ(0, chan_reap(pid));
 	EXPECT_EQ(0, io->ret);

@@ -21,7 +21,8 @@
  * phase.  Never hangs: each wait has a deadline, and a global alarm() (-t)
  * kills everything and bails out.
  *
- *   chan_stress [-w W] [-r R] [-n MSGS] [-d SECS] [-m MSG_MAX] [-c CAP] [-t SECS] [-s SEED]
+ *   chan_stress [-w W] [-r R] [-n MSGS] [-d SECS] [-m MSG_MAX] [-c CAP] [-t SECS]
+ *               [-i USECS] [-s SEED]
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -97,6 +98,7 @@ static unsigned int duration = 20;	/* seconds per channel, at most */
 static unsigned int msg_max = 1024;
 static unsigned int buffered_capacity = 8;
 static unsigned int timeout;		/* global; 0: 2 * duration + 40 */
+static unsigned int chaos_gap_us = 1000;	/* longest pause between two signals */
 static uint64_t seed;
 
 static struct shared *sh;
@@ -454,11 +456,11 @@ static __attribute__((noreturn)) void reader(const char *path, unsigned int r)
 	_exit(0);
 }
 
-/* SIGUSR1 to a random worker every 50..1000 us, until told to stop. */
+/* SIGUSR1 to a random worker every 0..chaos_gap_us, until told to stop. */
 static __attribute__((noreturn)) void chaos(void)
 {
 	while (!__atomic_load_n(&sh->chaos_stop, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = { 0, 50000 + rnd() % 950000 };
+		struct timespec ts = { 0, rnd() % (chaos_gap_us * 1000ULL + 1) };
 		pid_t pid = sh->worker_pid[rnd() % sh->nworkers];
 
 		nanosleep(&ts, NULL);
@@ -884,7 +886,7 @@ load:
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: chan_stress [-w W] [-r R] [-n MSGS] [-d SECS] [-m MSG_MAX] [-c CAP] [-t SECS] [-s SEED]\n"
+		"usage: chan_stress [-w W] [-r R] [-n MSGS] [-d SECS] [-m MSG_MAX] [-c CAP] [-t SECS] [-i USECS] [-s SEED]\n"
 		"  -w W        writer processes (default 4, at most %d)\n"
 		"  -r R        reader processes (default 4, at most %d)\n"
 		"  -n MSGS     messages per writer (default 20000)\n"
@@ -892,6 +894,7 @@ static void usage(FILE *out)
 		"  -m MSG_MAX  msg_max of the channels, %u..65536 (default 1024)\n"
 		"  -c CAP      capacity of the buffered channel (default 8)\n"
 		"  -t SECS     global timeout: kill everything and fail (default 2*d+40)\n"
+		"  -i USECS    longest pause between two SIGUSR1s (default 1000)\n"
 		"  -s SEED     random seed (default: from the clock; printed)\n"
 		"As root with KCHAN_KO=<path of kchan.ko>, also rmmod and insmod kchan.\n",
 		MAX_WRITERS, MAX_READERS, MSG_MIN);
@@ -919,7 +922,7 @@ int main(int argc, char **argv)
 	int opt, baseline, now;
 
 	seed = now_ns() ^ ((uint64_t)getpid() << 32);
-	while ((opt = getopt(argc, argv, "w:r:n:d:m:c:t:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "w:r:n:d:m:c:t:i:s:h")) != -1) {
 		switch (opt) {
 		case 'w': nwriters = parse_arg(opt, optarg, 1, MAX_WRITERS); break;
 		case 'r': nreaders = parse_arg(opt, optarg, 1, MAX_READERS); break;
@@ -928,6 +931,7 @@ int main(int argc, char **argv)
 		case 'm': msg_max = parse_arg(opt, optarg, MSG_MIN, 65536); break;
 		case 'c': buffered_capacity = parse_arg(opt, optarg, 1, 65536); break;
 		case 't': timeout = parse_arg(opt, optarg, 1, 86400); break;
+		case 'i': chaos_gap_us = parse_arg(opt, optarg, 1, 999999); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return KSFT_FAIL;
@@ -941,9 +945,9 @@ int main(int argc, char **argv)
 	if (control_fd < 0)
 		ksft_exit_skip("%s: %s (is kchan loaded?)\n", KCHAN_CONTROL_PATH, strerror(errno));
 	ksft_set_plan(12);
-	ksft_print_msg("chan_stress -w %u -r %u -n %u -d %u -m %u -c %u -t %u -s %llu\n",
+	ksft_print_msg("chan_stress -w %u -r %u -n %u -d %u -m %u -c %u -t %u -i %u -s %llu\n",
 		       nwriters, nreaders, nmsgs, duration, msg_max, buffered_capacity,
-		       timeout, (unsigned long long)seed);
+		       timeout, chaos_gap_us, (unsigned long long)seed);
 
 	sh_size = sizeof(*sh) + (size_t)nwriters * nmsgs;
 	sh = mmap(NULL, sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
