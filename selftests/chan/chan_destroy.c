@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Destroying a channel that is still open: the node and sysfs directory go
+ * at once, buffered messages are dropped, blocked readers and writers wake,
+ * and every later read/write/close on an open fd is ENODEV while
+ * KCHAN_IOC_INFO keeps working.  And unloading the module: refused while
+ * any channel or control fd is open, otherwise it destroys every channel.
+ */
+#include "chan_test.h"
+
+#include <sys/epoll.h>
+
+#define MAX	64
+#define CAP	2
+
+FIXTURE(destroy) {
+	struct chan_env env;
+};
+
+FIXTURE_VARIANT(destroy) {
+	__u32 capacity;
+};
+
+FIXTURE_VARIANT_ADD(destroy, buffered) { .capacity = CAP };
+FIXTURE_VARIANT_ADD(destroy, unbuffered) { .capacity = 0 };
+
+FIXTURE_SETUP(destroy)
+{
+	chan_env_setup(&self->env, variant->capacity, MAX, 0);
+}
+
+FIXTURE_TEARDOWN(destroy)
+{
+	chan_env_teardown(&self->env);
+}
+
+static int close_fd(int fd)
+{
+	return chan_ioctl(fd, KCHAN_IOC_CLOSE, NULL);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+TEST_F(destroy, node_and_sysfs_go_at_once)
+{
+	char path[PATH_MAX], sys[PATH_MAX];
+
+	chan_path(path, sizeof(path), self->env.name);
+	snprintf(sys, sizeof(sys), CHAN_SYSFS_DIR "/%s", self->env.name);
+	ASSERT_TRUE(exists(path));
+	ASSERT_TRUE(exists(sys));
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	EXPECT_FALSE(exists(path));
+	EXPECT_FALSE(exists(sys));
+	EXPECT_EQ(-ENOENT, chan_open(self->env.name, O_RDWR));
+	EXPECT_EQ(-ENOENT, chan_destroy(self->env.ctl, self->env.name));
+}
+
+TEST_F(destroy, later_io_enodev_and_messages_dropped)
+{
+	struct kchan_info info;
+	char b[MAX];
+
+	if (variant->capacity)
+		ASSERT_EQ(2, chan_fill(self->env.nb, "m", 2));
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+
+	/* Not the buffered messages, not EAGAIN, not EOF: ENODEV. */
+	EXPECT_EQ(-1, read(self->env.fd, b, sizeof(b)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, read(self->env.nb, b, sizeof(b)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, write(self->env.fd, "x", 1));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, write(self->env.nb, "x", 1));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-ENODEV, close_fd(self->env.fd));
+
+	ASSERT_EQ(0, chan_info(self->env.fd, &info));
+	EXPECT_EQ(KCHAN_STATE_DESTROYED, info.state);
+	EXPECT_EQ(0, info.length);
+	EXPECT_EQ(variant->capacity, info.capacity);
+	EXPECT_EQ(MAX, info.msg_max);
+	EXPECT_EQ(variant->capacity ? 2 : 0, info.sent);
+	EXPECT_EQ(0, info.received);
+}
+
+TEST_F(destroy, closed_then_destroyed_is_enodev_not_eof)
+{
+	struct kchan_info info;
+	char b[MAX];
+
+	ASSERT_EQ(0, close_fd(self->env.fd));
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	EXPECT_EQ(-1, read(self->env.nb, b, sizeof(b)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, write(self->env.nb, "x", 1));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-ENODEV, close_fd(self->env.fd));
+	ASSERT_EQ(0, chan_info(self->env.fd, &info));
+	EXPECT_EQ(KCHAN_STATE_CLOSED | KCHAN_STATE_DESTROYED, info.state);
+}
+
+/* ENODEV is not EPIPE: a write to a destroyed channel raises no SIGPIPE. */
+TEST_F_TIMEOUT(destroy, write_enodev_without_sigpipe, CHAN_TIMEOUT)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	pid = chan_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		_exit(write(self->env.nb, "x", 1) == -1 && errno == ENODEV ? 0 : 1);
+	}
+	EXPECT_EQ(0, chan_reap(pid));
+}
+
+TEST_F(destroy, info_still_works_and_counts_files)
+{
+	struct kchan_info info;
+	char buf[32];
+	int r;
+
+	r = chan_open(self->env.name, O_RDONLY);
+	ASSERT_LE(0, r);
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	ASSERT_EQ(0, chan_info(r, &info));
+	EXPECT_EQ(KCHAN_STATE_DESTROYED, info.state);
+	EXPECT_EQ(3, info.readers);
+	EXPECT_EQ(2, info.writers);
+	close(self->env.fd);
+	self->env.fd = -1;
+	ASSERT_EQ(0, chan_info(r, &info));
+	EXPECT_EQ(2, info.readers);
+	EXPECT_EQ(1, info.writers);
+	/* The read-only fd works for INFO; reads are ENODEV. */
+	EXPECT_EQ(-1, read(r, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	close(r);
+}
+
+TEST_F(destroy, poll_reports_err_and_hup)
+{
+	struct epoll_event ev;
+	int ep;
+
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	EXPECT_EQ(POLLERR | POLLHUP, chan_revents(self->env.fd, CHAN_POLL_ALL));
+	EXPECT_EQ(POLLERR | POLLHUP, chan_revents(self->env.fd, 0));
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ev.events = EPOLLIN | EPOLLOUT;
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->env.fd, &ev));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_EQ(EPOLLERR | EPOLLHUP, ev.events);
+	close(ep);
+}
+
+TEST_F_TIMEOUT(destroy, blocked_readers_wake_enodev, CHAN_TIMEOUT)
+{
+	struct chan_io *io[2];
+	pid_t pid[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		io[i] = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid[i]);
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, chan_reap(pid[i]));
+		EXPECT_EQ(-1, io[i]->ret);
+		EXPECT_EQ(ENODEV, io[i]->err);
+	}
+}
+
+TEST_F_TIMEOUT(destroy, blocked_writers_wake_enodev, CHAN_TIMEOUT)
+{
+	struct chan_io *io[2];
+	pid_t pid[2];
+	int i;
+
+	if (variant->capacity)
+		ASSERT_EQ(CAP, chan_fill(self->env.nb, "m", CAP));
+	for (i = 0; i < 2; i++)
+		io[i] = chan_blocked_writer(_metadata, self->env.fd, "w", &pid[i]);
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, chan_reap(pid[i]));
+		EXPECT_EQ(-1, io[i]->ret);
+		EXPECT_EQ(ENODEV, io[i]->err);
+	}
+}
+
+TEST_F_TIMEOUT(destroy, blocked_poller_wakes, CHAN_TIMEOUT)
+{
+	struct chan_io *io = chan_io_new();
+	pid_t pid;
+
+	ASSERT_NE(NULL, io);
+	pid = chan_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct pollfd p = { .fd = self->env.fd, .events = POLLIN };
+
+		io->ret = poll(&p, 1, -1) == 1 ? p.revents : -1;
+		_exit(0);
+	}
+	ASSERT_EQ(0, chan_wait_blocked(pid, SYS_poll));
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	ASSERT_EQ(0, chan_reap(pid));
+	EXPECT_EQ(POLLERR | POLLHUP, io->ret);
+}
+
+TEST_F(destroy, destroy_by_non_owner_is_eperm_even_while_open)
+{
+	struct kchan_info info;
+	pid_t pid;
+
+	pid = chan_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int ctl;
+
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+			_exit(100);
+		ctl = chan_ctl_open();
+		_exit(ctl >= 0 && chan_destroy(ctl, self->env.name) == -EPERM ? 0 : 1);
+	}
+	EXPECT_EQ(0, chan_reap(pid));
+	ASSERT_EQ(0, chan_info(self->env.fd, &info));
+	EXPECT_EQ(0, info.state);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Unloading the module.  Needs root and KCHAN_KO (set by tools/vm/run). */
+
+#define SH_PATH "PATH=/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin; "
+
+static bool module_loaded(void)
+{
+	return access("/sys/module/kchan", F_OK) == 0;
+}
+
+static int sh(const char *cmd)
+{
+	char buf[PATH_MAX + 256];
+	int status;
+
+	snprintf(buf, sizeof(buf), SH_PATH "%s", cmd);
+	fflush(stdout);
+	status = system(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int insmod(void)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "insmod '%s'", getenv("KCHAN_KO"));
+	return sh(cmd);
+}
+
+FIXTURE(module) {
+	int ctl;
+	char name[KCHAN_NAME_MAX];
+};
+
+FIXTURE_SETUP(module)
+{
+	const char *ko = getenv("KCHAN_KO");
+
+	self->ctl = -1;
+	CHAN_SKIP_IF_ABSENT();
+	if (!ko || !*ko)
+		SKIP(return, "KCHAN_KO is not set: cannot reload the module");
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (!module_loaded())
+		SKIP(return, "kchan is built in or not a module");
+	chan_make_name(self->name);
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	int ctl;
+
+	if (self->ctl >= 0)
+		close(self->ctl);
+	/* Leave the module loaded for whatever runs next. */
+	if (!module_loaded())
+		insmod();
+	ctl = chan_ctl_open();
+	if (ctl >= 0) {
+		chan_destroy(ctl, self->name);
+		close(ctl);
+	}
+}
+
+static long delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK);
+}
+
+/*
+ * The kernel refuses to unload a module whose reference count is held (an
+ * open file of its devices) with EWOULDBLOCK; README says "refused (EBUSY)",
+ * but the errno is not the module's to choose.  What matters: it stays.
+ */
+#define EXPECT_UNLOAD_REFUSED() do { \
+	long __r; \
+	int __e; \
+	EXPECT_NE(0, sh("rmmod kchan 2>/dev/null")); \
+	__r = delete_module("kchan"); \
+	__e = errno; \
+	EXPECT_EQ(-1, __r); \
+	EXPECT_TRUE(__e == EWOULDBLOCK || __e == EBUSY) TH_LOG("errno %d", __e); \
+	EXPECT_TRUE(module_loaded()); \
+} while (0)
+
+TEST_F_TIMEOUT(module, unload_refused_while_channel_fd_open, 120)
+{
+	char b[8];
+	int fd;
+
+	self->ctl = chan_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	ASSERT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
+	fd = chan_open(self->name, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	close(self->ctl);
+	self->ctl = -1;
+
+	EXPECT_UNLOAD_REFUSED();
+	/* The channel is untouched. */
+	ASSERT_EQ(2, write(fd, "ok", 2));
+	ASSERT_EQ(2, read(fd, b, sizeof(b)));
+
+	/* Destroyed but still open: still refused. */
+	self->ctl = chan_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
+	close(self->ctl);
+	self->ctl = -1;
+	EXPECT_UNLOAD_REFUSED();
+
+	close(fd);
+	EXPECT_EQ(0, sh("rmmod kchan"));
+	EXPECT_FALSE(module_loaded());
+	EXPECT_FALSE(exists(KCHAN_CONTROL_PATH));
+	ASSERT_EQ(0, insmod());
+	EXPECT_TRUE(exists(KCHAN_CONTROL_PATH));
+}
+
+TEST_F_TIMEOUT(module, unload_refused_while_control_fd_open, 120)
+{
+	self->ctl = chan_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	EXPECT_UNLOAD_REFUSED();
+	close(self->ctl);
+	self->ctl = -1;
+	EXPECT_EQ(0, sh("rmmod kchan"));
+	EXPECT_FALSE(module_loaded());
+	ASSERT_EQ(0, insmod());
+	EXPECT_TRUE(exists(KCHAN_CONTROL_PATH));
+}
+
+TEST_F_TIMEOUT(module, unload_destroys_every_channel, 120)
+{
+	char path[PATH_MAX], sys[PATH_MAX];
+	unsigned long v;
+	int fd;
+
+	chan_path(path, sizeof(path), self->name);
+	snprintf(sys, sizeof(sys), CHAN_SYSFS_DIR "/%s", self->name);
+	self->ctl = chan_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	ASSERT_EQ(0, chan_create(self->ctl, self->name, 4, 0, 0, 0));
+	fd = chan_open(self->name, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, write(fd, "msg", 3));
+	close(fd);
+	ASSERT_EQ(0, chan_param_set("max_capacity", 77));
+	close(self->ctl);
+	self->ctl = -1;
+
+	/* Channels alone do not pin the module. */
+	ASSERT_EQ(0, sh("rmmod kchan"));
+	EXPECT_FALSE(module_loaded());
+	EXPECT_FALSE(exists(path));
+	EXPECT_FALSE(exists(sys));
+	ASSERT_EQ(0, insmod());
+
+	/* A fresh start: the old channel is gone, the name is free. */
+	EXPECT_FALSE(exists(path));
+	EXPECT_EQ(0, chan_param_get("max_capacity", &v));
+	EXPECT_EQ(65536, v);
+	self->ctl = chan_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	EXPECT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
+}
+
+TEST_HARNESS_MAIN
