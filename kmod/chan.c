@@ -18,24 +18,6 @@ static void kchan_free_msgs(struct list_head *msgs)
 		kvfree(msg);
 }
 
-/*
- * Fail every waiter on @q with @result.  A failed writer still owns its
- * message and frees it itself.  Called under ch->lock, so the woken task
- * cannot see its result, return and free its waiter before we are done:
- * it retakes ch->lock first.  Only close and destroy wake many waiters,
- * so waking under the lock costs nothing that matters.
- */
-static void kchan_fail_waiters(struct list_head *q, int result)
-{
-	struct kchan_waiter *w, *next;
-
-	list_for_each_entry_safe(w, next, q, link) {
-		list_del_init(&w->link);
-		w->result = result;
-		wake_up_process(w->task);
-	}
-}
-
 /* Go's close(); the caller wakes pollers once ch->lock is released. */
 int kchan_close_locked(struct kchan *ch)
 {

@@ -1,20 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The channel file: open, read, write, poll, ioctl and release.
- *
- * Invariants, all under ch->lock:
- *  - recvq is non-empty only while queue and sendq are empty: a reader
- *    waits only when there is nothing to take, and a writer hands its
- *    message to the first waiting reader before it looks at the queue.
- *  - sendq holds writers that found neither a waiting reader nor room
- *    (always so on an unbuffered channel), oldest first.
- *  - closed or dead implies sendq and recvq are empty.
- * Each message wakes at most one reader or writer, the one it concerns.
+ * The channel file: open, read, write, poll, ioctl and release.  A read or
+ * write that cannot complete at once waits on the channel's recvq or sendq
+ * (see queue.c for the matching and its invariants).
  */
 #include <linux/fs.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -25,57 +17,6 @@ static bool kchan_nonblock(const struct kiocb *iocb)
 {
 	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 	       (iocb->ki_flags & IOCB_NOWAIT);
-}
-
-static void kchan_wake_pollers(struct kchan *ch, __poll_t events)
-{
-	if (wq_has_sleeper(&ch->poll_wq))
-		wake_up_poll(&ch->poll_wq, events);
-}
-
-/*
- * Wake a task taken off a queue under ch->lock, now that the lock is
- * released: it finds its result without waiting for us.  The reference,
- * taken under the lock, keeps the task alive even if it has already
- * returned (ipc/mqueue.c learnt this the hard way, CVE-2021-47069).
- */
-static void kchan_wake_task(struct task_struct *task)
-{
-	if (task) {
-		wake_up_process(task);
-		put_task_struct(task);
-	}
-}
-
-static struct task_struct *kchan_dequeue_waiter(struct kchan_waiter *w,
-						int result)
-{
-	list_del_init(&w->link);
-	w->result = result;
-	return get_task_struct(w->task);
-}
-
-/*
- * Give @msg to the first waiting reader whose buffer holds it.  A reader
- * whose buffer is too small fails with EMSGSIZE, as its read would have
- * on a queued message.  Returns the reader to wake, or NULL if none.
- */
-static struct task_struct *kchan_hand_off(struct kchan *ch,
-					  struct kchan_msg *msg)
-{
-	struct kchan_waiter *w;
-
-	while ((w = list_first_entry_or_null(&ch->recvq, struct kchan_waiter,
-					     link))) {
-		if (msg->len <= w->room) {
-			w->msg = msg;
-			return kchan_dequeue_waiter(w, 0);
-		}
-		list_del_init(&w->link);
-		w->result = -EMSGSIZE;
-		wake_up_process(w->task);	/* rare: wake under the lock */
-	}
-	return NULL;
 }
 
 /*
@@ -92,6 +33,7 @@ static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
 		      struct list_head *q, __poll_t ready)
 {
 	w->task = current;
+	w->sel = NULL;
 	w->result = KCHAN_WAITING;
 	list_add_tail(&w->link, q);
 	if (ready && wq_has_sleeper(&ch->poll_wq)) {
@@ -115,38 +57,20 @@ static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
 /* Queue @msg, hand it to a reader, or wait until a reader takes it. */
 static int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 {
-	struct task_struct *wake = NULL;
+	struct kchan_wake wake = {};
 	struct kchan_waiter w;
-	bool queued = false;
-	int ret = 0;
+	int ret;
 
 	spin_lock(&ch->lock);
-	if (!ch->dead && !ch->closed)
-		wake = kchan_hand_off(ch, msg);
-	if (ch->dead) {
-		ret = -ENODEV;
-	} else if (ch->closed) {
-		ret = -EPIPE;
-	} else if (wake) {
-		ch->sent++;
-	} else if (ch->length < ch->capacity) {
-		list_add_tail(&msg->link, &ch->queue);
-		ch->length++;
-		ch->sent++;
-		queued = true;
-	} else if (nonblock) {
-		ret = -EAGAIN;
-	} else {
+	ret = kchan_try_send_locked(ch, msg, &wake);
+	if (ret == -EAGAIN && !nonblock) {
 		/* The reader that takes our message counts it as sent. */
 		w.msg = msg;
 		ret = kchan_wait(ch, &w, &ch->sendq,
 				 ch->capacity ? 0 : EPOLLIN | EPOLLRDNORM);
 	}
 	spin_unlock(&ch->lock);
-
-	kchan_wake_task(wake);
-	if (queued)
-		kchan_wake_pollers(ch, EPOLLIN | EPOLLRDNORM);
+	kchan_wake(ch, &wake);
 	return ret;
 }
 
@@ -158,94 +82,22 @@ static int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 static int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
 		      struct kchan_msg **msgp)
 {
-	struct task_struct *wake = NULL;
-	struct kchan_msg *msg = NULL;
-	struct kchan_waiter *sender, w;
-	bool freed_slot = false;
-	int ret = 0;
+	struct kchan_wake wake = {};
+	struct kchan_waiter w;
+	int ret;
 
 	spin_lock(&ch->lock);
-	msg = list_first_entry_or_null(&ch->queue, struct kchan_msg, link);
-	sender = list_first_entry_or_null(&ch->sendq, struct kchan_waiter, link);
-	if (ch->dead) {
-		ret = -ENODEV;
-	} else if (msg) {
-		if (msg->len > room)
-			goto too_big;
-		list_del(&msg->link);
-		ch->length--;
-		if (sender) {
-			/* The freed slot goes to the oldest waiting writer. */
-			list_add_tail(&sender->msg->link, &ch->queue);
-			ch->length++;
-			ch->sent++;
-			wake = kchan_dequeue_waiter(sender, 0);
-		} else {
-			freed_slot = true;
-		}
-	} else if (sender) {
-		/* Unbuffered: take the message straight from the writer. */
-		msg = sender->msg;
-		if (msg->len > room)
-			goto too_big;
-		ch->sent++;
-		wake = kchan_dequeue_waiter(sender, 0);
-	} else if (ch->closed) {
-		/* Drained and closed: end of file, msg stays NULL. */
-	} else if (nonblock) {
-		ret = -EAGAIN;
-	} else {
+	ret = kchan_try_recv_locked(ch, room, msgp, &wake);
+	if (ret == -EAGAIN && !nonblock) {
 		w.room = room;
 		w.msg = NULL;
 		ret = kchan_wait(ch, &w, &ch->recvq,
 				 ch->capacity ? 0 : EPOLLOUT | EPOLLWRNORM);
-		if (!ret)
-			msg = w.msg;	/* NULL if woken by close */
+		*msgp = ret ? NULL : w.msg;	/* NULL if woken by close */
 	}
-	if (ret)
-		msg = NULL;
-	if (msg)
-		ch->received++;
 	spin_unlock(&ch->lock);
-
-	kchan_wake_task(wake);
-	if (freed_slot)
-		kchan_wake_pollers(ch, EPOLLOUT | EPOLLWRNORM);
-	*msgp = msg;
+	kchan_wake(ch, &wake);
 	return ret;
-
-too_big:
-	spin_unlock(&ch->lock);
-	*msgp = NULL;
-	return -EMSGSIZE;
-}
-
-/*
- * The reader could not copy @msg out: put it back at the head, where the
- * next reader gets it (possibly one above capacity for a while).
- */
-static void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
-{
-	struct task_struct *wake = NULL;
-
-	spin_lock(&ch->lock);
-	ch->received--;
-	if (ch->dead) {
-		spin_unlock(&ch->lock);
-		kvfree(msg);
-		return;
-	}
-	wake = kchan_hand_off(ch, msg);
-	if (!wake) {
-		list_add(&msg->link, &ch->queue);
-		ch->length++;
-	}
-	spin_unlock(&ch->lock);
-
-	if (wake)
-		kchan_wake_task(wake);
-	else
-		kchan_wake_pollers(ch, EPOLLIN | EPOLLRDNORM);
 }
 
 static ssize_t kchan_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -280,10 +132,9 @@ static ssize_t kchan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (len > ch->msg_max)
 		return -EMSGSIZE;
 
-	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
+	msg = kchan_msg_alloc(len);
 	if (!msg)
 		return -ENOMEM;
-	msg->len = len;
 	if (!copy_from_iter_full(msg->data, len, from)) {
 		kvfree(msg);
 		return -EFAULT;
@@ -366,6 +217,8 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kchan_close(ch);
 	case KCHAN_IOC_INFO:
 		return kchan_ioctl_info(ch, (struct kchan_info __user *)arg);
+	case KCHAN_IOC_SELECT:
+		return kchan_ioctl_select((struct kchan_select __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -25,17 +25,22 @@
  * Locks, outermost first
  *   kchan_registry_lock (mutex)  the name table and channel count; create,
  *                                destroy, close-by-name, device add/del.
+ *   kchan_select_lock (mutex)    held by a select while it holds the locks
+ *                                of all its channels, taken in ascending
+ *                                address order; lockdep's nest lock for
+ *                                them.  Never taken with the registry lock.
  *   ch->lock (spinlock)          all mutable state of one channel: queue,
  *                                waiters, counters, closed/dead flags.
  *                                Never held across a user copy, an
  *                                allocation or a sleep.
  *   ch->poll_wq.lock             taken inside wake_up_poll(), always after
  *                                ch->lock is released.
- * The data path takes ch->lock only; no global lock.
+ * Plain reads and writes take ch->lock only; no global lock.
  */
 #ifndef KCHAN_INTERNAL_H
 #define KCHAN_INTERNAL_H
 
+#include <linux/atomic.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/hashtable.h>
@@ -58,12 +63,29 @@ struct kchan_msg {
 /* kchan_waiter.result while the waiter is still queued */
 #define KCHAN_WAITING	1
 
+/* struct kchan_selector.winner before any case completed, and after giving up */
+#define KCHAN_SEL_OPEN		(-1)
+#define KCHAN_SEL_GAVE_UP	(-2)
+
+/* One select call: its waiters, one per case, share it. */
+struct kchan_selector {
+	atomic_t winner;		/* KCHAN_SEL_OPEN, a case index, or KCHAN_SEL_GAVE_UP */
+};
+
 struct kchan_waiter {
-	struct list_head link;		/* in ch->recvq or ch->sendq */
+	struct list_head link;		/* in ch->recvq or ch->sendq; empty once taken off */
 	struct task_struct *task;
+	struct kchan_selector *sel;	/* NULL for a plain read or write */
+	int index;			/* the case of sel this waiter is */
 	struct kchan_msg *msg;		/* sender: its message; receiver: the one handed over */
 	size_t room;			/* receiver: bytes its buffer holds */
 	int result;			/* KCHAN_WAITING, 0, or -errno */
+};
+
+/* What a match owes others once ch->lock is released: see kchan_wake(). */
+struct kchan_wake {
+	struct task_struct *task;	/* the waiter matched, with a reference */
+	__poll_t poll;			/* events to tell pollers */
 };
 
 struct kchan {
@@ -123,6 +145,16 @@ void kchan_registry_forget(struct kchan *ch);
 int kchan_quota_charge(struct kchan *ch);
 void kchan_quota_uncharge(struct kchan *ch);
 
+/* queue.c: matching sends with receives, under ch->lock */
+int kchan_try_send_locked(struct kchan *ch, struct kchan_msg *msg,
+			  struct kchan_wake *wake);
+int kchan_try_recv_locked(struct kchan *ch, size_t room,
+			  struct kchan_msg **msgp, struct kchan_wake *wake);
+struct kchan_msg *kchan_msg_alloc(size_t len);
+void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
+void kchan_fail_waiters(struct list_head *q, int result);
+void kchan_wake(struct kchan *ch, struct kchan_wake *wake);
+
 /* chan.c: the channel object and its device */
 int kchan_class_init(void);
 void kchan_class_exit(void);
@@ -136,5 +168,12 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
 
 /* data.c: the channel file */
 extern const struct file_operations kchan_fops;
+
+/* select.c: KCHAN_IOC_SELECT */
+long kchan_ioctl_select(struct kchan_select __user *uargs);
+
+/* registry.c */
+int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
+		   const void __user *arg);
 
 #endif /* KCHAN_INTERNAL_H */

@@ -76,8 +76,8 @@ static bool kchan_name_valid(const char *name)
  * Copy an extensible ioctl struct (see uapi/linux/kchan.h): its first
  * __u32 is the caller's size of it.
  */
-static int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
-			  const void __user *arg)
+int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
+		   const void __user *arg)
 {
 	u32 usize;
 
@@ -198,6 +198,8 @@ static long kchan_control_ioctl(struct file *file, unsigned int cmd,
 	case KCHAN_IOC_DESTROY:
 	case KCHAN_IOC_CLOSE_NAME:
 		return kchan_ioctl_by_name(cmd, argp);
+	case KCHAN_IOC_SELECT:
+		return kchan_ioctl_select(argp);
 	default:
 		return -ENOTTY;
 	}

@@ -78,12 +78,56 @@ struct kchan_info {
 
 #define KCHAN_INFO_SIZE_VER0	48
 
+/*
+ * Go's select: KCHAN_IOC_SELECT, on /dev/chan-control or any channel fd,
+ * completes exactly one of several sends and receives.  Among the cases
+ * ready at once one is chosen uniformly at random; otherwise the caller
+ * waits on all of them, counting as a waiting reader (writer) of each, and
+ * the first counterpart to come completes one case.
+ */
+#define KCHAN_SELECT_MAX	32	/* cases in one select */
+
+/* struct kchan_select_case.op */
+#define KCHAN_SELECT_RECV	1	/* fd open for reading; buf gets the message */
+#define KCHAN_SELECT_SEND	2	/* fd open for writing; buf holds the message */
+
+struct kchan_select_case {
+	__s32 fd;		/* a channel fd */
+	__u32 op;		/* KCHAN_SELECT_RECV or KCHAN_SELECT_SEND */
+	__u64 buf;		/* the message buffer (a user pointer) */
+	__u64 len;		/* SEND: message length, 1..msg_max; RECV: buffer size */
+	__u64 reserved;		/* must be zero */
+};
+
+#define KCHAN_SELECT_CASE_SIZE_VER0	32
+
+/* struct kchan_select.result_flags */
+#define KCHAN_SELECT_CLOSED	0x1U	/* the receive found the channel closed and drained */
+
+struct kchan_select {
+	__u32 size;		/* sizeof(struct kchan_select) */
+	__u32 flags;		/* must be zero */
+	__u64 cases;		/* pointer to ncases struct kchan_select_case */
+	__u32 ncases;		/* 1..KCHAN_SELECT_MAX */
+	__u32 case_size;	/* sizeof(struct kchan_select_case) */
+	__s64 timeout_ns;	/* < 0: for ever; 0: never wait (Go's default); else at most this */
+	__s32 index;		/* out: the case that completed, or whose error is returned */
+	__u32 result_flags;	/* out: KCHAN_SELECT_CLOSED */
+	__u64 result_len;	/* out: a receive's message length */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_SELECT_SIZE_VER0	64
+
 #define KCHAN_IOC_MAGIC		0xC4
 
 /* On /dev/chan-control. */
 #define KCHAN_IOC_CREATE	_IOW(KCHAN_IOC_MAGIC, 0x01, struct kchan_create)
 #define KCHAN_IOC_DESTROY	_IOW(KCHAN_IOC_MAGIC, 0x02, struct kchan_name)
 #define KCHAN_IOC_CLOSE_NAME	_IOW(KCHAN_IOC_MAGIC, 0x03, struct kchan_name)
+
+/* On /dev/chan-control or a channel fd. */
+#define KCHAN_IOC_SELECT	_IOWR(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
 
 /* On a channel fd. */
 #define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)	/* needs an fd open for writing */
