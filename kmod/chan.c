@@ -37,6 +37,7 @@ int kchan_close(struct kchan *ch)
 {
 	int ret;
 
+	kchan_timer_stop(ch, false);	/* a late delivery finds it closed */
 	spin_lock(&ch->lock);
 	ret = kchan_close_locked(ch);
 	spin_unlock(&ch->lock);
@@ -50,6 +51,7 @@ void kchan_kill(struct kchan *ch)
 {
 	LIST_HEAD(dropped);
 
+	kchan_timer_stop(ch, true);
 	spin_lock(&ch->lock);
 	ch->dead = true;
 	kchan_fail_waiters(&ch->sendq, -ENODEV);
@@ -70,6 +72,8 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
 	info->msg_max = ch->msg_max;
 	if (ch->flags & KCHAN_CREATE_AUTOCLOSE)
 		info->state |= KCHAN_STATE_AUTOCLOSE;
+	if (kchan_is_timer(ch))
+		info->state |= KCHAN_STATE_TIMER;
 
 	spin_lock(&ch->lock);
 	if (ch->closed)
@@ -81,6 +85,7 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
 	info->writers = ch->writers;
 	info->sent = ch->sent;
 	info->received = ch->received;
+	info->dropped = ch->dropped;
 	spin_unlock(&ch->lock);
 }
 
@@ -108,6 +113,8 @@ static ssize_t kchan_attr_show(struct device *dev,
 		return sysfs_emit(buf, "%u\n", info.writers);
 	if (!strcmp(name, "sent"))
 		return sysfs_emit(buf, "%llu\n", info.sent);
+	if (!strcmp(name, "dropped"))
+		return sysfs_emit(buf, "%llu\n", info.dropped);
 	return sysfs_emit(buf, "%llu\n", info.received);
 }
 
@@ -119,6 +126,7 @@ static struct device_attribute dev_attr_autoclose = __ATTR(autoclose, 0444, kcha
 static struct device_attribute dev_attr_readers = __ATTR(readers, 0444, kchan_attr_show, NULL);
 static struct device_attribute dev_attr_writers = __ATTR(writers, 0444, kchan_attr_show, NULL);
 static struct device_attribute dev_attr_sent = __ATTR(sent, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_dropped = __ATTR(dropped, 0444, kchan_attr_show, NULL);
 static struct device_attribute dev_attr_received = __ATTR(received, 0444, kchan_attr_show, NULL);
 
 static struct attribute *kchan_attrs[] = {
@@ -131,6 +139,7 @@ static struct attribute *kchan_attrs[] = {
 	&dev_attr_writers.attr,
 	&dev_attr_sent.attr,
 	&dev_attr_received.attr,
+	&dev_attr_dropped.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kchan);
@@ -208,6 +217,12 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	ch->capacity = req->capacity;
 	ch->msg_max = req->msg_max ?: KCHAN_MSG_MAX_DEFAULT;
 	ch->flags = req->flags;
+	ch->period_ns = req->period_ns;
+	kchan_timer_init(ch);
+	if (kchan_is_timer(ch)) {
+		ch->capacity = 1;
+		ch->msg_max = KCHAN_TIMER_MSG_MAX;
+	}
 	ch->mode = req->mode ?: 0600;
 	ch->owner = current_fsuid();
 	ch->group = current_fsgid();

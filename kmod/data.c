@@ -127,6 +127,8 @@ static ssize_t kchan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	struct kchan_msg *msg;
 	int ret;
 
+	if (kchan_is_timer(ch))
+		return -EPERM;	/* only its timer sends */
 	if (!len)
 		return 0;
 	if (len > ch->msg_max)
@@ -210,14 +212,14 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct kchan *ch = file->private_data;
 
-	switch (cmd) {
-	case KCHAN_IOC_CLOSE:
+	switch (KCHAN_IOC_BASE(cmd)) {
+	case KCHAN_IOC_BASE(KCHAN_IOC_CLOSE):
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EBADF;
 		return kchan_close(ch);
-	case KCHAN_IOC_INFO:
+	case KCHAN_IOC_BASE(KCHAN_IOC_INFO):
 		return kchan_ioctl_info(ch, (struct kchan_info __user *)arg);
-	case KCHAN_IOC_SELECT:
+	case KCHAN_IOC_BASE(KCHAN_IOC_SELECT):
 		return kchan_ioctl_select((struct kchan_select __user *)arg);
 	default:
 		return -ENOTTY;

@@ -44,12 +44,14 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/hashtable.h>
+#include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/kchan.h>
 
 struct kchan_quota;
@@ -100,17 +102,26 @@ struct kchan {
 	unsigned int writers;		/* open files with FMODE_WRITE */
 	u64 sent;
 	u64 received;
+	u64 dropped;			/* timer firings never delivered */
+	u64 timer_seen;			/* timer_fired at the last delivery */
 
 	/* Fixed at creation. */
 	unsigned int capacity;
 	size_t msg_max;
 	u32 flags;			/* KCHAN_CREATE_* */
+	u64 period_ns;			/* timer channels */
 	kuid_t owner;
 	kgid_t group;
 	umode_t mode;
 	char name[KCHAN_NAME_MAX];
 
 	wait_queue_head_t poll_wq;	/* poll/select/epoll only; blocked I/O uses the waiters */
+
+	/* Timer channels (timer.c) */
+	struct hrtimer timer;
+	struct work_struct timer_work;
+	atomic64_t timer_expiry;	/* of the latest firing, CLOCK_MONOTONIC ns */
+	atomic64_t timer_fired;		/* firings so far */
 
 	struct hlist_node hnode;	/* in the name table, under kchan_registry_lock */
 	struct kchan_quota *quota;	/* the owner's, while charged; same lock */
@@ -123,11 +134,25 @@ static inline struct kchan *kchan_from_dev(struct device *dev)
 	return container_of(dev, struct kchan, dev);
 }
 
+static inline bool kchan_is_timer(const struct kchan *ch)
+{
+	return ch->flags & (KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK);
+}
+
 /* After close or destroy: every poller re-evaluates. */
 static inline void kchan_wake_all_pollers(struct kchan *ch)
 {
 	wake_up_poll(&ch->poll_wq, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR);
 }
+
+/* The smallest timer period: keeps a tick channel from eating a CPU. */
+#define KCHAN_TIMER_MIN_NS	(100 * NSEC_PER_USEC)
+
+/*
+ * ioctl numbers are matched without their size bits: the size field of
+ * each struct says which version the caller has (see uapi/linux/kchan.h).
+ */
+#define KCHAN_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
 /* Module parameters (main.c); read with READ_ONCE, they may change at run time. */
 extern unsigned int kchan_max_channels;
@@ -154,6 +179,11 @@ struct kchan_msg *kchan_msg_alloc(size_t len);
 void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
 void kchan_fail_waiters(struct list_head *q, int result);
 void kchan_wake(struct kchan *ch, struct kchan_wake *wake);
+
+/* timer.c: timer channels */
+void kchan_timer_init(struct kchan *ch);
+void kchan_timer_start(struct kchan *ch);
+void kchan_timer_stop(struct kchan *ch, bool sync);
 
 /* chan.c: the channel object and its device */
 int kchan_class_init(void);

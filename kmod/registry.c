@@ -90,6 +90,21 @@ int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
 	return copy_struct_from_user(dst, ksize, arg, usize);
 }
 
+/* A timer channel has a period, and its capacity and size are fixed. */
+static int kchan_check_timer(const struct kchan_create *req)
+{
+	u32 timer = req->flags & (KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK);
+
+	if (!timer)
+		return req->period_ns ? -EINVAL : 0;
+	if (timer != KCHAN_CREATE_AFTER && timer != KCHAN_CREATE_TICK)
+		return -EINVAL;
+	if ((req->flags & KCHAN_CREATE_AUTOCLOSE) || req->capacity ||
+	    req->msg_max || req->period_ns < KCHAN_TIMER_MIN_NS)
+		return -EINVAL;
+	return 0;
+}
+
 static int kchan_ioctl_create(const void __user *arg)
 {
 	struct kchan_create req;
@@ -97,6 +112,9 @@ static int kchan_ioctl_create(const void __user *arg)
 	int minor, ret;
 
 	ret = kchan_copy_arg(&req, sizeof(req), KCHAN_CREATE_SIZE_VER0, arg);
+	if (ret)
+		return ret;
+	ret = kchan_check_timer(&req);
 	if (ret)
 		return ret;
 	if (req.flags & ~KCHAN_CREATE_FLAGS || req.mode & ~0777 ||
@@ -138,6 +156,7 @@ static int kchan_ioctl_create(const void __user *arg)
 		kchan_kill(ch);
 		goto out_unlock;
 	}
+	kchan_timer_start(ch);
 	mutex_unlock(&kchan_registry_lock);
 	return 0;	/* the registry keeps the reference */
 
@@ -192,13 +211,14 @@ static long kchan_control_ioctl(struct file *file, unsigned int cmd,
 {
 	void __user *argp = (void __user *)arg;
 
-	switch (cmd) {
-	case KCHAN_IOC_CREATE:
+	switch (KCHAN_IOC_BASE(cmd)) {
+	case KCHAN_IOC_BASE(KCHAN_IOC_CREATE):
 		return kchan_ioctl_create(argp);
-	case KCHAN_IOC_DESTROY:
-	case KCHAN_IOC_CLOSE_NAME:
-		return kchan_ioctl_by_name(cmd, argp);
-	case KCHAN_IOC_SELECT:
+	case KCHAN_IOC_BASE(KCHAN_IOC_DESTROY):
+		return kchan_ioctl_by_name(KCHAN_IOC_DESTROY, argp);
+	case KCHAN_IOC_BASE(KCHAN_IOC_CLOSE_NAME):
+		return kchan_ioctl_by_name(KCHAN_IOC_CLOSE_NAME, argp);
+	case KCHAN_IOC_BASE(KCHAN_IOC_SELECT):
 		return kchan_ioctl_select(argp);
 	default:
 		return -ENOTTY;

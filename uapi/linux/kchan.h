@@ -11,6 +11,8 @@
  * the kernel accepts a smaller (older) struct and a larger (newer) one
  * whose extra bytes are zero (E2BIG otherwise), so the ABI can grow.
  * Reserved fields and unknown flags must be zero (EINVAL otherwise).
+ * The kernel ignores the size bits of the ioctl numbers below, so a
+ * struct that grows keeps its ioctl.
  */
 #ifndef _UAPI_LINUX_KCHAN_H
 #define _UAPI_LINUX_KCHAN_H
@@ -33,7 +35,18 @@
 
 /* struct kchan_create.flags */
 #define KCHAN_CREATE_AUTOCLOSE	0x1U /* close when the last writer's file is released */
-#define KCHAN_CREATE_FLAGS	KCHAN_CREATE_AUTOCLOSE
+#define KCHAN_CREATE_AFTER	0x2U /* timer: one message period_ns after creation */
+#define KCHAN_CREATE_TICK	0x4U /* timer: one message every period_ns */
+#define KCHAN_CREATE_FLAGS	(KCHAN_CREATE_AUTOCLOSE | KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK)
+
+/*
+ * Timer channels (KCHAN_CREATE_AFTER or _TICK, like Go's time.After and
+ * time.Ticker) are fed by a kernel timer, never by write() (EPERM).  Each
+ * message is the expiry time, CLOCK_MONOTONIC nanoseconds in decimal and
+ * a newline.  Their capacity is 1 and msg_max KCHAN_TIMER_MSG_MAX: a tick
+ * that finds the previous one unread is dropped, as Go's Ticker does.
+ */
+#define KCHAN_TIMER_MSG_MAX	24
 
 struct kchan_create {
 	__u32 size;		/* sizeof(struct kchan_create) */
@@ -43,9 +56,11 @@ struct kchan_create {
 	__u32 mode;		/* permission bits of the node; 0 = 0600 */
 	__u32 reserved[3];	/* must be zero */
 	char name[KCHAN_NAME_MAX];
+	__u64 period_ns;	/* timers: the delay or period; else zero (since VER1) */
 };
 
 #define KCHAN_CREATE_SIZE_VER0	96
+#define KCHAN_CREATE_SIZE_VER1	104	/* adds period_ns */
 
 /* Names a channel for KCHAN_IOC_DESTROY and KCHAN_IOC_CLOSE_NAME. */
 struct kchan_name {
@@ -61,6 +76,7 @@ struct kchan_name {
 #define KCHAN_STATE_CLOSED	0x1U /* Go's close() happened */
 #define KCHAN_STATE_DESTROYED	0x2U /* the channel was destroyed */
 #define KCHAN_STATE_AUTOCLOSE	0x4U /* created with KCHAN_CREATE_AUTOCLOSE */
+#define KCHAN_STATE_TIMER	0x8U /* a timer channel */
 
 /* Go's len() and cap(), and more: the answer of KCHAN_IOC_INFO. */
 struct kchan_info {
@@ -74,9 +90,11 @@ struct kchan_info {
 	__u32 reserved0;	/* zero */
 	__u64 sent;		/* messages accepted by the channel */
 	__u64 received;		/* messages read out of the channel */
+	__u64 dropped;		/* timer ticks dropped because the last was unread (VER1) */
 };
 
 #define KCHAN_INFO_SIZE_VER0	48
+#define KCHAN_INFO_SIZE_VER1	56
 
 /*
  * Go's select: KCHAN_IOC_SELECT, on /dev/chan-control or any channel fd,
