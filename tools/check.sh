@@ -149,11 +149,13 @@ for kver in "${kvers[@]}"; do
 	log=$root/build/vm/check-$kver.log
 	rc=0
 	if [ ${#progs[@]} -gt 0 ]; then
+		# pipefail: rc is the runner's status.  Its stderr is only its own
+		# verdict (the programs' stderr is merged into stdout in the guest).
 		tools/vm/run --kernel "$kver" --log "$log" \
 			--timeout $((${#progs[@]} * prog_timeout + 300)) \
 			-- bash -c "$guest_script" guest "$prog_timeout" "${progs[@]}" \
-			> >(tee "$out") 2> >(tee "$err" >&2) || rc=$?
-		wait	# for the tees
+			2>"$err" | tee "$out" || rc=$?
+		cat "$err" >&2
 	fi
 
 	# Split the guest's output at the markers and parse each program's part.
