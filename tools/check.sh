@@ -146,7 +146,8 @@ parse_tap() {
 for kver in "${kvers[@]}"; do
 	echo "=== $kver: ${#progs[@]} selftest programs ==="
 	out=$work/$kver.out err=$work/$kver.err
-	log=$root/build/vm/check-$kver.log
+	# Named like the runner's own logs, so it prunes them alike.
+	log=$root/build/vm/console-$kver-check-$(date +%Y%m%d-%H%M%S)-$$.log
 	rc=0
 	if [ ${#progs[@]} -gt 0 ]; then
 		# pipefail: rc is the runner's status.  Its stderr is only its own
