@@ -33,7 +33,8 @@ Build first: `make all` (make check does).
                      as the Makefile does)
 
 Environment: KCHAN_PROG_TIMEOUT (seconds per program in the guest, default
-from selftests/chan/settings "timeout=N", else 900).
+from selftests/chan/settings "timeout=N", else 300); KCHAN_VM_TIMEOUT
+(seconds per guest run, default 1800).
 For one test: tools/vm/run --kernel KVER -- build/selftests/chan_x -t NAME
 EOF
 }
@@ -85,7 +86,11 @@ prog_timeout=${KCHAN_PROG_TIMEOUT:-}
 if [ -z "$prog_timeout" ] && [ -r selftests/chan/settings ]; then
 	prog_timeout=$(sed -n 's/^timeout=//p' selftests/chan/settings)
 fi
-prog_timeout=${prog_timeout:-900}
+prog_timeout=${prog_timeout:-300}
+# One guest run may not take longer than this, whatever the programs' sum: two
+# kernels must fit in CI's 90 minutes even when something hangs in the kernel
+# where no signal reaches it.
+vm_timeout=${KCHAN_VM_TIMEOUT:-1800}
 
 # In the guest: run each program with its own timeout, stderr into stdout so
 # TH_LOG lines stay next to their test, between markers the host parses.  The
@@ -153,7 +158,8 @@ for kver in "${kvers[@]}"; do
 		# pipefail: rc is the runner's status.  Its stderr is only its own
 		# verdict (the programs' stderr is merged into stdout in the guest).
 		tools/vm/run --kernel "$kver" --log "$log" \
-			--timeout $((${#progs[@]} * prog_timeout + 300)) \
+			--timeout $(( ${#progs[@]} * prog_timeout + 120 < vm_timeout ?
+				${#progs[@]} * prog_timeout + 120 : vm_timeout )) \
 			-- bash -c "$guest_script" guest "$prog_timeout" "${progs[@]}" \
 			2>"$err" | tee "$out" || rc=$?
 		cat "$err" >&2
