@@ -66,8 +66,11 @@ static bool kchan_name_valid(const char *name)
 
 	if (len == 0 || len == KCHAN_NAME_MAX || name[0] == '.')
 		return false;
+	/* Not isalnum(): the kernel's ctype takes Latin-1 letters too. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!isdigit(name[i]) && !strchr("._-", name[i]) &&
+		    !(name[i] >= 'a' && name[i] <= 'z') &&
+		    !(name[i] >= 'A' && name[i] <= 'Z'))
 			return false;
 	return true;
 }

@@ -30,6 +30,8 @@ esac
 #   qemu-system-x86            the guest (TCG: no KVM needed)
 #   busybox-static, cpio, kmod, xz-utils
 #                              the guest initramfs (xz: 6.12 ships .ko.xz modules)
+#   zstd                       unpacks 6.12's kernel image once, so the guest boots
+#                              it directly instead of decompressing it under TCG
 #   sparse                     `make sparse`
 #   python3                    scripts and tests
 #   liburing-dev               io_uring tests
@@ -46,6 +48,7 @@ packages=(
 	kmod
 	cpio
 	xz-utils
+	zstd
 	python3
 	liburing-dev
 )

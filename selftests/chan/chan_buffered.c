@@ -162,6 +162,21 @@ TEST_F_TIMEOUT(buf, one_message_wakes_one_reader, CHAN_TIMEOUT)
 	EXPECT_EQ(0, memcmp(io[o]->buf, "two", 3));
 }
 
+/* A blocked reader whose buffer is too small fails; the message stays queued. */
+TEST_F_TIMEOUT(buf, blocked_reader_buffer_too_small_emsgsize, CHAN_TIMEOUT)
+{
+	struct chan_io *io;
+	pid_t pid;
+
+	io = chan_blocked_reader(_metadata, self->env.fd, 4, &pid);
+	ASSERT_EQ(10, write(self->env.nb, "0123456789", 10));
+	ASSERT_EQ(0, chan_reap(pid));
+	EXPECT_EQ(-1, io->ret);
+	EXPECT_EQ(EMSGSIZE, io->err);
+	EXPECT_EQ(1, chan_len(self->env.fd));
+	EXPECT_MSG(self->env.nb, "0123456789");
+}
+
 TEST_F(buf, write_larger_than_msg_max_emsgsize)
 {
 	char big[MAX + 1];

@@ -90,6 +90,25 @@ TEST_F(destroy, later_io_enodev_and_messages_dropped)
 	EXPECT_EQ(0, info.received);
 }
 
+/* The node is gone, but /proc/self/fd still reaches the inode: no way back in. */
+TEST_F(destroy, reopen_through_proc_fails)
+{
+	struct kchan_info info;
+	char path[64];
+	int fd;
+
+	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->env.fd);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	EXPECT_EQ(-1, fd);
+	EXPECT_TRUE(errno == ENODEV || errno == ENXIO) TH_LOG("errno %d", errno);
+	if (fd >= 0)
+		close(fd);
+	ASSERT_EQ(0, chan_info(self->env.fd, &info));
+	EXPECT_EQ(2, info.readers);
+	EXPECT_EQ(2, info.writers);
+}
+
 TEST_F(destroy, closed_then_destroyed_is_enodev_not_eof)
 {
 	struct kchan_info info;

@@ -6,12 +6,15 @@
  * writes fail with EINTR and are retried) and every worker flips O_NONBLOCK
  * at random (EAGAIN is answered with poll() and a retry).
  *
- * Every message carries (writer, seq), its length and a checksum; its length
- * (16..msg_max) and payload are derived from (writer, seq), so a reader can
- * check everything about it.  Readers mark each (writer, seq) in shared
- * memory and check that seq rises per writer in what they see.  The verdict:
- * each message a writer reported as sent arrived exactly once and intact,
- * nothing else arrived, and per-writer order held.  Then the channel is
+ * Message (writer, seq) is built from (writer, seq) alone: its length, 1 to
+ * msg_max, and every byte.  It starts with the writer's id and, from 5
+ * bytes on, the seq; from 9 bytes on, a checksum of the whole follows; the
+ * rest is a pseudo-random payload.  A reader checks the checksum, rebuilds
+ * the message and compares, marks (writer, seq) in shared memory, and checks
+ * that seq rises per writer in what it sees.  The verdict: each message a
+ * writer reported as sent arrived exactly once and intact, nothing else
+ * arrived, and per-writer order held.  Messages of 1 to 4 bytes cannot say
+ * their seq: for them only the writer and the count per writer are checked.  Then the channel is
  * closed, the readers must drain to EOF, KCHAN_IOC_INFO and sysfs must say
  * len 0 and sent == received == total, and destroy must leave nothing behind.
  * Last, as root with KCHAN_KO set, rmmod must be refused while a control fd is
@@ -51,21 +54,20 @@
 
 #define MAX_WRITERS	64
 #define MAX_READERS	64
-#define MSG_MAGIC	0x6b63686eU	/* "kchn" */
 #define SYSFS_CHAN_DIR	"/sys/class/chan"
 /* Diagnostics printed per phase before the rest are only counted. */
 #define MAX_REPORTS	20
 
-/* The front of every message; the payload follows. */
-struct msg_hdr {
-	uint32_t magic;
-	uint32_t writer;
-	uint32_t seq;
-	uint32_t len;		/* the whole message, header included */
-	uint32_t csum;		/* FNV-1a of the message with csum = 0 */
-	uint32_t pad;
-};
-#define MSG_MIN		((uint32_t)sizeof(struct msg_hdr))
+/*
+ * Message layout: [0] writer, [1..4] seq (little-endian) if len >= 5,
+ * [5..8] FNV-1a of the message with these bytes zero if len >= 9, then
+ * payload.  Shorter messages hold a prefix of that.
+ */
+#define MSG_SEQ_AT	1
+#define MSG_SUM_AT	5
+#define MSG_ID_LEN	5	/* shortest message that names its seq */
+#define MSG_SUM_LEN	9	/* shortest message with a checksum */
+#define MSG_MAX_MIN	16	/* smallest msg_max we accept */
 
 /* What one worker saw; all of it is informational except errors. */
 struct worker_stats {
@@ -84,6 +86,8 @@ struct shared {
 	int nworkers;
 	pid_t worker_pid[MAX_WRITERS + MAX_READERS];
 	uint64_t sent[MAX_WRITERS];	/* writer w sent seq 0..sent[w]-1 */
+	uint64_t tiny_sent[MAX_WRITERS];	/* of those, messages too short to name their seq */
+	uint64_t tiny_received[MAX_WRITERS];
 	struct worker_stats stats[MAX_WRITERS + MAX_READERS];
 	uint64_t signals_sent;
 	int errors;			/* verification failures and unexpected errnos */
@@ -152,7 +156,7 @@ static uint32_t fnv1a(const void *p, size_t n, uint32_t h)
 	return h;
 }
 
-/* The length of message (w, seq): mostly spread out, often the extremes. */
+/* The length of message (w, seq): anything, often the extremes. */
 static uint32_t msg_len(uint32_t w, uint32_t seq)
 {
 	uint64_t h = mix64(((uint64_t)w << 32 | seq) ^ 0x5eed);
@@ -161,43 +165,57 @@ static uint32_t msg_len(uint32_t w, uint32_t seq)
 	case 0:
 		return msg_max;
 	case 1:
-		return MSG_MIN;
+		return 1 + (h >> 8) % MSG_SUM_LEN;	/* 1..9: the short layouts */
 	default:
-		return MSG_MIN + (h >> 8) % (msg_max - MSG_MIN + 1);
+		return 1 + (h >> 8) % msg_max;
 	}
 }
 
-static uint32_t msg_csum(struct msg_hdr *hdr)
+static void put32(unsigned char *p, uint32_t v)
 {
-	uint32_t saved = hdr->csum, h;
-
-	hdr->csum = 0;
-	h = fnv1a(hdr, hdr->len, 2166136261U);
-	hdr->csum = saved;
-	return h;
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
 }
 
-static void msg_build(void *buf, uint32_t w, uint32_t seq)
+static uint32_t get32(const unsigned char *p)
 {
-	struct msg_hdr *hdr = buf;
-	unsigned char *p = (unsigned char *)buf + MSG_MIN;
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t msg_csum(const unsigned char *m, uint32_t len)
+{
+	static const unsigned char zero[4];
+	uint32_t h = 2166136261U;
+
+	h = fnv1a(m, MSG_SUM_AT, h);
+	h = fnv1a(zero, 4, h);
+	return fnv1a(m + MSG_SUM_LEN, len - MSG_SUM_LEN, h);
+}
+
+/* Message (w, seq) into buf; returns its length. */
+static uint32_t msg_build(unsigned char *buf, uint32_t w, uint32_t seq)
+{
 	uint32_t len = msg_len(w, seq), i;
 	uint64_t x = mix64((uint64_t)w << 32 | seq) | 1;
+	unsigned char head[MSG_SUM_LEN];
 
-	for (i = 0; i < len - MSG_MIN; i++) {
-		if (i % 8 == 0) {
+	head[0] = w;
+	put32(head + MSG_SEQ_AT, seq);
+	put32(head + MSG_SUM_AT, 0);
+	memcpy(buf, head, len < MSG_SUM_LEN ? len : MSG_SUM_LEN);
+	for (i = MSG_SUM_LEN; i < len; i++) {
+		if (i % 8 == 1) {
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
 		}
-		p[i] = x >> (8 * (i % 8));
+		buf[i] = x >> (8 * (i % 8));
 	}
-	hdr->magic = MSG_MAGIC;
-	hdr->writer = w;
-	hdr->seq = seq;
-	hdr->len = len;
-	hdr->pad = 0;
-	hdr->csum = msg_csum(hdr);
+	if (len >= MSG_SUM_LEN)
+		put32(buf + MSG_SUM_AT, msg_csum(buf, len));
+	return len;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -259,7 +277,7 @@ static void worker_start(pid_t parent, unsigned int slot)
 static __attribute__((noreturn)) void writer(const char *path, unsigned int w)
 {
 	struct worker_stats *st = &sh->stats[w];
-	char *buf = malloc(msg_max + 1);
+	unsigned char *buf = malloc(msg_max + 1);
 	int fd, nonblock = 0, streak;
 	uint32_t seq;
 
@@ -273,8 +291,7 @@ static __attribute__((noreturn)) void writer(const char *path, unsigned int w)
 
 		if (now_ns() > sh->deadline_ns)
 			break;
-		msg_build(buf, w, seq);
-		len = ((struct msg_hdr *)buf)->len;
+		len = msg_build(buf, w, seq);
 
 		if (rnd() % 32 == 0) {
 			nonblock = !nonblock;
@@ -346,47 +363,57 @@ static __attribute__((noreturn)) void writer(const char *path, unsigned int w)
 			_exit(1);
 		}
 		st->msgs++;
+		if (len < MSG_ID_LEN)
+			sh->tiny_sent[w]++;
 		__atomic_store_n(&sh->sent[w], (uint64_t)seq + 1, __ATOMIC_RELEASE);
 	}
 	st->signals = signals_caught;
 	_exit(0);
 }
 
-/* Check one received message; record it. */
-static void check_msg(unsigned int r, const char *buf, ssize_t n, int64_t *last_seq)
+/* Check one received message against its rebuilt self; record it. */
+static void check_msg(unsigned int r, const unsigned char *buf, ssize_t n,
+		      unsigned char *expect, int64_t *last_seq)
 {
-	const struct msg_hdr *hdr = (const void *)buf;
-	struct msg_hdr copy;
+	uint32_t w = buf[0], seq;
 	uint8_t before;
 
-	if (n < (ssize_t)MSG_MIN) {
-		fail_msg("reader %u: %zd-byte message, shorter than any sent", r, n);
+	if (w >= nwriters) {
+		fail_msg("reader %u: %zd-byte message from writer %u: no such writer", r, n, w);
 		return;
 	}
-	memcpy(&copy, hdr, sizeof(copy));
-	if (copy.magic != MSG_MAGIC || copy.writer >= nwriters || copy.seq >= nmsgs) {
-		fail_msg("reader %u: garbage header (magic %#x writer %u seq %u)", r,
-			 copy.magic, copy.writer, copy.seq);
+	if (n < MSG_ID_LEN) {
+		__atomic_fetch_add(&sh->tiny_received[w], 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (copy.len != n || n != (ssize_t)msg_len(copy.writer, copy.seq)) {
-		fail_msg("reader %u: (%u, %u): read %zd bytes, header says %u, sent %u", r,
-			 copy.writer, copy.seq, n, copy.len, msg_len(copy.writer, copy.seq));
+	seq = get32(buf + MSG_SEQ_AT);
+	if (seq >= nmsgs) {
+		fail_msg("reader %u: %zd-byte message from writer %u: seq %u out of range",
+			 r, n, w, seq);
 		return;
 	}
-	if (msg_csum((struct msg_hdr *)buf) != copy.csum) {
-		fail_msg("reader %u: (%u, %u): bad checksum", r, copy.writer, copy.seq);
+	if (n != (ssize_t)msg_len(w, seq)) {
+		fail_msg("reader %u: (%u, %u): read %zd bytes, %u were sent", r, w, seq, n,
+			 msg_len(w, seq));
 		return;
 	}
-	if ((int64_t)copy.seq <= last_seq[copy.writer])
+	if (n >= MSG_SUM_LEN && msg_csum(buf, n) != get32(buf + MSG_SUM_AT)) {
+		fail_msg("reader %u: (%u, %u): bad checksum", r, w, seq);
+		return;
+	}
+	msg_build(expect, w, seq);
+	if (memcmp(buf, expect, n)) {
+		fail_msg("reader %u: (%u, %u): payload differs from what was sent", r, w, seq);
+		return;
+	}
+	if ((int64_t)seq <= last_seq[w])
 		fail_msg("reader %u: writer %u: seq %u after seq %lld: out of order", r,
-			 copy.writer, copy.seq, (long long)last_seq[copy.writer]);
-	last_seq[copy.writer] = copy.seq;
-	before = __atomic_fetch_add(&sh->seen[(size_t)copy.writer * nmsgs + copy.seq], 1,
-				    __ATOMIC_RELAXED);
+			 w, seq, (long long)last_seq[w]);
+	last_seq[w] = seq;
+	before = __atomic_fetch_add(&sh->seen[(size_t)w * nmsgs + seq], 1, __ATOMIC_RELAXED);
 	if (before)
-		fail_msg("reader %u: (%u, %u) received again (%u times before)", r,
-			 copy.writer, copy.seq, before);
+		fail_msg("reader %u: (%u, %u) received again (%u times before)", r, w, seq,
+			 before);
 }
 
 /*
@@ -397,7 +424,7 @@ static void check_msg(unsigned int r, const char *buf, ssize_t n, int64_t *last_
 static __attribute__((noreturn)) void reader(const char *path, unsigned int r)
 {
 	struct worker_stats *st = &sh->stats[nwriters + r];
-	char *buf = malloc(msg_max);
+	unsigned char *buf = malloc(msg_max), *expect = malloc(msg_max);
 	int64_t last_seq[MAX_WRITERS];
 	int fd, nonblock = 0, streak = 0;
 	unsigned int i;
@@ -405,7 +432,7 @@ static __attribute__((noreturn)) void reader(const char *path, unsigned int r)
 	for (i = 0; i < MAX_WRITERS; i++)
 		last_seq[i] = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (!buf || fd < 0) {
+	if (!buf || !expect || fd < 0) {
 		fail_msg("reader %u: open %s: %s", r, path, strerror(errno));
 		_exit(1);
 	}
@@ -420,10 +447,10 @@ static __attribute__((noreturn)) void reader(const char *path, unsigned int r)
 			st->flips++;
 		}
 		if (rnd() % 16 == 0)
-			size = MSG_MIN + rnd() % (msg_max - MSG_MIN);
+			size = 1 + rnd() % (msg_max - 1);
 		n = read(fd, buf, size);
 		if (n > 0) {
-			check_msg(r, buf, n, last_seq);
+			check_msg(r, buf, n, expect, last_seq);
 			st->msgs++;
 			streak = 0;
 			continue;
@@ -735,9 +762,20 @@ static void run_channel(unsigned int idx, const char *label, unsigned int capaci
 	for (i = 0; i < nw; i++) {
 		uint32_t seq;
 
+		if (sh->tiny_received[i] != sh->tiny_sent[i]) {
+			ksft_print_msg("%s: writer %u: %llu messages of 1-4 bytes sent, %llu received\n",
+				       label, i, (unsigned long long)sh->tiny_sent[i],
+				       (unsigned long long)sh->tiny_received[i]);
+			if (sh->tiny_received[i] < sh->tiny_sent[i])
+				missing += sh->tiny_sent[i] - sh->tiny_received[i];
+			else
+				extra += sh->tiny_received[i] - sh->tiny_sent[i];
+		}
 		for (seq = 0; seq < nmsgs; seq++) {
 			uint8_t n = sh->seen[(size_t)i * nmsgs + seq];
 
+			if (msg_len(i, seq) < MSG_ID_LEN)
+				continue;	/* counted above */
 			if (seq < sh->sent[i] && n == 0) {
 				if (missing++ < MAX_REPORTS)
 					ksft_print_msg("%s: (%u, %u) sent but never received\n",
@@ -838,9 +876,11 @@ static void module_cycle(void)
 	if (syscall(SYS_delete_module, "kchan", O_NONBLOCK) == 0) {
 		ksft_print_msg("rmmod succeeded with /dev/chan-control open\n");
 		busy_errno = -1;
-	} else if (errno != EAGAIN && errno != EBUSY) {
-		busy_errno = errno;
+	} else {
+		/* delete_module() says EWOULDBLOCK (EAGAIN) for a module in use. */
 		ksft_print_msg("rmmod with a control fd open: %s\n", strerror(errno));
+		if (errno != EAGAIN && errno != EBUSY)
+			busy_errno = errno;
 	}
 	close(control_fd);
 	control_fd = -1;
@@ -897,7 +937,7 @@ static void usage(FILE *out)
 		"  -i USECS    longest pause between two SIGUSR1s (default 1000)\n"
 		"  -s SEED     random seed (default: from the clock; printed)\n"
 		"As root with KCHAN_KO=<path of kchan.ko>, also rmmod and insmod kchan.\n",
-		MAX_WRITERS, MAX_READERS, MSG_MIN);
+		MAX_WRITERS, MAX_READERS, MSG_MAX_MIN);
 }
 
 static unsigned int parse_arg(int opt, const char *s, unsigned long min, unsigned long max)
@@ -928,7 +968,7 @@ int main(int argc, char **argv)
 		case 'r': nreaders = parse_arg(opt, optarg, 1, MAX_READERS); break;
 		case 'n': nmsgs = parse_arg(opt, optarg, 1, 10000000); break;
 		case 'd': duration = parse_arg(opt, optarg, 1, 3600); break;
-		case 'm': msg_max = parse_arg(opt, optarg, MSG_MIN, 65536); break;
+		case 'm': msg_max = parse_arg(opt, optarg, MSG_MAX_MIN, 65536); break;
 		case 'c': buffered_capacity = parse_arg(opt, optarg, 1, 65536); break;
 		case 't': timeout = parse_arg(opt, optarg, 1, 86400); break;
 		case 'i': chaos_gap_us = parse_arg(opt, optarg, 1, 999999); break;

@@ -319,6 +319,31 @@ TEST_F_TIMEOUT(unbuf, read_buffer_too_small_emsgsize_writer_keeps_waiting, CHAN_
 	EXPECT_EQ(10, io->ret);
 }
 
+/*
+ * A blocked reader whose buffer is too small fails with EMSGSIZE; the
+ * message is not lost: the writer waits on for a reader that can take it.
+ */
+TEST_F_TIMEOUT(unbuf, blocked_reader_buffer_too_small_emsgsize, CHAN_TIMEOUT)
+{
+	struct chan_io *rd, *wr;
+	char b[MAX];
+	pid_t pr, pw;
+
+	rd = chan_blocked_reader(_metadata, self->env.fd, 4, &pr);
+	wr = chan_io_new();
+	ASSERT_NE(NULL, wr);
+	pw = chan_spawn_write(self->env.fd, "0123456789", 10, wr);
+	ASSERT_LE(0, pw);
+	ASSERT_EQ(0, chan_reap(pr));
+	EXPECT_EQ(-1, rd->ret);
+	EXPECT_EQ(EMSGSIZE, rd->err);
+	ASSERT_EQ(0, chan_wait_blocked(pw, SYS_write));
+	ASSERT_EQ(10, read(self->env.nb, b, sizeof(b)));
+	EXPECT_EQ(0, memcmp(b, "0123456789", 10));
+	ASSERT_EQ(0, chan_reap(pw));
+	EXPECT_EQ(10, wr->ret);
+}
+
 TEST_F_TIMEOUT(unbuf, read_fault_efault_loses_nothing, CHAN_TIMEOUT)
 {
 	char *g = chan_guard_pages();

@@ -64,6 +64,7 @@ for kver in "${kvers[@]}"; do
 	module=(--no-module) check='true'
 	if [ -r "$root/build/$kver/kchan.ko" ]; then
 		module=()
+		# shellcheck disable=SC2016 # expanded in the guest
 		check='test -d /sys/module/kchan && test -n "$KCHAN_KO"'
 	fi
 	# shellcheck disable=SC2016 # expanded in the guest

@@ -59,12 +59,14 @@ stray=$(count_workers)
 
 echo "== sieve $n: one process and one unbuffered channel per prime, plus a generator"
 start=$EPOCHREALTIME
-"$sieve" --pause "$n" >"$work/out" 2>"$work/err" &
+# The sieve's own timeout, as it would pick it (-t): its work grows as N squared.
+limit=$((120 + n * n / 2000))
+"$sieve" -t "$limit" --pause "$n" >"$work/out" 2>"$work/err" &
 pid=$!
 
 # --pause: the sieve stops itself once all N primes are in, pipeline intact.
 live=-
-deadline=$((SECONDS + 150))
+deadline=$((SECONDS + limit + 30))
 while [ $SECONDS -lt $deadline ]; do
 	read -r stat 2>/dev/null </proc/$pid/stat || break	# exited already
 	state=${stat##*) }
@@ -79,7 +81,7 @@ while [ $SECONDS -lt $deadline ]; do
 	fi
 	sleep 0.05
 done
-[ $SECONDS -lt $deadline ] || { kill -KILL "$pid"; echo "sieve-demo: the sieve did not finish in 150 s" >&2; }
+[ $SECONDS -lt $deadline ] || { kill -KILL "$pid"; echo "sieve-demo: the sieve did not finish in $((limit + 30)) s" >&2; }
 wait "$pid"
 rc=$?
 end=$EPOCHREALTIME

@@ -51,7 +51,8 @@ static const char usage_text[] =
 	"computed by a pipeline of processes joined by kchan channels.\n"
 	"\n"
 	"  -c CAPACITY  capacity of the sieve channels (default 0: unbuffered)\n"
-	"  -t SECONDS   give up and fail after this long (default 120)\n"
+	"  -t SECONDS   give up and fail after this long (default 120 + N*N/2000:\n"
+	"               the work grows about as N squared; N=1000 takes ~3 min in TCG)\n"
 	"  --pause      once all N primes are in, stop (SIGSTOP) with the whole\n"
 	"               pipeline alive, so it can be inspected (chanctl list);\n"
 	"               SIGCONT lets the sieve shut down\n";
@@ -338,7 +339,7 @@ static int reap_all(pid_t group, int kill_now)
 int main(int argc, char **argv)
 {
 	char name[KCHAN_NAME_MAX];
-	unsigned int timeout = 120, got = 0, i;
+	unsigned int timeout = 0, got = 0, i;
 	struct sigaction sa;
 	int pause_at_end = 0, primes_fd, err, ok;
 	pid_t self = getpid(), gen, f0;
@@ -364,6 +365,9 @@ int main(int argc, char **argv)
 			usage_fail("N: invalid value '%s' (1 to %d)", arg, MAX_PRIMES);
 		}
 	}
+
+	if (!timeout)
+		timeout = 120 + nprimes * nprimes / 2000;
 
 	/* A closed channel raises SIGPIPE; we want the EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
