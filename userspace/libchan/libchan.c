@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libchan: the ioctls and system calls behind the chan_* verbs.
+ *
+ * What must stay true here:
+ *  - no global state and no allocation: the caller's memory and the stack
+ *    only, so every verb is thread-safe and safe between fork and exec;
+ *  - every ioctl struct is zeroed and carries .size = sizeof, as the kchan
+ *    ABI asks (uapi/linux/kchan.h), and the library's own structs are
+ *    copied field by field, so either side can grow on its own;
+ *  - errors are -errno from the system call, never rewritten, except where
+ *    the library refuses an argument itself (documented in libchan(3)).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kchan.h>
+
+#include "libchan.h"
+
+#define CHAN_EXPORT __attribute__((visibility("default")))
+
+/* The public constants are the kernel's, restated so libchan.h stands alone. */
+_Static_assert(CHAN_NAME_MAX == KCHAN_NAME_MAX, "CHAN_NAME_MAX");
+_Static_assert(CHAN_SELECT_MAX == KCHAN_SELECT_MAX, "CHAN_SELECT_MAX");
+_Static_assert(CHAN_AUTOCLOSE == KCHAN_CREATE_AUTOCLOSE, "CHAN_AUTOCLOSE");
+_Static_assert(CHAN_AFTER == KCHAN_CREATE_AFTER, "CHAN_AFTER");
+_Static_assert(CHAN_TICK == KCHAN_CREATE_TICK, "CHAN_TICK");
+_Static_assert(CHAN_TIMER_MSG_MAX == KCHAN_TIMER_MSG_MAX, "CHAN_TIMER_MSG_MAX");
+_Static_assert(CHAN_RECV == KCHAN_SELECT_RECV, "CHAN_RECV");
+_Static_assert(CHAN_SEND == KCHAN_SELECT_SEND, "CHAN_SEND");
+_Static_assert(CHAN_STATE_CLOSED == KCHAN_STATE_CLOSED, "CHAN_STATE_CLOSED");
+_Static_assert(CHAN_STATE_DESTROYED == KCHAN_STATE_DESTROYED, "CHAN_STATE_DESTROYED");
+_Static_assert(CHAN_STATE_AUTOCLOSE == KCHAN_STATE_AUTOCLOSE, "CHAN_STATE_AUTOCLOSE");
+_Static_assert(CHAN_STATE_TIMER == KCHAN_STATE_TIMER, "CHAN_STATE_TIMER");
+
+/* ----- names and the control device ------------------------------------ */
+
+CHAN_EXPORT int chan_name_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || name[0] == '\0' || name[0] == '.')
+		return 0;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i >= CHAN_NAME_MAX - 1)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Copy a valid @name into a name[KCHAN_NAME_MAX] field.  Checked here even
+ * where the kernel checks again, because chan_open() builds a path from it:
+ * "../x" must never reach open().
+ */
+static int name_copy(char dst[KCHAN_NAME_MAX], const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return -EINVAL;
+	len = strnlen(name, KCHAN_NAME_MAX);
+	if (len >= KCHAN_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!chan_name_valid(name))
+		return -EINVAL;
+	memcpy(dst, name, len + 1);
+	return 0;
+}
+
+/* One ioctl on a control fd of its own: no state is kept between calls. */
+static int control_ioctl(unsigned long cmd, void *arg)
+{
+	int fd = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
+{
+	struct kchan_create req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	if (opts) {
+		if (opts->reserved[0] || opts->reserved[1])
+			return -EINVAL;
+		req.flags = opts->flags;
+		req.capacity = opts->capacity;
+		req.msg_max = opts->msg_max;
+		req.mode = opts->mode;
+		req.period_ns = opts->period_ns;
+	}
+	ret = name_copy(req.name, name);
+	if (ret)
+		return ret;
+	return control_ioctl(KCHAN_IOC_CREATE, &req);
+}
+
+static int name_ioctl(unsigned long cmd, const char *name)
+{
+	struct kchan_name req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	ret = name_copy(req.name, name);
+	if (ret)
+		return ret;
+	return control_ioctl(cmd, &req);
+}
+
+CHAN_EXPORT int chan_destroy(const char *name)
+{
+	return name_ioctl(KCHAN_IOC_DESTROY, name);
+}
+
+CHAN_EXPORT int chan_close(const char *name)
+{
+	return name_ioctl(KCHAN_IOC_CLOSE_NAME, name);
+}
+
+CHAN_EXPORT int chan_open(const char *name, int flags)
+{
+	char path[sizeof(KCHAN_DEV_DIR "/") + KCHAN_NAME_MAX];
+	char base[KCHAN_NAME_MAX];
+	int ret, fd;
+
+	if (flags & ~(O_ACCMODE | O_NONBLOCK | O_CLOEXEC) ||
+	    (flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	ret = name_copy(base, name);
+	if (ret)
+		return ret;
+	memcpy(path, KCHAN_DEV_DIR "/", sizeof(KCHAN_DEV_DIR "/") - 1);
+	memcpy(path + sizeof(KCHAN_DEV_DIR "/") - 1, base, strlen(base) + 1);
+	fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+CHAN_EXPORT int chan_close_fd(int fd)
+{
+	return ioctl(fd, KCHAN_IOC_CLOSE) < 0 ? -errno : 0;
+}
+
+CHAN_EXPORT int chan_info(int fd, struct chan_info *info)
+{
+	struct kchan_info ki;
+
+	memset(&ki, 0, sizeof(ki));
+	ki.size = sizeof(ki);
+	if (ioctl(fd, KCHAN_IOC_INFO, &ki) < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	info->capacity = ki.capacity;
+	info->length = ki.length;
+	info->msg_max = ki.msg_max;
+	info->state = ki.state;
+	info->readers = ki.readers;
+	info->writers = ki.writers;
+	info->sent = ki.sent;
+	info->received = ki.received;
+	info->dropped = ki.dropped;
+	return 0;
+}
+
+/* ----- messages ---------------------------------------------------------- */
+
+CHAN_EXPORT int chan_send(int fd, const void *msg, size_t len)
+{
+	ssize_t n;
+
+	/* write(2) would "send" nothing and return 0; select calls it EINVAL. */
+	if (!len)
+		return -EINVAL;
+	n = write(fd, msg, len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;	/* kchan never writes part of one */
+}
+
+CHAN_EXPORT ssize_t chan_recv(int fd, void *buf, size_t size)
+{
+	ssize_t n;
+
+	/* No message fits in 0 bytes, and a 0 would read as end of file. */
+	if (!size)
+		return -EINVAL;
+	n = read(fd, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+CHAN_EXPORT int chan_send_timeout(int fd, const void *msg, size_t len,
+				  int64_t timeout_ns)
+{
+	struct chan_case c = CHAN_CASE_SEND(fd, msg, len);
+	int ret = chan_select(&c, 1, timeout_ns);
+
+	return ret < 0 ? ret : 0;
+}
+
+CHAN_EXPORT ssize_t chan_recv_timeout(int fd, void *buf, size_t size,
+				      int64_t timeout_ns)
+{
+	struct chan_case c = CHAN_CASE_RECV(fd, buf, size);
+	int ret;
+
+	if (!size)
+		return -EINVAL;
+	ret = chan_select(&c, 1, timeout_ns);
+	return ret < 0 ? ret : c.result;
+}
+
+/* ----- select and poll --------------------------------------------------- */
+
+/*
+ * The select ioctl failed on @fd itself (ENOTTY): an old kchan without
+ * select keeps ENOTTY; anything else is "not a channel", which the kernel
+ * reports as EINVAL for every other case.
+ */
+static bool chan_fd_lacks_select(int fd)
+{
+	struct kchan_info ki;
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode))
+		return false;
+	memset(&ki, 0, sizeof(ki));
+	ki.size = KCHAN_INFO_SIZE_VER0;
+	return ioctl(fd, KCHAN_IOC_INFO, &ki) == 0;
+}
+
+CHAN_EXPORT int chan_select(struct chan_case *cases, unsigned int ncases,
+			    int64_t timeout_ns)
+{
+	struct kchan_select_case kc[KCHAN_SELECT_MAX];
+	struct kchan_select sel;
+	struct chan_case *c;
+	unsigned int i;
+	int ret;
+
+	if (!ncases || ncases > KCHAN_SELECT_MAX)
+		return -EINVAL;
+	memset(kc, 0, ncases * sizeof(kc[0]));
+	for (i = 0; i < ncases; i++) {
+		cases[i].result = -EAGAIN;
+		kc[i].fd = cases[i].fd;
+		kc[i].op = cases[i].op;
+		kc[i].buf = (uintptr_t)cases[i].buf;
+		kc[i].len = cases[i].len;
+	}
+	memset(&sel, 0, sizeof(sel));
+	sel.size = sizeof(sel);
+	sel.cases = (uintptr_t)kc;
+	sel.ncases = ncases;
+	sel.case_size = sizeof(kc[0]);
+	sel.timeout_ns = timeout_ns < 0 ? -1 : timeout_ns;
+	sel.index = -1;		/* stays so if the kernel fails before any case */
+
+	/* Any channel fd (or the control device) takes the ioctl: use case 0's. */
+	if (ioctl(cases[0].fd, KCHAN_IOC_SELECT, &sel) < 0) {
+		ret = -errno;
+		if (sel.index < 0 && ret == -EBADF) {
+			sel.index = 0;		/* case 0's fd is not open */
+		} else if (sel.index < 0 && ret == -ENOTTY &&
+			   !chan_fd_lacks_select(cases[0].fd)) {
+			sel.index = 0;
+			ret = -EINVAL;		/* case 0's fd is not a channel */
+		}
+		if (sel.index >= 0 && (unsigned int)sel.index < ncases)
+			cases[sel.index].result = ret;
+		return ret;
+	}
+	if (sel.index < 0 || (unsigned int)sel.index >= ncases)
+		return -EPROTO;		/* cannot happen: a kernel bug */
+	c = &cases[sel.index];
+	if (c->op == CHAN_SEND)
+		c->result = c->len;
+	else
+		c->result = sel.result_flags & KCHAN_SELECT_CLOSED ? 0 : sel.result_len;
+	return sel.index;
+}
+
+CHAN_EXPORT int chan_poll(struct pollfd *fds, unsigned int nfds, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	int n;
+
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	/* ppoll's relative timeout runs on the monotonic clock. */
+	n = ppoll(fds, nfds, tsp, NULL);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return timeout_ns == 0 ? -EAGAIN : -ETIMEDOUT;
+	return n;
+}
+
+/* ----- errors -------------------------------------------------------------- */
+
+/* kchan's meaning of @err for @op, or NULL where strerror() says it well. */
+static const char *chan_error_text(int err, int op)
+{
+	switch (err) {
+	case EMSGSIZE:
+		if (op == CHAN_OP_RECV)
+			return "Message larger than the receive buffer (it stays queued)";
+		if (op == CHAN_OP_SEND)
+			return "Message larger than the channel's msg_max";
+		return "Message larger than a receive buffer (it stays queued) or than msg_max";
+	case EPIPE:
+		if (op == CHAN_OP_CLOSE)
+			return "Channel already closed";
+		if (op == CHAN_OP_SEND || op == CHAN_OP_SELECT)
+			return "Channel closed: nothing was sent";
+		return "Channel closed";
+	case ENODEV:
+		return "Channel destroyed";
+	case EAGAIN:
+		if (op == CHAN_OP_SEND)
+			return "Channel full, or no receiver waiting (unbuffered)";
+		if (op == CHAN_OP_RECV)
+			return "Channel empty, and no sender waiting";
+		if (op == CHAN_OP_SELECT)
+			return "No case ready (Go's default case)";
+		if (op == CHAN_OP_POLL)
+			return "No channel ready";
+		return "Channel not ready";
+	case ETIMEDOUT:
+		if (op == CHAN_OP_SEND)
+			return "Timed out: no room and no receiver came";
+		if (op == CHAN_OP_RECV)
+			return "Timed out: no message came";
+		return "Timed out";
+	case EBADF:
+		if (op == CHAN_OP_SEND || op == CHAN_OP_CLOSE)
+			return "Not a channel fd open for writing";
+		if (op == CHAN_OP_RECV)
+			return "Not a channel fd open for reading";
+		if (op == CHAN_OP_SELECT)
+			return "A case's fd is not open, or not for the case's direction";
+		return NULL;
+	case EINVAL:
+		switch (op) {
+		case CHAN_OP_CREATE:
+			return "Invalid name, capacity, msg_max, mode, flags or timer period, "
+			       "or above the module's limits";
+		case CHAN_OP_DESTROY:
+		case CHAN_OP_CLOSE:
+		case CHAN_OP_OPEN:
+			return "Invalid channel name or flags";
+		case CHAN_OP_SEND:
+			return "Empty message, or not a channel";
+		case CHAN_OP_RECV:
+			return "Zero-size buffer, or not a channel";
+		case CHAN_OP_SELECT:
+			return "Invalid select: no or too many cases, an unknown op, "
+			       "an empty send, or an fd that is not a channel";
+		}
+		return NULL;
+	case ENAMETOOLONG:
+		return "Channel name longer than 63 bytes";
+	case EEXIST:
+		return op == CHAN_OP_CREATE ? "A channel of this name exists" : NULL;
+	case EBUSY:
+		if (op == CHAN_OP_CREATE)
+			return "Name held by a destroyed channel that is still open somewhere";
+		return NULL;
+	case ENOENT:
+		if (op == CHAN_OP_CREATE)
+			return "kchan is not loaded (no " KCHAN_CONTROL_PATH ")";
+		if (op == CHAN_OP_OPEN || op == CHAN_OP_DESTROY || op == CHAN_OP_CLOSE)
+			return "No such channel (or kchan is not loaded)";
+		return NULL;
+	case ENOSPC:
+		return op == CHAN_OP_CREATE ? "Too many channels (module limit max_channels)" : NULL;
+	case EDQUOT:
+		if (op == CHAN_OP_CREATE)
+			return "Per-user limit on channels or buffer bytes reached";
+		return NULL;
+	case EPERM:
+		if (op == CHAN_OP_SEND || op == CHAN_OP_SELECT)
+			return "Timer channels cannot be written";
+		if (op == CHAN_OP_DESTROY || op == CHAN_OP_CLOSE)
+			return "Only the channel's owner (or CAP_SYS_ADMIN) may do that";
+		return NULL;
+	case ENOTTY:
+		if (op == CHAN_OP_SELECT)
+			return "The kchan module has no select (too old)";
+		if (op == CHAN_OP_CLOSE || op == CHAN_OP_INFO)
+			return "Not a channel fd";
+		return NULL;
+	case E2BIG:
+		return "The kchan module is older than libchan and lacks a feature asked for";
+	case EINTR:
+		return "Interrupted by a signal";
+	}
+	return NULL;
+}
+
+CHAN_EXPORT const char *chan_strerror(int err, int op)
+{
+	const char *text;
+
+	if (err == INT_MIN)
+		return "Unknown error";
+	if (err < 0)
+		err = -err;
+	text = chan_error_text(err, op);
+	if (!text)
+		text = strerrordesc_np(err);	/* thread-safe, unlike strerror() */
+	return text ? text : "Unknown error";
+}
