@@ -322,7 +322,7 @@ TEST_F(control, create_struct_too_small_einval)
 	struct kchan_create req;
 	unsigned int i;
 
-	ASSERT_EQ(KCHAN_CREATE_SIZE_VER0, sizeof(req));
+	ASSERT_EQ(KCHAN_CREATE_SIZE_VER1, sizeof(req));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		chan_req_init(&req, self->name, 0, 0, 0, 0);
 		req.size = sizes[i];
@@ -376,7 +376,7 @@ TEST_F(control, create_struct_larger_nonzero_tail_e2big)
 
 TEST_F(control, create_unknown_flags_einval)
 {
-	static const __u32 flags[] = { 1u << 1, 1u << 2, 1u << 31,
+	static const __u32 flags[] = { 1u << 3, 1u << 8, 1u << 31,
 				       KCHAN_CREATE_AUTOCLOSE | (1u << 7) };
 	unsigned int i;
 
@@ -521,7 +521,7 @@ TEST_F(control, info_struct_size)
 	char zero[24];
 	int fd;
 
-	ASSERT_EQ(KCHAN_INFO_SIZE_VER0, sizeof(info));
+	ASSERT_EQ(KCHAN_INFO_SIZE_VER1, sizeof(info));
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 9, 33, 0, 0));
 	fd = chan_open(self->name, O_WRONLY);
 	ASSERT_LE(0, fd);
@@ -705,8 +705,9 @@ TEST_F(control, max_capacity_limit)
 	const char *n2 = extra_name(self);
 
 	ASSERT_TRUE(self->params_saved);
-	EXPECT_EQ(-EINVAL, chan_create(self->ctl, self->name, self->saved_max_capacity + 1, 0, 0, 0));
-	EXPECT_EQ(0, chan_create(self->ctl, self->name, self->saved_max_capacity, 0, 0, 0));
+	/* msg_max 1: the largest capacity then stays within max_user_bytes */
+	EXPECT_EQ(-EINVAL, chan_create(self->ctl, self->name, self->saved_max_capacity + 1, 1, 0, 0));
+	EXPECT_EQ(0, chan_create(self->ctl, self->name, self->saved_max_capacity, 1, 0, 0));
 
 	ASSERT_EQ(0, chan_param_set("max_capacity", 8));
 	EXPECT_EQ(-EINVAL, chan_create(self->ctl, n2, 9, 0, 0, 0));
