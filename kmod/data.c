@@ -55,7 +55,7 @@ static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
 }
 
 /* Queue @msg, hand it to a reader, or wait until a reader takes it. */
-static int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
+int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 {
 	struct kchan_wake wake = {};
 	struct kchan_waiter w;
@@ -79,8 +79,8 @@ static int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
  * *msgp is NULL at end of file.  The message is the caller's until it is
  * copied out, or handed back with kchan_unreceive().
  */
-static int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
-		      struct kchan_msg **msgp)
+int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
+	       struct kchan_msg **msgp)
 {
 	struct kchan_wake wake = {};
 	struct kchan_waiter w;
@@ -219,6 +219,12 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kchan_close(ch);
 	case KCHAN_IOC_BASE(KCHAN_IOC_INFO):
 		return kchan_ioctl_info(ch, (struct kchan_info __user *)arg);
+	case KCHAN_IOC_BASE(KCHAN_IOC_SEND_BATCH):
+		return kchan_ioctl_send_batch(ch, (struct kchan_batch __user *)arg,
+					      file->f_flags & O_NONBLOCK);
+	case KCHAN_IOC_BASE(KCHAN_IOC_RECV_BATCH):
+		return kchan_ioctl_recv_batch(ch, (struct kchan_batch __user *)arg,
+					      file->f_flags & O_NONBLOCK);
 	case KCHAN_IOC_BASE(KCHAN_IOC_SELECT):
 		return kchan_ioctl_select((struct kchan_select __user *)arg);
 	default:

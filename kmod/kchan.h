@@ -198,6 +198,15 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
 
 /* data.c: the channel file */
 extern const struct file_operations kchan_fops;
+int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
+int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
+	       struct kchan_msg **msgp);
+
+/* batch.c: KCHAN_IOC_SEND_BATCH, KCHAN_IOC_RECV_BATCH */
+long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
+			    bool nonblock);
+long kchan_ioctl_recv_batch(struct kchan *ch, struct kchan_batch __user *uarg,
+			    bool nonblock);
 
 /* select.c: KCHAN_IOC_SELECT */
 long kchan_ioctl_select(struct kchan_select __user *uargs);

@@ -137,6 +137,35 @@ struct kchan_select {
 
 #define KCHAN_SELECT_SIZE_VER0	64
 
+/*
+ * Batched I/O, in the spirit of sendmmsg()/recvmmsg(): KCHAN_IOC_SEND_BATCH
+ * and KCHAN_IOC_RECV_BATCH on a channel fd move up to count messages in
+ * one call, each with the semantics of one write() or read().  The call
+ * waits (unless O_NONBLOCK) until the first message moves, then moves as
+ * many more as it can without waiting, and returns how many moved (0 for
+ * a receive at end of file).  An error on the first message is returned;
+ * an error on a later one ends the batch early, and comes back on the
+ * next call.
+ */
+#define KCHAN_BATCH_MAX		1024
+
+struct kchan_msgvec {
+	__u64 buf;		/* a user pointer */
+	__u32 len;		/* send: message length; receive: buffer size in, length out */
+	__u32 flags;		/* must be zero */
+};
+
+struct kchan_batch {
+	__u32 size;		/* sizeof(struct kchan_batch) */
+	__u32 flags;		/* must be zero */
+	__u64 msgs;		/* pointer to count struct kchan_msgvec */
+	__u32 count;		/* 1..KCHAN_BATCH_MAX */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_BATCH_SIZE_VER0	40
+
 #define KCHAN_IOC_MAGIC		0xC4
 
 /* On /dev/chan-control. */
@@ -150,5 +179,7 @@ struct kchan_select {
 /* On a channel fd. */
 #define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)	/* needs an fd open for writing */
 #define KCHAN_IOC_INFO		_IOWR(KCHAN_IOC_MAGIC, 0x11, struct kchan_info)
+#define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x12, struct kchan_batch)
+#define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
 
 #endif /* _UAPI_LINUX_KCHAN_H */
