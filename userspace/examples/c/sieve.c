@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sieve: Go's concurrent prime sieve with libchan, one process per filter.
+ *
+ *   generator --ch0--> filter 0 --ch1--> filter 1 --> ... filter N-1
+ *                         |                 |               |
+ *                         +--------------- primes ----------+--> main
+ *
+ * The generator sends 2, 3, 4, ... on ch0.  Filter i takes the first number
+ * of its input as its prime p and reports it on primes; then (unless it is
+ * the last) it creates ch(i+1), forks filter i+1 and forwards every number
+ * that p does not divide.  Channels are unbuffered unless -c says otherwise.
+ *
+ * Main receives N primes (each with a timeout), checks them against trial
+ * division, and shuts down with Go's close() running upstream: it closes
+ * ch(N-1); filter N-2's next send fails with EPIPE, so it closes its own
+ * input, and so on up to the generator.  Each filter reaps the one it
+ * forked.  On any failure main kills the whole process group instead.
+ * Either way it destroys every channel and exits 0 only if all was right.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libchan.h"
+
+#define MSG_MAX		24
+#define MAX_PRIMES	500
+#define NSEC		1000000000LL
+
+static char prefix[32];		/* "csieve<pid>": every channel name starts so */
+static unsigned int nprimes = 25;
+static unsigned int capacity;
+
+static void chan_name(char name[CHAN_NAME_MAX], unsigned int i)
+{
+	snprintf(name, CHAN_NAME_MAX, "%s-%u", prefix, i);
+}
+
+static void primes_name(char name[CHAN_NAME_MAX])
+{
+	snprintf(name, CHAN_NAME_MAX, "%s-primes", prefix);
+}
+
+static int send_num(int fd, unsigned long n)
+{
+	char buf[MSG_MAX];
+	int len = snprintf(buf, sizeof(buf), "%lu", n);
+
+	return chan_send(fd, buf, len);
+}
+
+/* 1 and *n, 0 at end of file, or -errno (-EPROTO: not a number). */
+static int recv_num(int fd, unsigned long *n, int64_t timeout_ns)
+{
+	char buf[MSG_MAX + 1], *end;
+	ssize_t len;
+
+	len = chan_recv_timeout(fd, buf, MSG_MAX, timeout_ns);
+	if (len <= 0)
+		return len;
+	buf[len] = '\0';
+	errno = 0;
+	*n = strtoul(buf, &end, 10);
+	return errno || *end || end == buf ? -EPROTO : 1;
+}
+
+static __attribute__((noreturn, format(printf, 3, 4)))
+void die(int err, int op, const char *fmt, ...)
+{
+	char name[CHAN_NAME_MAX];
+	va_list ap;
+
+	fprintf(stderr, "sieve[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", chan_strerror(err, op));
+	/* Tell main at once: its receive on primes ends. */
+	primes_name(name);
+	chan_close(name);
+	_exit(1);
+}
+
+static void worker_init(const char *comm, pid_t parent)
+{
+	prctl(PR_SET_NAME, comm);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+}
+
+static __attribute__((noreturn)) void generator(void)
+{
+	char name[CHAN_NAME_MAX];
+	unsigned long n;
+	int fd, err;
+
+	chan_name(name, 0);
+	fd = chan_open(name, O_WRONLY);
+	if (fd < 0)
+		die(fd, CHAN_OP_OPEN, "generator: open %s", name);
+	for (n = 2;; n++) {
+		err = send_num(fd, n);
+		if (err == -EPIPE)
+			_exit(0);
+		if (err)
+			die(err, CHAN_OP_SEND, "generator: send on %s", name);
+	}
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static __attribute__((noreturn)) void filter(unsigned int i)
+{
+	char in_name[CHAN_NAME_MAX], out_name[CHAN_NAME_MAX], name[CHAN_NAME_MAX];
+	struct chan_opts opts = { .capacity = capacity, .msg_max = MSG_MAX };
+	unsigned long p, n;
+	int in, out, rep, err;
+	pid_t self = getpid(), child;
+
+	chan_name(in_name, i);
+	in = chan_open(in_name, O_RDONLY);
+	if (in < 0)
+		die(in, CHAN_OP_OPEN, "filter %u: open %s", i, in_name);
+	err = recv_num(in, &p, CHAN_FOREVER);
+	if (err == 0)
+		_exit(0);		/* closed before the first number */
+	if (err < 0)
+		die(err, CHAN_OP_RECV, "filter %u: receive on %s", i, in_name);
+
+	primes_name(name);
+	rep = chan_open(name, O_WRONLY);
+	if (rep < 0)
+		die(rep, CHAN_OP_OPEN, "filter %u: open %s", i, name);
+	err = send_num(rep, p);
+	if (err)
+		_exit(1);		/* main gave up and closed primes */
+	close(rep);
+	if (i + 1 == nprimes)
+		_exit(0);		/* the last: main closes our input */
+
+	chan_name(out_name, i + 1);
+	err = chan_create(out_name, &opts);
+	if (err)
+		die(err, CHAN_OP_CREATE, "filter %u: create %s", i, out_name);
+	child = fork();
+	if (child < 0)
+		die(-errno, CHAN_OP_ANY, "filter %u: fork", i);
+	if (child == 0) {
+		worker_init("csieve-filter", self);
+		close(in);
+		filter(i + 1);
+	}
+	out = chan_open(out_name, O_WRONLY);
+	if (out < 0)
+		die(out, CHAN_OP_OPEN, "filter %u: open %s", i, out_name);
+
+	for (;;) {
+		err = recv_num(in, &n, CHAN_FOREVER);
+		if (err == 0) {
+			chan_close_fd(out);	/* closed upstream: pass it on */
+			break;
+		}
+		if (err < 0)
+			die(err, CHAN_OP_RECV, "filter %u: receive on %s", i, in_name);
+		if (n % p == 0)
+			continue;
+		err = send_num(out, n);
+		if (err == -EPIPE) {
+			/* Downstream closed: close our input, so upstream ends too. */
+			err = chan_close(in_name);
+			if (err && err != -EPIPE)
+				die(err, CHAN_OP_CLOSE, "filter %u: close %s", i, in_name);
+			break;
+		}
+		if (err)
+			die(err, CHAN_OP_SEND, "filter %u: send on %s", i, out_name);
+	}
+	close(in);
+	close(out);
+	_exit(reap(child) ? 0 : 1);
+}
+
+/* The smallest prime above @n, by trial division: obviously right. */
+static unsigned long next_prime(unsigned long n)
+{
+	unsigned long c, d;
+
+	for (c = n + 1;; c++) {
+		for (d = 2; d * d <= c; d++)
+			if (c % d == 0)
+				break;
+		if (d * d > c)
+			return c;
+	}
+}
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static int destroy_all(unsigned int made)
+{
+	char name[CHAN_NAME_MAX];
+	unsigned int i;
+	int ok = 1, err;
+
+	for (i = 0; i <= made; i++) {
+		if (i < made)
+			chan_name(name, i);
+		else
+			primes_name(name);
+		err = chan_destroy(name);
+		if (err && err != -ENOENT) {
+			fprintf(stderr, "sieve: destroy %s: %s\n", name,
+				chan_strerror(err, CHAN_OP_DESTROY));
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	struct chan_opts opts = { .msg_max = MSG_MAX };
+	char name[CHAN_NAME_MAX];
+	unsigned int got = 0, timeout_s = 60;
+	int primes_fd, err, ok = 1, status, opt;
+	unsigned long p, want = 1;
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	pid_t self = getpid(), gen, f0, pid;
+
+	while ((opt = getopt(argc, argv, "c:t:")) != -1) {
+		switch (opt) {
+		case 'c':
+			capacity = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout_s = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: sieve [-c CAPACITY] [-t SECONDS] [N]\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		nprimes = strtoul(argv[optind], NULL, 10);
+	if (nprimes < 1 || nprimes > MAX_PRIMES || !timeout_s) {
+		fprintf(stderr, "sieve: N is 1 to %d, the timeout at least 1 s\n", MAX_PRIMES);
+		return 2;
+	}
+
+	signal(SIGPIPE, SIG_IGN);		/* EPIPE is how shutdown travels */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphaned filters come back to us */
+	snprintf(prefix, sizeof(prefix), "csieve%d", (int)self);
+
+	primes_name(name);
+	err = chan_create(name, &opts);
+	if (err) {
+		fprintf(stderr, "sieve: create %s: %s\n", name, chan_strerror(err, CHAN_OP_CREATE));
+		return 1;
+	}
+	primes_fd = chan_open(name, O_RDONLY);
+	chan_name(name, 0);
+	opts.capacity = capacity;
+	err = primes_fd < 0 ? primes_fd : chan_create(name, &opts);
+	if (err) {
+		fprintf(stderr, "sieve: %s: %s\n", name, chan_strerror(err, CHAN_OP_CREATE));
+		destroy_all(1);
+		return 1;
+	}
+
+	fflush(NULL);
+	gen = fork();
+	if (gen == 0) {
+		worker_init("csieve-gen", self);
+		setpgid(0, 0);
+		generator();
+	}
+	if (gen > 0)
+		setpgid(gen, gen);
+	f0 = gen < 0 ? -1 : fork();
+	if (f0 == 0) {
+		worker_init("csieve-filter", self);
+		setpgid(0, gen);
+		filter(0);
+	}
+	if (f0 > 0)
+		setpgid(f0, gen);
+	if (gen < 0 || f0 < 0) {
+		perror("sieve: fork");
+		ok = 0;
+	}
+
+	/* Each prime must come within the timeout: a hang is a failure, not a hang. */
+	while (ok && got < nprimes) {
+		err = recv_num(primes_fd, &p, timeout_s * NSEC);
+		if (err <= 0) {
+			fprintf(stderr, "sieve: prime %u of %u: %s\n", got + 1, nprimes,
+				err ? chan_strerror(err, CHAN_OP_RECV) : "primes closed by a failed worker");
+			ok = 0;
+			break;
+		}
+		want = next_prime(want);
+		if (p != want) {
+			fprintf(stderr, "sieve: prime %u is %lu, expected %lu\n", got + 1, p, want);
+			ok = 0;
+		}
+		got++;
+		printf("%lu\n", p);
+	}
+	fflush(stdout);
+
+	if (ok) {
+		chan_name(name, nprimes - 1);
+		err = chan_close(name);
+		if (err) {
+			fprintf(stderr, "sieve: close %s: %s\n", name, chan_strerror(err, CHAN_OP_CLOSE));
+			ok = 0;
+		}
+	}
+	if (!ok && gen > 0)
+		kill(-gen, SIGKILL);
+	/*
+	 * Reap every worker, orphans included; a clean shutdown exits them all
+	 * with 0.  One that hangs is killed after the timeout.
+	 */
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(timeout_s);
+	for (;;) {
+		pid = wait(&status);
+		if (pid < 0 && errno == EINTR && timed_out && gen > 0) {
+			fprintf(stderr, "sieve: shutdown timed out\n");
+			kill(-gen, SIGKILL);
+			ok = 0;
+			continue;
+		}
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;		/* ECHILD: all gone */
+		if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			fprintf(stderr, "sieve: worker %d failed during shutdown\n", (int)pid);
+			ok = 0;
+		}
+	}
+	alarm(0);
+	close(primes_fd);
+	if (!destroy_all(nprimes))
+		ok = 0;
+	if (ok)
+		fprintf(stderr, "sieve: %u primes, all correct\n", nprimes);
+	return ok ? 0 : 1;
+}
