@@ -1,0 +1,3 @@
+module kchan/examples
+
+go 1.19
