@@ -18,9 +18,10 @@ usage() {
 	cat <<'EOF'
 usage: tools/check.sh [--only PROG[,PROG...]] [--no-vm-selftest] [KVER...]
 
-Runs the selftest programs (build/selftests/chan_*, as listed by
-`make -C selftests/chan list`) in one QEMU guest per kernel with kchan.ko
-loaded (tools/vm/run), then tools/vm/selftest.sh (the runner's own check),
+Runs the guest test programs (build/selftests/chan_*: selftests and libchan
+tests; the examples' run-tests.sh; tests/guest-*.sh) in one QEMU guest per
+kernel with kchan.ko loaded (tools/vm/run), then the host tests
+(tests/host-*.sh), then tools/vm/selftest.sh (the runner's own check),
 parses their TAP output, prints a table per kernel and ends with the line
 "N passed, N failed[, N skipped]".  Exits non-zero if anything failed.
 Build first: `make all` (make check does).
@@ -63,9 +64,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$results" "$work"' EXIT
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
-# The programs: what the selftests' Makefile says it builds.
-mapfile -t progs < <(make -s --no-print-directory -C selftests/chan list 2>/dev/null ||
-	ls -1d "$root"/build/selftests/chan_* 2>/dev/null)
+# The guest programs: every selftest and libchan test built into
+# build/selftests/, the examples' TAP runners, and tests/guest-*.sh.
+mapfile -t progs < <(
+	ls -1d "$root"/build/selftests/chan_* 2>/dev/null
+	for t in userspace/examples/c/run-tests.sh userspace/examples/run-tests.sh \
+		tests/guest-*.sh; do
+		[ -x "$t" ] && realpath "$t"
+	done
+	true)
 if [ ${#only[@]} -gt 0 ]; then
 	sel=()
 	for o in "${only[@]}"; do
@@ -75,6 +82,7 @@ if [ ${#only[@]} -gt 0 ]; then
 		case "$o" in */*) [ -x "$o" ] && match=$(realpath "$o") ;; esac
 		for p in "${progs[@]}"; do
 			case "$(basename "$p")" in "$o" | "chan_$o") match=$p ;; esac
+			case "${p#"$root"/}" in "$o") match=$p ;; esac
 		done
 		[ -n "$match" ] || { echo "check: no selftest program '$o'" >&2; exit 2; }
 		sel+=("$match")
@@ -98,9 +106,9 @@ vm_timeout=${KCHAN_VM_TIMEOUT:-1800}
 # was running when the kernel complained.
 # shellcheck disable=SC2016 # expanded in the guest
 guest_script='
-t=$1; shift
+t=$1 root=$2; shift 2
 for p in "$@"; do
-	name=${p##*/}
+	name=${p#"$root"/}; name=${name#build/selftests/}
 	echo "kchan-vm: check: running $name" >/dev/kmsg
 	echo "### kchan-check begin $name"
 	if [ -x "$p" ]; then
@@ -160,20 +168,21 @@ for kver in "${kvers[@]}"; do
 		tools/vm/run --kernel "$kver" --log "$log" \
 			--timeout $(( ${#progs[@]} * prog_timeout + 120 < vm_timeout ?
 				${#progs[@]} * prog_timeout + 120 : vm_timeout )) \
-			-- bash -c "$guest_script" guest "$prog_timeout" "${progs[@]}" \
+			-- bash -c "$guest_script" guest "$prog_timeout" "$root" "${progs[@]}" \
 			2>"$err" | tee "$out" || rc=$?
 		cat "$err" >&2
 	fi
 
 	# Split the guest's output at the markers and parse each program's part.
 	for p in "${progs[@]}"; do
-		name=$(basename "$p")
-		part=$work/$kver.$name
+		name=${p#"$root"/}; name=${name#build/selftests/}
+		part=$work/$kver.${name//\//_}
 		awk -v n="$name" '$0 == "### kchan-check begin " n { on = 1; next }
 			on && index($0, "### kchan-check end " n " rc=") == 1 { exit }
 			on' "$out" >"$part"
-		if grep -q "^### kchan-check begin $name\$" "$out"; then
-			prc=$(sed -n "s/^### kchan-check end $name rc=//p" "$out")
+		if grep -qxF "### kchan-check begin $name" "$out"; then
+			prc=$(awk -v m="### kchan-check end $name rc=" \
+				'index($0, m) == 1 { print substr($0, length(m) + 1) }' "$out")
 			parse_tap "$kver" "$name" "$part" "$prc"
 		else
 			record "$kver" "$name" fail "(not run: the guest run ended before it)"
@@ -195,6 +204,19 @@ for kver in "${kvers[@]}"; do
 	fi
 done
 
+# Host tests (man pages, install, dkms, completion): no module needed.
+if [ ${#only[@]} -eq 0 ]; then
+	for t in tests/host-*.sh; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t" .sh)
+		echo "=== $t ==="
+		rc=0
+		"$t" >"$work/$name.out" 2>&1 </dev/null || rc=$?
+		cat "$work/$name.out"
+		parse_tap "host" "$name" "$work/$name.out" "$rc"
+	done
+fi
+
 if [ "$vm_selftest" = 1 ]; then
 	echo "=== tools/vm/selftest.sh ==="
 	rc=0
@@ -204,21 +226,25 @@ fi
 
 # --- summary ----------------------------------------------------------------
 echo
-for kver in "${kvers[@]}" all; do
+for kver in "${kvers[@]}" host all; do
 	grep -q "^$kver	" "$results" || continue
-	echo "== ${kver/#all/runner self-test} =="
+	case $kver in
+	all) echo "== runner self-test ==" ;;
+	host) echo "== host tests ==" ;;
+	*) echo "== $kver ==" ;;
+	esac
 	awk -F'\t' -v k="$kver" '$1 == k { n[$2]++; c[$2, $3]++; if (!($2 in seen)) { seen[$2]; order[++m] = $2 } }
 		END {
-			printf "  %-28s %6s %6s %6s\n", "program", "pass", "fail", "skip"
+			printf "  %-36s %6s %6s %6s\n", "program", "pass", "fail", "skip"
 			for (i = 1; i <= m; i++) { p = order[i]
-				printf "  %-28s %6d %6d %6d\n", p, c[p, "pass"], c[p, "fail"], c[p, "skip"] }
+				printf "  %-36s %6d %6d %6d\n", p, c[p, "pass"], c[p, "fail"], c[p, "skip"] }
 		}' "$results"
 done
 
 if grep -q '	fail	' "$results"; then
 	echo
 	echo "Failed:"
-	awk -F'\t' '$3 == "fail" { printf "  %s%s: %s\n", ($1 == "all" ? "" : $1 " "), $2, $4 }' "$results"
+	awk -F'\t' '$3 == "fail" { printf "  %s%s: %s\n", ($1 == "all" || $1 == "host" ? "" : $1 " "), $2, $4 }' "$results"
 fi
 
 passed=$(grep -c '	pass	' "$results" || true)
