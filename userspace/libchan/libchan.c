@@ -366,8 +366,7 @@ static const char *chan_error_text(int err, int op)
 	case EINVAL:
 		switch (op) {
 		case CHAN_OP_CREATE:
-			return "Invalid name, capacity, msg_max, mode, flags or timer period, "
-			       "or above the module's limits";
+			return "Invalid name, sizes, mode, flags or timer period, or over a limit";
 		case CHAN_OP_DESTROY:
 		case CHAN_OP_CLOSE:
 		case CHAN_OP_OPEN:
@@ -377,8 +376,7 @@ static const char *chan_error_text(int err, int op)
 		case CHAN_OP_RECV:
 			return "Zero-size buffer, or not a channel";
 		case CHAN_OP_SELECT:
-			return "Invalid select: no or too many cases, an unknown op, "
-			       "an empty send, or an fd that is not a channel";
+			return "Bad select: 0 or >32 cases, bad op, empty send, or not a channel";
 		}
 		return NULL;
 	case ENAMETOOLONG:
@@ -396,7 +394,9 @@ static const char *chan_error_text(int err, int op)
 			return "No such channel (or kchan is not loaded)";
 		return NULL;
 	case ENOSPC:
-		return op == CHAN_OP_CREATE ? "Too many channels (module limit max_channels)" : NULL;
+		if (op == CHAN_OP_CREATE)
+			return "Too many channels (module limit max_channels)";
+		return NULL;
 	case EDQUOT:
 		if (op == CHAN_OP_CREATE)
 			return "Per-user limit on channels or buffer bytes reached";

@@ -317,7 +317,8 @@ int main(int argc, char **argv)
 		err = recv_num(primes_fd, &p, timeout_s * NSEC);
 		if (err <= 0) {
 			fprintf(stderr, "sieve: prime %u of %u: %s\n", got + 1, nprimes,
-				err ? chan_strerror(err, CHAN_OP_RECV) : "primes closed by a failed worker");
+				err ? chan_strerror(err, CHAN_OP_RECV) :
+				"primes closed by a failed worker");
 			ok = 0;
 			break;
 		}
@@ -335,7 +336,8 @@ int main(int argc, char **argv)
 		chan_name(name, nprimes - 1);
 		err = chan_close(name);
 		if (err) {
-			fprintf(stderr, "sieve: close %s: %s\n", name, chan_strerror(err, CHAN_OP_CLOSE));
+			fprintf(stderr, "sieve: close %s: %s\n", name,
+				chan_strerror(err, CHAN_OP_CLOSE));
 			ok = 0;
 		}
 	}

@@ -146,8 +146,12 @@ int main(int argc, char **argv)
 	snprintf(RESULTS, CHAN_NAME_MAX, "cwork%d-results", (int)self);
 	snprintf(DEADLINE, CHAN_NAME_MAX, "cwork%d-deadline", (int)self);
 	after.period_ns = timeout_s * NSEC;
-	if ((k = chan_create(JOBS, &buffered)) || (k = chan_create(RESULTS, &buffered)) ||
-	    (k = chan_create(DEADLINE, &after))) {
+	k = chan_create(JOBS, &buffered);
+	if (!k)
+		k = chan_create(RESULTS, &buffered);
+	if (!k)
+		k = chan_create(DEADLINE, &after);
+	if (k) {
 		fprintf(stderr, "workers: create: %s\n", chan_strerror(k, CHAN_OP_CREATE));
 		ok = 0;
 		goto out;
@@ -170,8 +174,8 @@ int main(int argc, char **argv)
 	results = chan_open(RESULTS, O_RDONLY);
 	deadline = chan_open(DEADLINE, O_RDONLY);
 	if (jobs < 0 || results < 0 || deadline < 0) {
-		fprintf(stderr, "workers: open: %s\n", chan_strerror(
-			jobs < 0 ? jobs : results < 0 ? results : deadline, CHAN_OP_OPEN));
+		k = jobs < 0 ? jobs : results < 0 ? results : deadline;
+		fprintf(stderr, "workers: open: %s\n", chan_strerror(k, CHAN_OP_OPEN));
 		ok = 0;
 		goto out;
 	}

@@ -280,7 +280,8 @@ static inline int lt_wait_blocked(pid_t pid, long nr)
 			return -1;
 		}
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		if (!lt_read_file(path, buf, sizeof(buf)) && (p = strrchr(buf, ')')))
+		p = lt_read_file(path, buf, sizeof(buf)) ? NULL : strrchr(buf, ')');
+		if (p)
 			state = p[2];
 		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
 		seen = -2;

@@ -34,7 +34,8 @@ TEST_F(lt, default_case)
 	};
 	struct chan_info info;
 
-	c[0].result = c[1].result = 12345;
+	c[0].result = 12345;
+	c[1].result = 12345;
 	EXPECT_EQ(-EAGAIN, chan_select(c, 2, 0));
 	EXPECT_EQ(-EAGAIN, c[0].result);
 	EXPECT_EQ(-EAGAIN, c[1].result);
