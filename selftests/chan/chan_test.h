@@ -40,6 +40,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <linux/kchan.h>
 
@@ -622,6 +623,62 @@ static inline int chan_fill(int nb, const char *tag, int n)
 			break;
 	}
 	return i;
+}
+
+/* ----- select and clocks --------------------------------------------- */
+
+/* CLOCK_MONOTONIC now, in nanoseconds (the clock of select and timers). */
+static inline __s64 chan_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* One select case: op KCHAN_SELECT_RECV (buf to fill) or _SEND (len bytes of buf). */
+static inline void chan_case(struct kchan_select_case *c, int fd, __u32 op,
+			     const void *buf, size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->op = op;
+	c->buf = (__u64)(uintptr_t)buf;
+	c->len = len;
+}
+
+/*
+ * A struct kchan_select for ncases cases; the out fields are poisoned so a
+ * test sees whether the kernel wrote them.
+ */
+static inline void chan_select_init(struct kchan_select *s,
+				    const struct kchan_select_case *cases,
+				    unsigned int ncases, __s64 timeout_ns)
+{
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	s->cases = (__u64)(uintptr_t)cases;
+	s->ncases = ncases;
+	s->case_size = sizeof(*cases);
+	s->timeout_ns = timeout_ns;
+	s->index = -100;
+	s->result_flags = 0xdeadbeef;
+	s->result_len = 0xdeadbeefULL;
+}
+
+/* KCHAN_IOC_SELECT through fd (the control device or any channel fd): 0 or -errno. */
+static inline int chan_select(int fd, const struct kchan_select_case *cases,
+			      unsigned int ncases, __s64 timeout_ns,
+			      struct kchan_select *out)
+{
+	struct kchan_select s;
+	int ret;
+
+	chan_select_init(&s, cases, ncases, timeout_ns);
+	ret = chan_ioctl(fd, KCHAN_IOC_SELECT, &s);
+	if (out)
+		*out = s;
+	return ret;
 }
 
 #endif /* CHAN_TEST_H */
