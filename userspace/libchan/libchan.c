@@ -9,7 +9,8 @@
  *    ABI asks (uapi/linux/kchan.h), and the library's own structs are
  *    copied field by field, so either side can grow on its own;
  *  - errors are -errno from the system call, never rewritten, except where
- *    the library refuses an argument itself (documented in libchan(3)).
+ *    the library refuses an argument itself (documented in libchan(3));
+ *    every exported verb's failure also lands in errno (chan_ret()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,9 @@
 #include "libchan.h"
 
 #define CHAN_EXPORT __attribute__((visibility("default")))
+
+/* Every verb's failure is -errno, and errno too (for perror() and friends). */
+#define chan_ret(r) ({ __typeof__(r) __r = (r); if (__r < 0) errno = -__r; __r; })
 
 /* The public constants are the kernel's, restated so libchan.h stands alone. */
 _Static_assert(CHAN_NAME_MAX == KCHAN_NAME_MAX, "CHAN_NAME_MAX");
@@ -103,7 +107,7 @@ CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
 	req.size = sizeof(req);
 	if (opts) {
 		if (opts->reserved[0] || opts->reserved[1])
-			return -EINVAL;
+			return chan_ret(-EINVAL);
 		req.flags = opts->flags;
 		req.capacity = opts->capacity;
 		req.msg_max = opts->msg_max;
@@ -112,8 +116,8 @@ CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
 	}
 	ret = name_copy(req.name, name);
 	if (ret)
-		return ret;
-	return control_ioctl(KCHAN_IOC_CREATE, &req);
+		return chan_ret(ret);
+	return chan_ret(control_ioctl(KCHAN_IOC_CREATE, &req));
 }
 
 static int name_ioctl(unsigned long cmd, const char *name)
@@ -131,12 +135,12 @@ static int name_ioctl(unsigned long cmd, const char *name)
 
 CHAN_EXPORT int chan_destroy(const char *name)
 {
-	return name_ioctl(KCHAN_IOC_DESTROY, name);
+	return chan_ret(name_ioctl(KCHAN_IOC_DESTROY, name));
 }
 
 CHAN_EXPORT int chan_close(const char *name)
 {
-	return name_ioctl(KCHAN_IOC_CLOSE_NAME, name);
+	return chan_ret(name_ioctl(KCHAN_IOC_CLOSE_NAME, name));
 }
 
 CHAN_EXPORT int chan_open(const char *name, int flags)
@@ -147,19 +151,19 @@ CHAN_EXPORT int chan_open(const char *name, int flags)
 
 	if (flags & ~(O_ACCMODE | O_NONBLOCK | O_CLOEXEC) ||
 	    (flags & O_ACCMODE) == O_ACCMODE)
-		return -EINVAL;
+		return chan_ret(-EINVAL);
 	ret = name_copy(base, name);
 	if (ret)
-		return ret;
+		return chan_ret(ret);
 	memcpy(path, KCHAN_DEV_DIR "/", sizeof(KCHAN_DEV_DIR "/") - 1);
 	memcpy(path + sizeof(KCHAN_DEV_DIR "/") - 1, base, strlen(base) + 1);
 	fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
+	return chan_ret(fd < 0 ? -errno : fd);
 }
 
 CHAN_EXPORT int chan_close_fd(int fd)
 {
-	return ioctl(fd, KCHAN_IOC_CLOSE) < 0 ? -errno : 0;
+	return chan_ret(ioctl(fd, KCHAN_IOC_CLOSE) < 0 ? -errno : 0);
 }
 
 CHAN_EXPORT int chan_info(int fd, struct chan_info *info)
@@ -169,7 +173,7 @@ CHAN_EXPORT int chan_info(int fd, struct chan_info *info)
 	memset(&ki, 0, sizeof(ki));
 	ki.size = sizeof(ki);
 	if (ioctl(fd, KCHAN_IOC_INFO, &ki) < 0)
-		return -errno;
+		return chan_ret(-errno);
 	memset(info, 0, sizeof(*info));
 	info->capacity = ki.capacity;
 	info->length = ki.length;
@@ -191,11 +195,12 @@ CHAN_EXPORT int chan_send(int fd, const void *msg, size_t len)
 
 	/* write(2) would "send" nothing and return 0; select calls it EINVAL. */
 	if (!len)
-		return -EINVAL;
+		return chan_ret(-EINVAL);
 	n = write(fd, msg, len);
 	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;	/* kchan never writes part of one */
+		return chan_ret(-errno);
+	/* kchan never writes part of a message */
+	return chan_ret((size_t)n == len ? 0 : -EIO);
 }
 
 CHAN_EXPORT ssize_t chan_recv(int fd, void *buf, size_t size)
@@ -204,9 +209,9 @@ CHAN_EXPORT ssize_t chan_recv(int fd, void *buf, size_t size)
 
 	/* No message fits in 0 bytes, and a 0 would read as end of file. */
 	if (!size)
-		return -EINVAL;
+		return chan_ret(-EINVAL);
 	n = read(fd, buf, size);
-	return n < 0 ? -errno : n;
+	return chan_ret(n < 0 ? -errno : n);
 }
 
 CHAN_EXPORT int chan_send_timeout(int fd, const void *msg, size_t len,
@@ -215,7 +220,7 @@ CHAN_EXPORT int chan_send_timeout(int fd, const void *msg, size_t len,
 	struct chan_case c = CHAN_CASE_SEND(fd, msg, len);
 	int ret = chan_select(&c, 1, timeout_ns);
 
-	return ret < 0 ? ret : 0;
+	return chan_ret(ret < 0 ? ret : 0);
 }
 
 CHAN_EXPORT ssize_t chan_recv_timeout(int fd, void *buf, size_t size,
@@ -225,9 +230,9 @@ CHAN_EXPORT ssize_t chan_recv_timeout(int fd, void *buf, size_t size,
 	int ret;
 
 	if (!size)
-		return -EINVAL;
+		return chan_ret(-EINVAL);
 	ret = chan_select(&c, 1, timeout_ns);
-	return ret < 0 ? ret : c.result;
+	return chan_ret(ret < 0 ? ret : c.result);
 }
 
 /* ----- select and poll --------------------------------------------------- */
@@ -259,7 +264,7 @@ CHAN_EXPORT int chan_select(struct chan_case *cases, unsigned int ncases,
 	int ret;
 
 	if (!ncases || ncases > KCHAN_SELECT_MAX)
-		return -EINVAL;
+		return chan_ret(-EINVAL);
 	memset(kc, 0, ncases * sizeof(kc[0]));
 	for (i = 0; i < ncases; i++) {
 		cases[i].result = -EAGAIN;
@@ -288,16 +293,16 @@ CHAN_EXPORT int chan_select(struct chan_case *cases, unsigned int ncases,
 		}
 		if (sel.index >= 0 && (unsigned int)sel.index < ncases)
 			cases[sel.index].result = ret;
-		return ret;
+		return chan_ret(ret);
 	}
 	if (sel.index < 0 || (unsigned int)sel.index >= ncases)
-		return -EPROTO;		/* cannot happen: a kernel bug */
+		return chan_ret(-EPROTO);	/* cannot happen: a kernel bug */
 	c = &cases[sel.index];
 	if (c->op == CHAN_SEND)
 		c->result = c->len;
 	else
 		c->result = sel.result_flags & KCHAN_SELECT_CLOSED ? 0 : sel.result_len;
-	return sel.index;
+	return chan_ret(sel.index);
 }
 
 CHAN_EXPORT int chan_poll(struct pollfd *fds, unsigned int nfds, int64_t timeout_ns)
@@ -313,10 +318,10 @@ CHAN_EXPORT int chan_poll(struct pollfd *fds, unsigned int nfds, int64_t timeout
 	/* ppoll's relative timeout runs on the monotonic clock. */
 	n = ppoll(fds, nfds, tsp, NULL);
 	if (n < 0)
-		return -errno;
+		return chan_ret(-errno);
 	if (n == 0)
-		return timeout_ns == 0 ? -EAGAIN : -ETIMEDOUT;
-	return n;
+		return chan_ret(timeout_ns == 0 ? -EAGAIN : -ETIMEDOUT);
+	return chan_ret(n);
 }
 
 /* ----- errors -------------------------------------------------------------- */

@@ -5,9 +5,9 @@
  *
  * Conventions, as in liburing:
  *  - Every function returns a non-negative value on success and -errno on
- *    failure; errno itself is left as the system calls set it and means
- *    nothing.  chan_strerror() turns an error into text, per operation,
- *    where the kernel's errno alone would confuse (EMSGSIZE on a receive).
+ *    failure, and then sets errno to that error too (perror() works).
+ *    chan_strerror() turns an error into text, per operation, where the
+ *    kernel's errno alone would confuse (EMSGSIZE on a receive).
  *  - A channel in use is a plain file descriptor, from chan_open(); poll,
  *    epoll, fork and close(2) work on it as on any fd.
  *  - No global state, no locks and no allocation: every function is

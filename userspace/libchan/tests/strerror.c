@@ -51,4 +51,25 @@ TEST(fallback)
 	EXPECT_NE(NULL, chan_strerror(0, CHAN_OP_ANY));
 }
 
+/* Failures set errno too, even those libchan decides without the kernel. */
+TEST(errno_too)
+{
+	char buf[4], name[CHAN_NAME_MAX + 1];
+
+	memset(name, 'a', CHAN_NAME_MAX);
+	name[CHAN_NAME_MAX] = '\0';
+	errno = 0;
+	EXPECT_EQ(-ENAMETOOLONG, chan_open(name, O_RDONLY));
+	EXPECT_EQ(ENAMETOOLONG, errno);
+	errno = 0;
+	EXPECT_EQ(-EINVAL, chan_recv(0, buf, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-EBADF, chan_send(-1, "x", 1));
+	EXPECT_EQ(EBADF, errno);
+	errno = 0;
+	EXPECT_EQ(-EINVAL, chan_select(NULL, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_HARNESS_MAIN
