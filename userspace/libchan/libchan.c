@@ -237,6 +237,8 @@ CHAN_EXPORT ssize_t chan_recv_timeout(int fd, void *buf, size_t size,
 
 /* ----- select and poll --------------------------------------------------- */
 
+#define TIMEOUT_NS_MAX	((int64_t)1 << 62)
+
 /*
  * The select ioctl failed on @fd itself (ENOTTY): an old kchan without
  * select keeps ENOTTY; anything else is "not a channel", which the kernel
@@ -279,6 +281,13 @@ CHAN_EXPORT int chan_select(struct chan_case *cases, unsigned int ncases,
 	sel.ncases = ncases;
 	sel.case_size = sizeof(kc[0]);
 	sel.timeout_ns = timeout_ns < 0 ? -1 : timeout_ns;
+	/*
+	 * The kernel adds the timeout to the current time without saturating:
+	 * near INT64_MAX it would wrap and time out at once.  2^62 ns is 146
+	 * years, for ever in practice.
+	 */
+	if (sel.timeout_ns > TIMEOUT_NS_MAX)
+		sel.timeout_ns = TIMEOUT_NS_MAX;
 	sel.index = -1;		/* stays so if the kernel fails before any case */
 
 	/* Any channel fd (or the control device) takes the ioctl: use case 0's. */

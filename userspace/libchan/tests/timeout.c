@@ -236,4 +236,24 @@ TEST_F(lt, forever)
 	close(fd);
 }
 
+/* The largest timeouts wait, rather than wrap around and time out at once. */
+TEST_F(lt, huge_timeout)
+{
+	int fd = lt_make(&self->env, 1, 0, O_RDWR);
+	struct lt_io *io = lt_io_new();
+	pid_t pid;
+
+	ASSERT_NE(NULL, io);
+	pid = lt_spawn_recv(fd, LT_MSG, INT64_MAX, io);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, lt_wait_blocked(pid, SYS_ioctl));
+	usleep(100 * 1000);
+	EXPECT_TRUE(lt_alive(pid));
+	ASSERT_EQ(0, chan_send(fd, "big", 3));
+	ASSERT_EQ(0, lt_reap(pid));
+	EXPECT_EQ(3, io->ret);
+	lt_io_free(io);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
