@@ -178,7 +178,7 @@ static int kchan_select_sleep(struct kchan_selection *s, s64 timeout_ns)
 	int ret = 0;
 
 	if (timeout_ns > 0)
-		expires = ktime_add_ns(ktime_get(), timeout_ns);
+		expires = ktime_add_safe(ktime_get(), ns_to_ktime(timeout_ns));
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (atomic_read(&s->sel.winner) != KCHAN_SEL_OPEN)
