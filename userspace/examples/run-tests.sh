@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-tests.sh: run every language's examples, with kchan loaded (in the guest:
+# tools/vm/run --kernel KVER -- userspace/examples/run-tests.sh), and print TAP.
+#
+# Builds nothing: the Go and Rust programs come from `make -C userspace/examples
+# examples` (build/examples/), chanctl from `make userspace`.  A program that
+# is not built is skipped (# SKIP), as is select_timeout.py on a kchan without
+# timer channels (it exits 77).  Each example checks its own output; on top,
+# each test must finish within its time limit, leave no process behind and
+# leave no channel behind.  Exit status 1 if any test failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${KCHAN_EXAMPLES_BIN:-$root/build/examples}
+export CHANCTL=${CHANCTL:-$root/build/userspace/chanctl}
+limit=${KCHAN_EXAMPLES_TIMEOUT:-120}	# seconds per test; tools/check.sh gives the whole script 300
+
+# name | what must exist | command
+tests=(
+	"shell sieve|$CHANCTL|$here/shell/sieve.sh 15"
+	"shell workers|$CHANCTL|$here/shell/workers.sh 4 40"
+	"python sieve|/usr/bin/python3|/usr/bin/python3 $here/python/sieve.py 25"
+	"python workers|/usr/bin/python3|/usr/bin/python3 $here/python/workers.py 4 200"
+	"python select_timeout|/usr/bin/python3|/usr/bin/python3 $here/python/select_timeout.py"
+	"go sieve|$bin/go/sieve|$bin/go/sieve 100"
+	"go workers|$bin/go/workers|$bin/go/workers 8 1000"
+	"rust sieve|$bin/rust/sieve|$bin/rust/sieve 100"
+	"rust workers|$bin/rust/workers|$bin/rust/workers 8 1000"
+)
+
+if [ ! -c /dev/chan-control ]; then
+	echo "Bail out! /dev/chan-control is missing: is kchan loaded?"
+	exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kchan-examples.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+
+channels() {
+	ls /sys/class/chan 2>/dev/null
+}
+
+# Processes in process group $1 (GNU timeout leads its own group).
+group_members() {
+	local stat pids=()
+	for stat in /proc/[0-9]*/stat; do
+		read -r stat 2>/dev/null <"$stat" || continue
+		stat=${stat##*) }			# state ppid pgrp ...
+		read -r _ _ pgrp _ <<<"$stat"
+		[ "$pgrp" = "$1" ] && pids+=("${stat%% *}")
+	done
+	echo "${#pids[@]}"
+}
+
+failed=0
+n=0
+echo "1..${#tests[@]}"
+for t in "${tests[@]}"; do
+	IFS='|' read -r name needs cmd <<<"$t"
+	n=$((n + 1))
+	if [ ! -x "$needs" ]; then
+		echo "ok $n - $name # SKIP $needs is missing (not built?)"
+		continue
+	fi
+
+	channels >"$work/before"
+	start=$EPOCHREALTIME
+	# shellcheck disable=SC2086 # cmd is words: the paths have no spaces
+	timeout -k 10 "$limit" $cmd >"$work/out" 2>&1 &
+	group=$!
+	wait "$group"
+	rc=$?
+	secs=$(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $start }")
+
+	problems=()
+	case $rc in
+	0) ;;
+	77) echo "ok $n - $name # SKIP $(tail -n 1 "$work/out")"; continue ;;
+	124 | 137) problems+=("timed out after $limit s") ;;
+	*) problems+=("exit status $rc") ;;
+	esac
+	left=$(group_members "$group")
+	if [ "$left" != 0 ]; then
+		problems+=("$left processes left behind")
+		kill -KILL -- "-$group" 2>/dev/null
+		sleep 0.5
+	fi
+	channels >"$work/after"
+	comm -13 "$work/before" "$work/after" >"$work/leaked"	# (no /dev/fd in the guest)
+	mapfile -t leaked <"$work/leaked"
+	if [ ${#leaked[@]} -gt 0 ]; then
+		problems+=("channels left behind: ${leaked[*]}")
+		"$CHANCTL" destroy "${leaked[@]}" >/dev/null 2>&1
+	fi
+
+	if [ ${#problems[@]} -eq 0 ]; then
+		echo "ok $n - $name"
+		echo "# $(tail -n 1 "$work/out") [${secs} s]"
+	else
+		failed=$((failed + 1))
+		msg=$(printf '%s; ' "${problems[@]}")
+		echo "not ok $n - $name # ${msg%; }"
+		tail -n 30 "$work/out" | sed 's/^/#   /'
+	fi
+done
+[ "$failed" -eq 0 ] || echo "# $failed of ${#tests[@]} failed"
+exit $((failed > 0))
