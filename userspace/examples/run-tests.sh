@@ -20,7 +20,7 @@ limit=${KCHAN_EXAMPLES_TIMEOUT:-120}	# seconds per test; tools/check.sh gives th
 
 # name | what must exist | command
 tests=(
-	"shell sieve|$CHANCTL|$here/shell/sieve.sh 15"
+	"shell sieve|$CHANCTL|$here/shell/sieve.sh 12"
 	"shell workers|$CHANCTL|$here/shell/workers.sh 4 40"
 	"python sieve|/usr/bin/python3|/usr/bin/python3 $here/python/sieve.py 25"
 	"python workers|/usr/bin/python3|/usr/bin/python3 $here/python/workers.py 4 200"
