@@ -106,6 +106,8 @@ static int kchan_case_prepare(struct kchan_case *c, const void __user *ucase,
 
 	if (!(c->file->f_mode & FMODE_WRITE))
 		return -EBADF;
+	if (kchan_is_timer(c->ch))
+		return -EPERM;	/* only its timer sends */
 	if (!c->len)
 		return -EINVAL;
 	if (c->len > c->ch->msg_max)
