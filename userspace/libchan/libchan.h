@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
 /*
  * libchan: Go's channels for C, over the kchan devices /dev/chan/<name>.
  * See libchan(3) for the whole story; this header is its summary.
