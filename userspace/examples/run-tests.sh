@@ -78,13 +78,16 @@ for t in "${tests[@]}"; do
 	problems=()
 	case $rc in
 	0) ;;
-	77) echo "ok $n - $name # SKIP $(tail -n 1 "$work/out")"; continue ;;
+	77)
+		why=$(tail -n 1 "$work/out")
+		echo "ok $n - $name # SKIP ${why#SKIP: }"
+		continue ;;
 	124 | 137) problems+=("timed out after $limit s") ;;
 	*) problems+=("exit status $rc") ;;
 	esac
 	left=$(group_members "$group")
 	if [ "$left" != 0 ]; then
-		problems+=("$left processes left behind")
+		problems+=("processes left behind: $left")
 		kill -KILL -- "-$group" 2>/dev/null
 		sleep 0.5
 	fi
@@ -98,7 +101,8 @@ for t in "${tests[@]}"; do
 
 	if [ ${#problems[@]} -eq 0 ]; then
 		echo "ok $n - $name"
-		echo "# $(tail -n 1 "$work/out") [${secs} s]"
+		last=$(tail -n 1 "$work/out")
+		echo "# ${last:+$last }[$secs s]"
 	else
 		failed=$((failed + 1))
 		msg=$(printf '%s; ' "${problems[@]}")
