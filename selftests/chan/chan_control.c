@@ -21,6 +21,8 @@ FIXTURE(control) {
 	unsigned long saved_max_channels;
 	unsigned long saved_max_capacity;
 	unsigned long saved_max_msg_size;
+	unsigned long saved_max_user_channels;
+	unsigned long saved_max_user_bytes;
 	bool params_saved;
 };
 
@@ -36,7 +38,9 @@ FIXTURE_SETUP(control)
 	chan_make_name(self->name);
 	if (!chan_param_get("max_channels", &self->saved_max_channels) &&
 	    !chan_param_get("max_capacity", &self->saved_max_capacity) &&
-	    !chan_param_get("max_msg_size", &self->saved_max_msg_size))
+	    !chan_param_get("max_msg_size", &self->saved_max_msg_size) &&
+	    !chan_param_get("max_user_channels", &self->saved_max_user_channels) &&
+	    !chan_param_get("max_user_bytes", &self->saved_max_user_bytes))
 		self->params_saved = true;
 }
 
@@ -53,6 +57,8 @@ FIXTURE_TEARDOWN(control)
 		chan_param_set("max_channels", self->saved_max_channels);
 		chan_param_set("max_capacity", self->saved_max_capacity);
 		chan_param_set("max_msg_size", self->saved_max_msg_size);
+		chan_param_set("max_user_channels", self->saved_max_user_channels);
+		chan_param_set("max_user_bytes", self->saved_max_user_bytes);
 	}
 	close(self->ctl);
 }
@@ -600,7 +606,8 @@ TEST_F(control, info_counts_open_files)
 TEST_F(control, sysfs_attributes)
 {
 	static const char *const attrs[] = { "capacity", "length", "msg_max",
-		"closed", "autoclose", "readers", "writers", "sent", "received" };
+		"closed", "autoclose", "readers", "writers", "sent", "received",
+		"dropped" };
 	char buf[64];
 	unsigned int i;
 	int fd;
@@ -623,6 +630,7 @@ TEST_F(control, sysfs_attributes)
 	EXPECT_STREQ("0\n", chan_sysfs(self->name, "writers", buf, sizeof(buf)));
 	EXPECT_STREQ("0\n", chan_sysfs(self->name, "sent", buf, sizeof(buf)));
 	EXPECT_STREQ("0\n", chan_sysfs(self->name, "received", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_sysfs(self->name, "dropped", buf, sizeof(buf)));
 
 	fd = chan_open(self->name, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
@@ -674,10 +682,11 @@ TEST_F(control, destroyed_name_busy_while_open)
 
 TEST_F(control, param_files_root_writable)
 {
-	static const char *const params[] = { "max_channels", "max_capacity", "max_msg_size" };
+	static const char *const params[] = { "max_channels", "max_capacity", "max_msg_size",
+					      "max_user_channels", "max_user_bytes" };
 	unsigned int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		char path[PATH_MAX];
 		struct stat st;
 
@@ -698,6 +707,10 @@ TEST_F(control, param_defaults)
 	EXPECT_EQ(65536, v);
 	ASSERT_EQ(0, chan_param_get("max_msg_size", &v));
 	EXPECT_EQ(1048576, v);
+	ASSERT_EQ(0, chan_param_get("max_user_channels", &v));
+	EXPECT_EQ(1024, v);
+	ASSERT_EQ(0, chan_param_get("max_user_bytes", &v));
+	EXPECT_EQ(64ul << 20, v);
 }
 
 TEST_F(control, max_capacity_limit)
@@ -840,6 +853,176 @@ TEST_F(control, owner_without_caps_may_destroy_and_close)
 	}
 	EXPECT_EQ(0, chan_reap(pid));
 	EXPECT_FALSE(node_exists(self->name));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The ABI as it grows. */
+
+/* An older struct (version 0, without period_ns) is still a valid create. */
+TEST_F(control, create_struct_version0_accepted)
+{
+	struct kchan_create req;
+	struct kchan_info info;
+	int fd;
+
+	chan_req_init(&req, self->name, 3, 30, 0640, KCHAN_CREATE_AUTOCLOSE);
+	req.size = KCHAN_CREATE_SIZE_VER0;
+	req.period_ns = 12345;	/* beyond the old struct: never read */
+	ASSERT_EQ(0, chan_ioctl(self->ctl, KCHAN_IOC_CREATE, &req));
+	fd = chan_open(self->name, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, chan_info(fd, &info));
+	EXPECT_EQ(3, info.capacity);
+	EXPECT_EQ(30, info.msg_max);
+	EXPECT_EQ(KCHAN_STATE_AUTOCLOSE, info.state);
+	close(fd);
+}
+
+/* An older caller's struct kchan_info is filled, and not one byte more. */
+TEST_F(control, info_version0_fills_only_its_size)
+{
+	unsigned char buf[sizeof(struct kchan_info) + 16];
+	struct kchan_info info;
+	unsigned int i;
+	int fd;
+
+	ASSERT_EQ(0, chan_create(self->ctl, self->name, 6, 60, 0, 0));
+	fd = chan_open(self->name, O_RDWR);
+	ASSERT_LE(0, fd);
+	memset(buf, 0xa5, sizeof(buf));
+	memset(&info, 0, sizeof(info));
+	info.size = KCHAN_INFO_SIZE_VER0;
+	memcpy(buf, &info, sizeof(info.size));
+	ASSERT_EQ(0, chan_ioctl(fd, KCHAN_IOC_INFO, buf));
+	memcpy(&info, buf, KCHAN_INFO_SIZE_VER0);
+	EXPECT_EQ(6, info.capacity);
+	EXPECT_EQ(60, info.msg_max);
+	EXPECT_EQ(1, info.readers);
+	EXPECT_EQ(1, info.writers);
+	for (i = KCHAN_INFO_SIZE_VER0; i < sizeof(buf); i++)
+		EXPECT_EQ(0xa5, buf[i]) TH_LOG("byte %u written past the caller's size", i);
+	close(fd);
+}
+
+/* README: the size bits of the ioctl numbers are ignored. */
+TEST_F(control, ioctl_size_bits_ignored)
+{
+	struct kchan_create req;
+	struct kchan_info info;
+	struct kchan_name nreq;
+	static const unsigned int sizes[] = { 0, 1, 96, 200, 0x3fff };
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned int sz = sizes[i];
+
+		chan_req_init(&req, self->name, 2, 0, 0, 0);
+		EXPECT_EQ(0, chan_ioctl(self->ctl, _IOC(_IOC_WRITE, KCHAN_IOC_MAGIC, 0x01, sz), &req))
+			TH_LOG("CREATE with size bits %u", sz);
+		fd = chan_open(self->name, O_RDWR);
+		EXPECT_LE(0, fd) TH_LOG("size bits %u", sz);
+		if (fd >= 0) {
+			memset(&info, 0, sizeof(info));
+			info.size = sizeof(info);
+			EXPECT_EQ(0, chan_ioctl(fd, _IOC(_IOC_READ | _IOC_WRITE, KCHAN_IOC_MAGIC,
+							 0x11, sz), &info))
+				TH_LOG("INFO with size bits %u", sz);
+			EXPECT_EQ(2, info.capacity);
+			close(fd);
+		}
+		memset(&nreq, 0, sizeof(nreq));
+		nreq.size = sizeof(nreq);
+		strcpy(nreq.name, self->name);
+		EXPECT_EQ(0, chan_ioctl(self->ctl, _IOC(_IOC_WRITE, KCHAN_IOC_MAGIC, 0x02, sz), &nreq))
+			TH_LOG("DESTROY with size bits %u", sz);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Per-user quotas: max_user_channels and max_user_bytes, EDQUOT beyond. */
+
+/* In a helper: as uid, create name (capacity, msg_max); exits with -errno of it. */
+static pid_t create_as(FIXTURE_DATA(control) *self, uid_t uid, const char *name,
+		       __u32 capacity, __u32 msg_max)
+{
+	pid_t pid = chan_fork();
+
+	(void)self;
+	if (pid == 0) {
+		int ctl = drop_to(uid, uid);
+
+		if (ctl < 0)
+			_exit(100);
+		_exit(-chan_create(ctl, name, capacity, msg_max, 0, 0));
+	}
+	return pid;
+}
+
+/* The -errno a helper's create returned (0 on success), or 1000+ on trouble. */
+static int created_as(FIXTURE_DATA(control) *self, uid_t uid, const char *name,
+		      __u32 capacity, __u32 msg_max)
+{
+	int status = chan_reap(create_as(self, uid, name, capacity, msg_max));
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 100)
+		return 1000 + status;
+	return -WEXITSTATUS(status);
+}
+
+TEST_F(control, user_channel_quota_edquot)
+{
+	const char *a = extra_name(self), *b = extra_name(self), *c = extra_name(self);
+	const char *d = extra_name(self);
+
+	ASSERT_TRUE(self->params_saved);
+	ASSERT_EQ(0, chan_param_set("max_user_channels", 2));
+	EXPECT_EQ(0, created_as(self, 1000, a, 1, 1));
+	EXPECT_EQ(0, created_as(self, 1000, b, 1, 1));
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
+	EXPECT_FALSE(node_exists(c));
+	/* Another user has a quota of its own. */
+	EXPECT_EQ(0, created_as(self, 1001, c, 1, 1));
+	/* Destroying one of 1000's gives it room again. */
+	ASSERT_EQ(0, chan_destroy(self->ctl, a));
+	EXPECT_EQ(0, created_as(self, 1000, d, 1, 1));
+}
+
+TEST_F(control, user_byte_quota_edquot)
+{
+	const char *a = extra_name(self), *b = extra_name(self), *c = extra_name(self);
+
+	ASSERT_TRUE(self->params_saved);
+	ASSERT_EQ(0, chan_param_set("max_user_bytes", 10000));
+	/* capacity x msg_max, exactly the quota */
+	EXPECT_EQ(0, created_as(self, 1000, a, 10, 1000));
+	/* An unbuffered channel counts as one message: max(capacity, 1). */
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, b, 0, 1));
+	EXPECT_FALSE(node_exists(b));
+	ASSERT_EQ(0, chan_destroy(self->ctl, a));
+	EXPECT_EQ(0, created_as(self, 1000, b, 0, 10000));
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
+	/* msg_max 0 means 4096 bytes, and is charged as such. */
+	ASSERT_EQ(0, chan_destroy(self->ctl, b));
+	ASSERT_EQ(0, chan_param_set("max_user_bytes", 2 * KCHAN_MSG_MAX_DEFAULT - 1));
+	EXPECT_EQ(0, created_as(self, 1000, b, 1, 0));
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 0));
+}
+
+TEST_F(control, destroyed_but_open_channel_stays_charged)
+{
+	const char *a = extra_name(self), *b = extra_name(self);
+	int fd;
+
+	ASSERT_TRUE(self->params_saved);
+	ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+	ASSERT_EQ(0, created_as(self, 1000, a, 1, 1));
+	fd = chan_open(a, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, chan_destroy(self->ctl, a));
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, b, 1, 1));
+	close(fd);
+	EXPECT_EQ(0, created_as(self, 1000, b, 1, 1));
 }
 
 TEST_HARNESS_MAIN
