@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * chanctl: create, destroy, close and inspect kchan channels.
+ * chanctl: create, destroy, close, inspect and use kchan channels.
  *
- *   chanctl create NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL] [--autoclose]
+ *   chanctl create NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL]
+ *                       [--autoclose | --after DURATION | --tick DURATION]
  *   chanctl destroy NAME...
  *   chanctl close NAME...
- *   chanctl list
- *   chanctl stat NAME
+ *   chanctl list [--json]
+ *   chanctl stat NAME [--json]
+ *   chanctl send NAME [MSG...] [-0 | --whole] [--timeout DURATION]
+ *   chanctl recv NAME... [-n COUNT] [--timeout DURATION] [-0]
  *
  * create/destroy/close are ioctls on /dev/chan-control (kchan_ioctl.c);
- * list and stat read /sys/class/chan (chanctl_sysfs.c).
+ * list and stat read /sys/class/chan (chanctl_sysfs.c); send and recv use
+ * the nodes /dev/chan/NAME (chanctl_msg.c).  chanctl(1) is the manual.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +47,26 @@ int usage_error(const struct chanctl_cmd *cmd, const char *fmt, ...)
 	return CHANCTL_EXIT_USAGE;
 }
 
+int exit_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:	/* destroyed under us: gone as well */
+		return CHANCTL_EXIT_NOENT;
+	case EACCES:
+	case EPERM:
+		return CHANCTL_EXIT_PERM;
+	case ETIMEDOUT:
+		return CHANCTL_EXIT_TIMEOUT;
+	default:
+		return CHANCTL_EXIT_FAIL;
+	}
+}
+
 int op_error(const struct chanctl_cmd *cmd, const char *obj, int err)
 {
 	fprintf(stderr, "%s: %s %s: %s\n", prog, cmd->name, obj, strerror(err));
-	return CHANCTL_EXIT_FAIL;
+	return exit_status(err);
 }
 
 void print_cmd_help(const struct chanctl_cmd *cmd)
@@ -59,29 +80,123 @@ static int is_help(const char *arg)
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
+void argscan_init(struct argscan *s, int argc, char **argv)
+{
+	memset(s, 0, sizeof(*s));
+	s->argc = argc;
+	s->argv = argv;
+}
+
+static int take_value(const struct chanctl_cmd *cmd, struct argscan *s,
+		      const char *optname, const char **val)
+{
+	if (s->i >= s->argc)
+		return usage_error(cmd, "%s needs a value", optname), ARG_ERROR;
+	*val = s->argv[s->i++];
+	return 0;
+}
+
+int argscan_next(const struct chanctl_cmd *cmd, struct argscan *s,
+		 const struct chanctl_opt *opts, const char **val)
+{
+	const char *arg;
+	int k;
+
+	*val = NULL;
+	if (s->cluster && *s->cluster) {
+		char c = *s->cluster++;
+
+		for (k = 0; opts[k].name; k++)
+			if (opts[k].short_name && opts[k].short_name == c)
+				break;
+		if (!opts[k].name) {
+			if (c == 'h') {
+				print_cmd_help(cmd);
+				exit(0);
+			}
+			usage_error(cmd, "unknown option '-%c'", c);
+			return ARG_ERROR;
+		}
+		if (opts[k].has_arg) {
+			char optname[3] = { '-', c, '\0' };
+
+			if (*s->cluster) {
+				*val = s->cluster;
+				s->cluster = NULL;
+			} else if (take_value(cmd, s, optname, val)) {
+				return ARG_ERROR;
+			}
+		}
+		return k;
+	}
+	s->cluster = NULL;
+	if (s->i >= s->argc)
+		return ARG_END;
+	arg = s->argv[s->i++];
+	if (s->options_done || arg[0] != '-' || !arg[1]) {
+		*val = arg;
+		return ARG_OPERAND;
+	}
+	if (!strcmp(arg, "--")) {
+		s->options_done = 1;
+		return argscan_next(cmd, s, opts, val);
+	}
+	if (is_help(arg)) {
+		print_cmd_help(cmd);
+		exit(0);
+	}
+	if (arg[1] != '-') {
+		s->cluster = arg + 1;
+		return argscan_next(cmd, s, opts, val);
+	}
+	for (k = 0; opts[k].name; k++) {
+		size_t len = strlen(opts[k].name);
+
+		if (strncmp(arg, opts[k].name, len) ||
+		    (arg[len] != '\0' && arg[len] != '='))
+			continue;
+		if (arg[len] == '=') {
+			if (!opts[k].has_arg) {
+				usage_error(cmd, "%s takes no value", opts[k].name);
+				return ARG_ERROR;
+			}
+			*val = arg + len + 1;
+		} else if (opts[k].has_arg &&
+			   take_value(cmd, s, opts[k].name, val)) {
+			return ARG_ERROR;
+		}
+		return k;
+	}
+	usage_error(cmd, "unknown option '%s'", arg);
+	return ARG_ERROR;
+}
+
+int check_name(const struct chanctl_cmd *cmd, const char *name)
+{
+	if (kchan_name_valid(name))
+		return 0;
+	return usage_error(cmd, "'%s' is not a channel name (1-%d characters of "
+			   "[A-Za-z0-9._-], not starting with '.')", name,
+			   KCHAN_NAME_MAX - 1);
+}
+
 int parse_names(const struct chanctl_cmd *cmd, int argc, char **argv,
 		char **names, int min, int max, int *count)
 {
-	int options_done = 0;
-	int n = 0;
-	int i;
+	static const struct chanctl_opt none[] = { { NULL, 0, 0 } };
+	struct argscan s;
+	const char *val;
+	int n = 0, k;
 
-	for (i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!options_done && !strcmp(arg, "--")) {
-			options_done = 1;
-			continue;
-		}
-		if (!options_done && is_help(arg)) {
-			print_cmd_help(cmd);
-			exit(0);
-		}
-		if (!options_done && arg[0] == '-' && arg[1])
-			return usage_error(cmd, "unknown option '%s'", arg);
+	argscan_init(&s, argc, argv);
+	while ((k = argscan_next(cmd, &s, none, &val)) != ARG_END) {
+		if (k == ARG_ERROR)
+			return CHANCTL_EXIT_USAGE;
 		if (n == max)
-			return usage_error(cmd, "unexpected argument '%s'", arg);
-		names[n++] = argv[i];
+			return usage_error(cmd, "unexpected argument '%s'", val);
+		if (check_name(cmd, val))
+			return CHANCTL_EXIT_USAGE;
+		names[n++] = (char *)val;
 	}
 	if (n < min)
 		return usage_error(cmd, "missing channel name");
@@ -89,13 +204,8 @@ int parse_names(const struct chanctl_cmd *cmd, int argc, char **argv,
 	return 0;
 }
 
-/*
- * Parse all of @s as an unsigned number in @base (10 or 8) no larger than
- * @max.  Unlike strtoul() this refuses a sign, blanks, an empty string,
- * trailing junk and overflow, so "-1" never becomes 4294967295.
- */
-static int parse_uint(const char *s, unsigned int base, unsigned long max,
-		      unsigned long *out)
+int parse_uint(const char *s, unsigned int base, unsigned long max,
+	       unsigned long *out)
 {
 	unsigned long v = 0;
 
@@ -117,6 +227,83 @@ static int parse_uint(const char *s, unsigned int base, unsigned long max,
 	return 0;
 }
 
+int parse_duration(const char *s, long long *ns)
+{
+	static const struct {
+		const char *suffix;
+		long long ns;
+	} units[] = {	/* longest first where one is a prefix of another */
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
+		{ "s", 1000000000LL }, { "m", 60000000000LL },
+		{ "h", 3600000000000LL },
+	};
+	long double total = 0;
+
+	if (!*s)
+		return -1;
+	while (*s) {
+		long double value = 0, scale = 1;
+		int digits = 0;
+		size_t u, len = 0;
+
+		for (; *s >= '0' && *s <= '9'; s++, digits++)
+			value = value * 10 + (*s - '0');
+		if (*s == '.')
+			for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+				value += (*s - '0') * (scale /= 10);
+		if (!digits)
+			return -1;
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+			len = strlen(units[u].suffix);
+			/* "m" must not take the "m" of "ms" */
+			if (!strncmp(s, units[u].suffix, len) &&
+			    !(len == 1 && s[0] == 'm' && s[1] == 's'))
+				break;
+		}
+		if (u == sizeof(units) / sizeof(units[0])) {
+			if (*s)
+				return -1;
+			total += value * 1e9L;	/* a bare number: seconds */
+		} else {
+			total += value * units[u].ns;
+			s += len;
+		}
+		if (total > (long double)INT64_MAX)
+			return -1;
+	}
+	*ns = (long long)(total + 0.5L);
+	return 0;
+}
+
+long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void chan_path(char *buf, const char *name)
+{
+	snprintf(buf, CHAN_PATH_MAX, "%s/%s", KCHAN_DEV_DIR, name);
+}
+
+void json_string(FILE *out, const char *s)
+{
+	putc('"', out);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			putc(c, out);
+	}
+	putc('"', out);
+}
+
 /* Wait briefly for the node: devtmpfs makes it in device_add(), udev may redo it. */
 static int wait_node(const char *path)
 {
@@ -134,7 +321,7 @@ static int wait_node(const char *path)
 	return -ENOENT;
 }
 
-static int open_control(void)
+int open_control(void)
 {
 	int fd = kchan_control_open();
 
@@ -145,83 +332,98 @@ static int open_control(void)
 	return fd;
 }
 
+enum { OPT_CAPACITY, OPT_MSG_MAX, OPT_MODE, OPT_AUTOCLOSE, OPT_AFTER, OPT_TICK };
+
 static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		unsigned int base;
-		unsigned long max;
-	} numeric[] = {
-		{ "--capacity", 10, 0xffffffffUL },
-		{ "--msg-max", 10, 0xffffffffUL },
-		{ "--mode", 8, 0777 },
+	static const struct chanctl_opt opts[] = {
+		[OPT_CAPACITY] = { "--capacity", 0, 1 },
+		[OPT_MSG_MAX] = { "--msg-max", 0, 1 },
+		[OPT_MODE] = { "--mode", 0, 1 },
+		[OPT_AUTOCLOSE] = { "--autoclose", 0, 0 },
+		[OPT_AFTER] = { "--after", 0, 1 },
+		[OPT_TICK] = { "--tick", 0, 1 },
+		{ NULL, 0, 0 },
 	};
-	unsigned long value[3] = { 0, 0, 0 };
-	unsigned int flags = 0;
-	const char *name = NULL;
-	char path[sizeof(KCHAN_DEV_DIR) + KCHAN_NAME_MAX + 1];
-	int options_done = 0;
-	int fd, err, i;
+	unsigned long capacity = 0, msg_max = 0, mode = 0;
+	unsigned int flags = 0, timer = 0;
+	long long period = 0;
+	int have_sizes = 0;
+	const char *name = NULL, *val;
+	char path[CHAN_PATH_MAX];
+	struct argscan s;
+	int fd, err, k;
 
-	for (i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *val = NULL;
-		size_t optlen;
-		size_t k;
-
-		if (options_done || arg[0] != '-' || !arg[1]) {
+	argscan_init(&s, argc, argv);
+	while ((k = argscan_next(cmd, &s, opts, &val)) != ARG_END) {
+		switch (k) {
+		case ARG_ERROR:
+			return CHANCTL_EXIT_USAGE;
+		case ARG_OPERAND:
 			if (name)
-				return usage_error(cmd, "unexpected argument '%s'", arg);
-			name = arg;
-			continue;
-		}
-		if (!strcmp(arg, "--")) {
-			options_done = 1;
-			continue;
-		}
-		if (is_help(arg)) {
-			print_cmd_help(cmd);
-			exit(0);
-		}
-		if (!strcmp(arg, "--autoclose")) {
+				return usage_error(cmd, "unexpected argument '%s'", val);
+			if (check_name(cmd, val))
+				return CHANCTL_EXIT_USAGE;
+			name = val;
+			break;
+		case OPT_CAPACITY:
+		case OPT_MSG_MAX:
+			if (parse_uint(val, 10, 0xffffffffUL,
+				       k == OPT_CAPACITY ? &capacity : &msg_max))
+				return usage_error(cmd, "%s: invalid value '%s' (a decimal number from 0 to 4294967295)",
+						   opts[k].name, val);
+			have_sizes = 1;
+			break;
+		case OPT_MODE:
+			if (parse_uint(val, 8, 0777, &mode))
+				return usage_error(cmd, "--mode: invalid value '%s' (octal permission bits, at most 0777)",
+						   val);
+			/* The ABI reads mode 0 as "the default, 0600": say so, don't surprise. */
+			if (!mode)
+				return usage_error(cmd, "--mode 0 cannot be asked for (0 means the default, 0600)");
+			break;
+		case OPT_AUTOCLOSE:
 			flags |= KCHAN_CREATE_AUTOCLOSE;
-			continue;
+			break;
+		case OPT_AFTER:
+		case OPT_TICK:
+			if (timer)
+				return usage_error(cmd, "--after and --tick go alone: one of them, once");
+			if (parse_duration(val, &period) || period == 0)
+				return usage_error(cmd, "%s: invalid duration '%s' (such as 500ms, 2s, 1m30s)",
+						   opts[k].name, val);
+			timer = k == OPT_AFTER ? KCHAN_CREATE_AFTER : KCHAN_CREATE_TICK;
+			break;
 		}
-		optlen = strcspn(arg, "=");
-		for (k = 0; k < sizeof(numeric) / sizeof(numeric[0]); k++)
-			if (strlen(numeric[k].name) == optlen &&
-			    !strncmp(arg, numeric[k].name, optlen))
-				break;
-		if (k == sizeof(numeric) / sizeof(numeric[0]))
-			return usage_error(cmd, "unknown option '%s'", arg);
-		if (arg[optlen] == '=')
-			val = arg + optlen + 1;
-		else if (i + 1 < argc)
-			val = argv[++i];
-		else
-			return usage_error(cmd, "%s needs a value", numeric[k].name);
-		if (parse_uint(val, numeric[k].base, numeric[k].max, &value[k]))
-			return usage_error(cmd, "%s: invalid value '%s' (%s)",
-					   numeric[k].name, val,
-					   numeric[k].base == 8 ?
-					   "octal permission bits, at most 0777" :
-					   "a decimal number from 0 to 4294967295");
-		/* The ABI reads mode 0 as "the default, 0600": say so, don't surprise. */
-		if (k == 2 && value[k] == 0)
-			return usage_error(cmd, "--mode 0 cannot be asked for (0 means the default, 0600)");
 	}
 	if (!name)
 		return usage_error(cmd, "missing channel name");
+	if (timer && (have_sizes || flags))
+		return usage_error(cmd, "a timer channel (--after, --tick) takes no --capacity, --msg-max or --autoclose:\n"
+				   "its capacity is 1 and its messages are the expiry times");
 
 	fd = open_control();
 	if (fd < 0)
-		return CHANCTL_EXIT_FAIL;
-	err = kchan_create(fd, name, value[0], value[1], value[2], flags);
+		return exit_status(-fd);
+	if (timer)
+		err = kchan_create_timer(fd, name, mode, timer, period);
+	else
+		err = kchan_create(fd, name, capacity, msg_max, mode, flags);
 	close(fd);
+	if (err == -EINVAL && timer) {
+		fprintf(stderr, "%s: %s %s: %s (is the period at least 100us, and does this kchan have timer channels?)\n",
+			prog, cmd->name, name, strerror(EINVAL));
+		return CHANCTL_EXIT_FAIL;
+	}
+	if (err == -EDQUOT) {
+		fprintf(stderr, "%s: %s %s: %s (over this user's max_user_channels or max_user_bytes)\n",
+			prog, cmd->name, name, strerror(EDQUOT));
+		return CHANCTL_EXIT_FAIL;
+	}
 	if (err)
 		return op_error(cmd, name, -err);
 
-	snprintf(path, sizeof(path), "%s/%s", KCHAN_DEV_DIR, name);
+	chan_path(path, name);
 	err = wait_node(path);
 	if (err) {
 		fprintf(stderr, "%s: %s %s: channel created, but %s: %s\n", prog,
@@ -244,12 +446,14 @@ static int cmd_by_name(const struct chanctl_cmd *cmd, int argc, char **argv,
 		return ret;
 	fd = open_control();
 	if (fd < 0)
-		return CHANCTL_EXIT_FAIL;
+		return exit_status(-fd);
 	for (i = 0; i < count; i++) {
 		int err = op(fd, names[i]);
 
-		if (err)
+		if (err && !ret)
 			ret = op_error(cmd, names[i], -err);
+		else if (err)
+			op_error(cmd, names[i], -err);
 	}
 	close(fd);
 	return ret;
@@ -265,9 +469,14 @@ static int cmd_close(const struct chanctl_cmd *cmd, int argc, char **argv)
 	return cmd_by_name(cmd, argc, argv, kchan_close_name);
 }
 
+#define DURATIONS \
+	"DURATION is a number with a unit, ns, us, ms, s, m or h (500ms, 2s, 1.5m,\n" \
+	"1m30s); a bare number is seconds.\n"
+
 static const struct chanctl_cmd commands[] = {
 	{
-		"create", "NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL] [--autoclose]",
+		"create", "NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL] "
+		"[--autoclose | --after DURATION | --tick DURATION]",
 		"Create channel NAME and its node /dev/chan/NAME, owned by you.\n"
 		"\n"
 		"  --capacity N       messages it buffers (default 0: unbuffered, a\n"
@@ -276,7 +485,16 @@ static const struct chanctl_cmd commands[] = {
 		"  --mode OCTAL       permission bits of the node (default 0600)\n"
 		"  --autoclose        close the channel when the last writer's file is\n"
 		"                     released, so 'producer > /dev/chan/NAME' ends a reader\n"
+		"  --after DURATION   a timer channel, like Go's time.After: one message,\n"
+		"                     DURATION from now\n"
+		"  --tick DURATION    a timer channel, like Go's time.Ticker: one message\n"
+		"                     every DURATION; a tick that finds the last one unread\n"
+		"                     is dropped (and counted in 'dropped')\n"
 		"\n"
+		"A timer message is the expiry time, CLOCK_MONOTONIC nanoseconds in decimal\n"
+		"and a newline; a timer channel has capacity 1, takes no writes, and its\n"
+		"period is at least 100us.\n"
+		DURATIONS
 		"NAME is 1-63 characters of [A-Za-z0-9._-], not starting with '.'.\n",
 		cmd_create,
 	},
@@ -293,15 +511,57 @@ static const struct chanctl_cmd commands[] = {
 		cmd_close,
 	},
 	{
-		"list", "",
-		"List every channel from /sys/class/chan: name, capacity, messages\n"
-		"buffered (length), largest message, closed, open readers and writers.\n",
+		"list", "[--json]",
+		"List every channel from /sys/class/chan, one per line: name, capacity,\n"
+		"messages buffered (length), largest message, closed, open readers and\n"
+		"writers.\n"
+		"\n"
+		"  -j, --json    a JSON array of objects with every attribute instead\n",
 		cmd_list,
 	},
 	{
-		"stat", "NAME",
-		"Print every sysfs attribute of channel NAME as 'key: value' lines.\n",
+		"stat", "NAME [--json]",
+		"Print every sysfs attribute of channel NAME as 'key: value' lines.\n"
+		"\n"
+		"  -j, --json    one JSON object instead, numbers as numbers, closed and\n"
+		"                autoclose as booleans\n",
 		cmd_stat,
+	},
+	{
+		"send", "NAME [MSG...] [-0 | --whole] [--timeout DURATION]",
+		"Send each MSG to channel NAME as one message, in order.  Without MSG,\n"
+		"send standard input: one message per line, without its newline.\n"
+		"\n"
+		"  -0, --null          stdin holds messages ended by NUL bytes instead\n"
+		"      --whole         all of stdin is one message\n"
+		"      --timeout DURATION\n"
+		"                      give up (exit status 5) when a message cannot be\n"
+		"                      sent within DURATION; each message has its own\n"
+		"\n"
+		"Messages are 1..msg_max bytes: an empty message (an empty line) is an\n"
+		"error, and so is a longer one; nothing after it is sent.\n"
+		DURATIONS,
+		cmd_send,
+	},
+	{
+		"recv", "NAME... [-n COUNT] [--timeout DURATION] [-0]",
+		"Receive messages from channel NAME and print each on its own line, until\n"
+		"the channel is closed and drained (end of file, exit status 0), or COUNT\n"
+		"messages came.  A message that ends in a newline is printed as it is.\n"
+		"\n"
+		"With several NAMEs, receive from whichever has a message (Go's select;\n"
+		"at most 32), print it as 'NAME: message', and go on until all of them\n"
+		"are closed and drained.\n"
+		"\n"
+		"  -n, --count COUNT   stop after COUNT messages\n"
+		"      --timeout DURATION\n"
+		"                      give up (exit status 5) when no message comes\n"
+		"                      within DURATION; each message has its own\n"
+		"                      (0: take only what is ready at once)\n"
+		"  -0, --null          end each message with a NUL byte, not a newline,\n"
+		"                      and print it exactly as it is\n"
+		DURATIONS,
+		cmd_recv,
 	},
 };
 
@@ -312,13 +572,14 @@ static void print_help(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: %s COMMAND [ARGS]\n\n"
-		"Manage kchan channels, the Go-style channels at /dev/chan/NAME.\n\n"
+		"Manage and use kchan channels, the Go-style channels at /dev/chan/NAME.\n\n"
 		"Commands:\n", prog);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %s%s%s\n", commands[i].name,
 			commands[i].synopsis[0] ? " " : "", commands[i].synopsis);
-	fprintf(out, "\n'%s COMMAND --help' describes one command.\n"
-		"Exit status: 0 success, 1 the operation failed, 2 usage error.\n", prog);
+	fprintf(out, "\n'%s COMMAND --help' describes one command; chanctl(1) all of them.\n"
+		"Exit status: 0 success, 1 failure, 2 usage error, 3 no such channel (or\n"
+		"kchan not loaded), 4 permission denied, 5 timeout.\n", prog);
 }
 
 int main(int argc, char **argv)

@@ -44,6 +44,23 @@ int kchan_create(int control_fd, const char *name, unsigned int capacity,
 	return ioctl(control_fd, KCHAN_IOC_CREATE, &req) < 0 ? -errno : 0;
 }
 
+int kchan_create_timer(int control_fd, const char *name, unsigned int mode,
+		       unsigned int flags, unsigned long long period_ns)
+{
+	struct kchan_create req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.flags = flags;
+	req.mode = mode;
+	req.period_ns = period_ns;
+	ret = name_copy(req.name, name);
+	if (ret)
+		return ret;
+	return ioctl(control_fd, KCHAN_IOC_CREATE, &req) < 0 ? -errno : 0;
+}
+
 static int name_ioctl(int control_fd, unsigned long cmd, const char *name)
 {
 	struct kchan_name req;
@@ -77,6 +94,19 @@ int kchan_info(int chan_fd, struct kchan_info *info)
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	return ioctl(chan_fd, KCHAN_IOC_INFO, info) < 0 ? -errno : 0;
+}
+
+int kchan_select(int fd, struct kchan_select_case *cases, unsigned int ncases,
+		 long long timeout_ns, struct kchan_select *result)
+{
+	memset(result, 0, sizeof(*result));
+	result->size = sizeof(*result);
+	result->cases = (__u64)(unsigned long)cases;
+	result->ncases = ncases;
+	result->case_size = sizeof(*cases);
+	result->timeout_ns = timeout_ns;
+	result->index = -1;
+	return ioctl(fd, KCHAN_IOC_SELECT, result) < 0 ? -errno : 0;
 }
 
 int kchan_name_valid(const char *name)

@@ -26,6 +26,14 @@ int kchan_control_open(void);
 int kchan_create(int control_fd, const char *name, unsigned int capacity,
 		 unsigned int msg_max, unsigned int mode, unsigned int flags);
 
+/*
+ * Create timer channel @name (Go's time.After or time.Ticker): @flags is
+ * KCHAN_CREATE_AFTER or KCHAN_CREATE_TICK, @period_ns the delay or period.
+ * Needs a kernel with timer channels (KCHAN_CREATE_SIZE_VER1).
+ */
+int kchan_create_timer(int control_fd, const char *name, unsigned int mode,
+		       unsigned int flags, unsigned long long period_ns);
+
 /* Destroy / close (Go's close) channel @name through the control device. */
 int kchan_destroy(int control_fd, const char *name);
 int kchan_close_name(int control_fd, const char *name);
@@ -35,6 +43,16 @@ int kchan_close(int chan_fd);
 
 /* Go's len() and cap() and the rest: fills *info, whose size it sets. */
 int kchan_info(int chan_fd, struct kchan_info *info);
+
+/*
+ * Go's select over @ncases cases (KCHAN_IOC_SELECT, issued on @fd: the
+ * control device or any channel fd).  @timeout_ns < 0 waits for ever, 0
+ * never waits.  On success *@result holds the case done (index), and for
+ * a receive its length (result_len) or KCHAN_SELECT_CLOSED (result_flags).
+ * On a per-case error, result->index names the case.
+ */
+int kchan_select(int fd, struct kchan_select_case *cases, unsigned int ncases,
+		 long long timeout_ns, struct kchan_select *result);
 
 /*
  * Whether @name is a valid channel name (1..KCHAN_NAME_MAX-1 bytes of
