@@ -124,7 +124,8 @@ long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
 		if (!done && n && !sent && err == -EAGAIN && !job.nonblock) {
 			/* Nothing moved yet: the first message may wait. */
 			err = kchan_send(ch, msgs[0], false);
-			sent = !err;
+			if (!err)
+				sent = 1 + kchan_send_group(ch, msgs + 1, n - 1, &err);
 		}
 		for (i = sent; i < n; i++)
 			kvfree(msgs[i]);
@@ -216,6 +217,9 @@ long kchan_ioctl_recv_batch(struct kchan *ch, struct kchan_batch __user *uarg,
 			err = kchan_recv(ch, vecs[0].len, false, &msgs[0]);
 			eof = !err && !msgs[0];
 			got = !err && !eof;
+			if (got)
+				got += kchan_recv_group(ch, vecs + 1, msgs + 1, n - 1,
+							&err, &eof);
 		}
 		copied = kchan_recv_copy(ch, &job, done, vecs, msgs, got);
 		done += copied;
