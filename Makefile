@@ -11,9 +11,9 @@ PRIMES ?= 25
 # What we copy for kbuild: it writes objects beside the sources.
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/kchan.h
 
-.PHONY: all deps modules userspace selftests demo check checkpatch sparse clean
+.PHONY: all deps modules userspace examples selftests demo check checkpatch sparse clean
 
-all: modules userspace selftests
+all: modules userspace examples selftests
 
 deps:
 	@tools/install-deps.sh
@@ -28,6 +28,10 @@ $(BUILD)/%/kchan.ko: $(KMOD_SRCS)
 
 userspace:
 	$(MAKE) -C userspace
+
+# The Go and Rust examples (shell, Python and C need no separate build step).
+examples:
+	$(MAKE) -C userspace/examples examples
 
 $(KSFT_DIR)/kselftest_harness.h:
 	@tools/fetch-kselftest.sh $(KSFT_DIR)

@@ -35,6 +35,7 @@ esac
 #   sparse                     `make sparse`
 #   python3                    scripts and tests
 #   liburing-dev               io_uring tests
+#   golang-go, rustc, cargo    the Go and Rust examples (standard libraries only)
 packages=(
 	build-essential
 	qemu-system-x86
@@ -51,6 +52,9 @@ packages=(
 	zstd
 	python3
 	liburing-dev
+	golang-go
+	rustc
+	cargo
 )
 
 missing=()
