@@ -29,6 +29,8 @@
 FIXTURE(sel) {
 	struct chan_env ch[NCH];
 	int ctl;
+	struct chan_env extra[KCHAN_SELECT_MAX];	/* a test's own channels */
+	int nextra;
 };
 
 FIXTURE_SETUP(sel)
@@ -48,6 +50,8 @@ FIXTURE_TEARDOWN(sel)
 
 	for (i = 0; i < NCH; i++)
 		chan_env_teardown(&self->ch[i]);
+	for (i = 0; i < self->nextra; i++)
+		chan_env_teardown(&self->extra[i]);
 }
 
 /* ----- a select in a helper process ----------------------------------- */
@@ -730,6 +734,26 @@ TEST_F_TIMEOUT(sel, same_channel_twice_blocked_takes_one, CHAN_TIMEOUT)
 	EXPECT_EQ(1, info_of(self->ch[U0].fd).sent);
 }
 
+TEST_F_TIMEOUT(sel, same_channel_twice_blocked_sends_one, CHAN_TIMEOUT)
+{
+	struct sel_io *io = sel_io_new();
+	char r[MAX];
+	pid_t pid;
+
+	ASSERT_NE(NULL, io);
+	sel_send(io, 0, self->ch[U0].fd, "first");
+	sel_send(io, 1, self->ch[U0].fd, "second");
+	blocked_select(_metadata, self->ctl, io, 2, -1, &pid);
+	ASSERT_LT(0, take(self->ch[U0].nb, r));
+	ASSERT_EQ(0, chan_reap(pid));
+	EXPECT_EQ(0, io->io.ret);
+	ASSERT_TRUE(io->s.index == 0 || io->s.index == 1);
+	EXPECT_STREQ(io->s.index ? "second" : "first", r);
+	/* The other message was withdrawn with it. */
+	EXPECT_EQ(-EAGAIN, take(self->ch[U0].nb, r));
+	EXPECT_EQ(1, info_of(self->ch[U0].fd).sent);
+}
+
 TEST_F_TIMEOUT(sel, send_and_recv_on_one_unbuffered_channel_never_meet_themselves, CHAN_TIMEOUT)
 {
 	struct kchan_select_case c[2];
@@ -769,6 +793,34 @@ TEST_F(sel, send_and_recv_on_one_buffered_channel)
 	EXPECT_EQ(1, s.result_len);
 	EXPECT_EQ('s', b[0]);
 	EXPECT_EQ(CAP - 1, info_of(self->ch[B0].fd).length);
+}
+
+/* KCHAN_SELECT_MAX distinct channels (the lock-all path at its widest). */
+TEST_F_TIMEOUT(sel, thirty_two_distinct_channels, CHAN_TIMEOUT)
+{
+	struct sel_io *io = sel_io_new();
+	struct chan_env *extra = self->extra;
+	pid_t pid;
+	int i, n = KCHAN_SELECT_MAX;
+
+	ASSERT_NE(NULL, io);
+	for (i = 0; i < n; i++) {
+		self->nextra = i + 1;
+		chan_env_setup(&extra[i], i % 2, MAX, 0);
+		sel_recv(io, i, extra[i].fd);
+	}
+	blocked_select(_metadata, self->ctl, io, n, 10 * NS_PER_S, &pid);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(POLLOUT | POLLWRNORM, chan_revents(extra[i].fd, CHAN_POLL_ALL))
+			TH_LOG("channel %d", i);
+	ASSERT_EQ(4, put(extra[n - 3].nb, "late"));
+	ASSERT_EQ(0, chan_reap(pid));
+	EXPECT_EQ(0, io->io.ret);
+	EXPECT_EQ(n - 3, io->s.index);
+	EXPECT_EQ(0, memcmp(io->buf[n - 3], "late", 4));
+	/* Every other registration is gone. */
+	for (i = 0; i < n; i += 2)
+		EXPECT_EQ(-EAGAIN, put(extra[i].nb, "x")) TH_LOG("channel %d", i);
 }
 
 /* ---------------------------------------------------------------------- */
