@@ -11,7 +11,8 @@ PRIMES ?= 25
 # What we copy for kbuild: it writes objects beside the sources.
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/kchan.h
 
-.PHONY: all deps modules userspace examples selftests demo check checkpatch sparse clean
+.PHONY: all deps modules userspace examples selftests demo check checkpatch sparse clean \
+	install uninstall install-module install-userspace uninstall-module uninstall-userspace
 
 all: modules userspace examples selftests
 
@@ -53,6 +54,99 @@ checkpatch:
 # Sparse on every kernel: make sparse (needs the sparse package).
 sparse:
 	$(MAKE) -B modules C=1
+
+# --- install ------------------------------------------------------------------
+# make install [DESTDIR=/staging] [PREFIX=/usr/local] [KVER=$(uname -r)]
+#
+#   /lib/modules/KVER/updates/kchan.ko[.xz]    kbuild's modules_install, then
+#                                              depmod (not with DESTDIR: the
+#                                              target system runs it)
+#   PREFIX/bin/chanctl
+#   PREFIX/include/linux/kchan.h               the uapi header
+#   PREFIX/share/man/man1/chanctl.1, man7/kchan.7
+#   PREFIX/share/bash-completion/completions/chanctl
+#   PREFIX/lib/libchan.*, PREFIX/include/libchan.h, pkg-config, libchan(3):
+#                                              `make -C userspace install`
+#
+# `make uninstall` with the same variables removes exactly these files (and,
+# under a DESTDIR, the directories that leaves empty; never on the live
+# system, where /usr/local/bin and the like stay).
+# Without headers for KVER the module part stops with a hint; dkms.conf is
+# the other way to install the module (it rebuilds it for new kernels).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+LIBDIR ?= $(PREFIX)/lib
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= depmod
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
+# Debian's headers ask for signing (MODULE_SIG_ALL) with a key they do not
+# ship: kbuild then prints OpenSSL errors and installs the module unsigned.
+# Without the key, skip the attempt; with it (a self-built kernel), sign.
+SIG_KEY = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' $(KDIR)/.config 2>/dev/null)
+NO_SIGN = $(if $(filter pkcs11:%,$(SIG_KEY)),,$(if $(wildcard $(KDIR)/$(SIG_KEY) $(SIG_KEY)),,CONFIG_MODULE_SIG_ALL=))
+
+install: install-module install-userspace
+
+install-module:
+	@test -d $(KDIR)/ || { echo "install: no kernel headers for $(KVER) in $(KDIR):" \
+		"install linux-headers-$(KVER), or pass KVER=... (or KDIR=...)" >&2; exit 1; }
+	@mkdir -p $(BUILD)/$(KVER)
+	@tar cf - $(KMOD_SRCS) | tar xf - -C $(BUILD)/$(KVER)
+	$(MAKE) -C $(KDIR) M=$(BUILD)/$(KVER) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(BUILD)/$(KVER) INSTALL_MOD_PATH=$(abspath $(DESTDIR)) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) $(NO_SIGN) modules_install
+ifeq ($(DESTDIR),)
+	$(DEPMOD) -a $(KVER)
+else
+	@echo "install: DESTDIR is set: run 'depmod -a $(KVER)' where the module ends up"
+endif
+
+install-userspace:
+	$(MAKE) -C userspace $(BUILD)/userspace/chanctl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BUILD)/userspace/chanctl $(DESTDIR)$(BINDIR)/chanctl
+	install -m 0644 uapi/linux/kchan.h $(DESTDIR)$(INCLUDEDIR)/linux/kchan.h
+	install -m 0644 userspace/man/chanctl.1 $(DESTDIR)$(MANDIR)/man1/chanctl.1
+	install -m 0644 userspace/man/kchan.7 $(DESTDIR)$(MANDIR)/man7/kchan.7
+	install -m 0644 userspace/completion/chanctl $(DESTDIR)$(BASHCOMPDIR)/chanctl
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) \
+		INCLUDEDIR=$(INCLUDEDIR) MANDIR=$(MANDIR)
+ifeq ($(DESTDIR),)
+	-ldconfig
+endif
+
+uninstall: uninstall-module uninstall-userspace
+ifneq ($(DESTDIR),)
+	@for d in $(MODDIR) $(addprefix $(DESTDIR),$(BINDIR) $(INCLUDEDIR)/linux \
+			$(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man7 $(BASHCOMPDIR) \
+			$(LIBDIR)/pkgconfig $(INCLUDEDIR)); do \
+		while [ "$${d#$(DESTDIR)/}" != "$$d" ] && rmdir "$$d" 2>/dev/null; do \
+			d=$${d%/*}; \
+		done; \
+	done
+endif
+
+uninstall-module:
+	rm -f $(addprefix $(MODDIR)/kchan.ko,'' .xz .gz .zst)
+ifeq ($(DESTDIR),)
+	if [ -d /lib/modules/$(KVER) ]; then $(DEPMOD) -a $(KVER); fi
+endif
+
+uninstall-userspace:
+	rm -f $(DESTDIR)$(BINDIR)/chanctl $(DESTDIR)$(INCLUDEDIR)/linux/kchan.h \
+		$(DESTDIR)$(MANDIR)/man1/chanctl.1 $(DESTDIR)$(MANDIR)/man7/kchan.7 \
+		$(DESTDIR)$(BASHCOMPDIR)/chanctl
+	$(MAKE) -C userspace uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) \
+		INCLUDEDIR=$(INCLUDEDIR) MANDIR=$(MANDIR)
+ifeq ($(DESTDIR),)
+	-ldconfig
+endif
 
 clean:
 	rm -rf $(BUILD)
