@@ -108,7 +108,7 @@ static long ag_do(int ctl, const struct ag_req *q, struct ag_resp *r)
 	case AG_INFO:
 		return chan_info(q->fd, &r->info);
 	}
-	return -ENOSYS;
+	return -EINVAL;
 }
 
 /* The agent: drop to uid/gid (no groups, no capabilities), then serve. */
