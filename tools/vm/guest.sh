@@ -27,6 +27,7 @@ export KCHAN_VM=1 KCHAN_KVER KCHAN_KO
 
 insmod=none
 if [ -n "$KCHAN_KO" ]; then
+	say "loading kchan"	# tools/vm/run: a crash before this is a boot flake
 	if insmod "$KCHAN_KO"; then
 		insmod=ok
 	else
