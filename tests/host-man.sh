@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The man pages (userspace/man/*.[1-8]) render without a single groff or
 # man warning at 80 columns, fit in them (kchan.7 and chanctl.1), have a
-# NAME line that whatis can index, and say what the code has: chanctl(1) every command and option of
-# `chanctl --help`, kchan(7) every ioctl of the uapi header, every sysfs
-# attribute and module parameter.  Prints TAP.  Needs man-db and groff-base.
+# NAME line that whatis can index, and say what the code has: chanctl(1)
+# every command and option of `chanctl --help`, kchan(7) every ioctl of the
+# uapi header, every sysfs attribute and module parameter.  Prints TAP.
+# Needs man-db and groff-base.
 #
 #   tests/host-man.sh
 set -uo pipefail
