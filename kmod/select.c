@@ -306,6 +306,12 @@ long kchan_ioctl_select(struct kchan_select __user *uargs)
 	    args.case_size > PAGE_SIZE)
 		return -EINVAL;
 
+	/* The answer must be writable before anything is committed. */
+	if (put_user(index, &uargs->index) ||
+	    put_user(flags, &uargs->result_flags) ||
+	    put_user(len, &uargs->result_len))
+		return -EFAULT;
+
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
@@ -349,8 +355,13 @@ long kchan_ioctl_select(struct kchan_select __user *uargs)
 out:
 	if (put_user(index, &uargs->index) ||
 	    put_user(flags, &uargs->result_flags) ||
-	    put_user(len, &uargs->result_len))
+	    put_user(len, &uargs->result_len)) {
+		/* Unwritable since we checked: a receive can still be undone. */
+		if (msg)
+			kchan_unreceive(s->cases[index].ch, msg);
+		msg = NULL;
 		ret = ret ?: -EFAULT;
+	}
 	kvfree(msg);
 	for (i = 0; i < s->ncases; i++)
 		kchan_case_release(&s->cases[i]);
