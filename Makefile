@@ -48,6 +48,13 @@ check: deps
 	$(MAKE) all
 	tools/check.sh $(KVERS)
 
+# make bench: kchan against pipe, mqueue, seqpacket, eventfd in one guest run (tools/bench/README.md)
+.PHONY: bench
+bench: deps
+	$(MAKE) modules $(KSFT_DIR)/kselftest_harness.h
+	$(MAKE) -C tools/bench KSFT_DIR=$(KSFT_DIR)
+	tools/bench/run.sh --kernel $(lastword $(KVERS))
+
 checkpatch:
 	@tools/checkpatch.sh
 
