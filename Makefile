@@ -7,6 +7,8 @@ KVERS ?= $(sort $(patsubst /usr/src/linux-headers-%,%,$(wildcard /usr/src/linux-
 BUILD := $(CURDIR)/build
 KSFT_DIR := $(BUILD)/ksft
 PRIMES ?= 25
+# The demo's kernel: the newest non-RT one.
+DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KVERS)))
 
 # What we copy for kbuild: it writes objects beside the sources.
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/kchan.h
@@ -42,7 +44,7 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 
 demo: deps
 	$(MAKE) all
-	tools/vm/run --kernel $(lastword $(KVERS)) -- userspace/examples/sieve-demo.sh $(PRIMES)
+	tools/vm/run --kernel $(DEMO_KVER) -- userspace/examples/sieve-demo.sh $(PRIMES)
 
 check: deps
 	$(MAKE) all
@@ -53,7 +55,7 @@ check: deps
 bench: deps
 	$(MAKE) modules $(KSFT_DIR)/kselftest_harness.h
 	$(MAKE) -C tools/bench KSFT_DIR=$(KSFT_DIR)
-	tools/bench/run.sh --kernel $(lastword $(KVERS))
+	tools/bench/run.sh --kernel $(DEMO_KVER)
 
 checkpatch:
 	@tools/checkpatch.sh

@@ -24,7 +24,7 @@ esac
 
 # Why each package is here:
 #   build-essential            gcc, make for the module, chanctl and the selftests
-#   linux-headers-*            kbuild trees to build kchan.ko against (6.1 and 6.12)
+#   linux-headers-*            kbuild trees to build kchan.ko against (6.1, 6.12, 6.12-rt)
 #   linux-image-*              the guest kernels the tests boot (never the host's)
 #   linux-source-6.12          kselftest_harness.h and checkpatch.pl, extracted on demand
 #   qemu-system-x86            the guest (TCG: no KVM needed)
@@ -44,6 +44,8 @@ packages=(
 	linux-headers-amd64
 	linux-image-6.12-amd64
 	linux-headers-6.12-amd64
+	linux-image-6.12-rt-amd64
+	linux-headers-6.12-rt-amd64
 	linux-source-6.12
 	sparse
 	kmod
