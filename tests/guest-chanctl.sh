@@ -157,6 +157,8 @@ check "close" c close jobs
 same "recv drains a closed channel and exits 0 at EOF" "last1 last2 rc=0" "$(c recv jobs | tr '\n' ' ')rc=$?"
 status "send to a closed channel: 1" 1 "$C" send jobs more
 check "... saying it is closed" grep -q 'closed' /tmp/status.err
+status "send --timeout (select) to a closed channel: 1" 1 "$C" send jobs --timeout 1s more
+status "recv --timeout of a closed, drained channel: EOF, 0" 0 "$C" recv jobs --timeout 1s
 status "close twice: 1 (EPIPE)" 1 "$C" close jobs
 status "recv -n 0 receives nothing" 0 "$C" recv u -n 0
 t0=$(date +%s%N)
@@ -269,6 +271,39 @@ import json, sys; j = json.loads(sys.argv[1]); assert j["dropped"] > 10 and j["c
 	check "destroying a timer channel" c destroy once tick fast deadline later
 else
 	skip "timer channels" "this kchan has none (KCHAN_CREATE_AFTER)"
+fi
+
+# --- the man pages' examples ---------------------------------------------------
+# Run as printed, from the page sources (groff's \- is a plain dash), with
+# this chanctl first in PATH.
+man7=$root/userspace/man/kchan.7
+example() { # FILE FIRST-LINE: the example from FIRST-LINE to the next .EE
+	awk -v first="$2" 'index($0, first) == 1 { on = 1 } on && /^\.EE/ { exit } on' "$1" |
+		sed 's/\\-/-/g; s/\\(aq/'"'"'/g'
+}
+if [ "$timers" = 1 ] && [ -r "$man7" ]; then
+	bindir=$(mktemp -d)
+	ln -s "$C" "$bindir/chanctl"
+	example "$man7" 'import ctypes' >/tmp/example.py
+	example "$man7" 'chanctl create deadline' >/tmp/example.sh
+	c destroy jobs 2>/dev/null	# the closed one of above
+	c create jobs --capacity 4
+	c send jobs hello
+	same "kchan(7) Python example: a job is there" "got b'hello'" \
+		"$(timeout $T $PY /tmp/example.py 2>&1)"
+	c destroy deadline
+	same "kchan(7) Python example: no job, the 2 s timer wins" "no job within 2 s" \
+		"$(timeout $T $PY /tmp/example.py 2>&1)"
+	c destroy deadline
+	c send jobs hello
+	same "kchan(7) shell example: a job is there" "got hello" \
+		"$(PATH=$bindir:$PATH timeout $T bash /tmp/example.sh 2>&1)"
+	same "kchan(7) shell example: no job, the 2 s timer wins" "no job within 2 s" \
+		"$(PATH=$bindir:$PATH timeout $T bash /tmp/example.sh 2>&1)"
+	c destroy jobs
+	rm -rf "$bindir"
+else
+	skip "the man pages' examples" "no timer channels or no $man7"
 fi
 
 # --- destroy ------------------------------------------------------------------
