@@ -14,7 +14,8 @@ DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KVERS)))
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/kchan.h
 
 .PHONY: all deps modules userspace examples selftests demo check checkpatch sparse clean \
-	install uninstall install-module install-userspace uninstall-module uninstall-userspace
+	install uninstall install-module install-userspace uninstall-module uninstall-userspace \
+	dkms-source uninstall-dkms-source
 
 all: modules userspace examples selftests
 
@@ -156,6 +157,19 @@ uninstall-userspace:
 ifeq ($(DESTDIR),)
 	-ldconfig
 endif
+
+# make dkms-source [DESTDIR=]: what DKMS needs (dkms.conf and the module's
+# sources, not the whole checkout) in /usr/src/kchan-VERSION; then
+# `dkms add kchan/VERSION && dkms install kchan/VERSION`.
+DKMS_VERSION = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC = $(DESTDIR)/usr/src/kchan-$(DKMS_VERSION)
+
+dkms-source:
+	install -d $(DKMS_SRC)
+	tar cf - dkms.conf $(KMOD_SRCS) | tar xf - --no-same-owner -C $(DKMS_SRC)
+
+uninstall-dkms-source:
+	rm -rf $(DKMS_SRC)
 
 clean:
 	rm -rf $(BUILD)

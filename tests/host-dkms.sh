@@ -6,9 +6,10 @@
 #
 #   tests/host-dkms.sh [KVER...]
 #
-# Side-effect free: the source, DKMS and install trees are temporary
-# (--sourcetree, --dkmstree, --installtree), and signing is off
-# (sign_file=/nonexistent), so dkms makes no MOK key in /var/lib/dkms.
+# Side-effect free: the source (from `make dkms-source`), DKMS and install
+# trees are temporary (--sourcetree, --dkmstree, --installtree), and
+# signing is off (sign_file=/nonexistent), so dkms makes no MOK key in
+# /var/lib/dkms.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,11 +40,18 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$root/dkms.conf")
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 export sign_file=/nonexistent/sign-file
-trees=(--sourcetree "$t/src" --dkmstree "$t/dkms" --installtree "$t/install")
-mkdir -p "$t/src/$name-$version" "$t/dkms" "$t/install"
+trees=(--sourcetree "$t/root/usr/src" --dkmstree "$t/dkms" --installtree "$t/install")
+mkdir -p "$t/dkms" "$t/install"
 
-# What a source package needs: dkms.conf and what Kbuild builds, nothing else.
-(cd "$root" && tar cf - dkms.conf Kbuild kmod uapi) | tar xf - -C "$t/src/$name-$version"
+# `make dkms-source` puts what DKMS needs, dkms.conf and the sources Kbuild
+# builds, nothing else, into /usr/src/kchan-VERSION.
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$root" --no-print-directory \
+	dkms-source DESTDIR="$t/root" >"$t/out" 2>&1 && [ -f "$t/root/usr/src/$name-$version/dkms.conf" ]; then
+	ok "make dkms-source: /usr/src/$name-$version ($(find "$t/root/usr/src/$name-$version" -type f | wc -l) files)"
+else
+	not_ok "make dkms-source"
+	diag <"$t/out"
+fi
 
 if [ "$name" = kchan ] && [ -n "$version" ]; then
 	ok "dkms.conf names kchan $version"
