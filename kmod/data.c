@@ -176,7 +176,8 @@ static __poll_t kchan_poll(struct file *file, poll_table *wait)
 			mask |= EPOLLHUP;
 	}
 	if (file->f_mode & FMODE_WRITE) {
-		if (ch->closed)
+		/* A write fails at once: closed (EPIPE), or a timer's (EPERM). */
+		if (ch->closed || kchan_is_timer(ch))
 			mask |= EPOLLERR;
 		else if (ch->length < ch->capacity || !list_empty(&ch->recvq))
 			mask |= EPOLLOUT | EPOLLWRNORM;

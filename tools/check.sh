@@ -34,8 +34,8 @@ Build first: `make all` (make check does).
                      as the Makefile does)
 
 Environment: KCHAN_PROG_TIMEOUT (seconds per program in the guest, default
-from selftests/chan/settings "timeout=N", else 300); KCHAN_VM_TIMEOUT
-(seconds per guest run, default 1800).
+from selftests/chan/settings "timeout=N", else 600); KCHAN_VM_TIMEOUT
+(seconds per guest run, default 1500).
 For one test: tools/vm/run --kernel KVER -- build/selftests/chan_x -t NAME
 EOF
 }
@@ -94,11 +94,11 @@ prog_timeout=${KCHAN_PROG_TIMEOUT:-}
 if [ -z "$prog_timeout" ] && [ -r selftests/chan/settings ]; then
 	prog_timeout=$(sed -n 's/^timeout=//p' selftests/chan/settings)
 fi
-prog_timeout=${prog_timeout:-300}
-# One guest run may not take longer than this, whatever the programs' sum: two
+prog_timeout=${prog_timeout:-600}
+# One guest run may not take longer than this, whatever the programs' sum: three
 # kernels must fit in CI's 90 minutes even when something hangs in the kernel
 # where no signal reaches it.
-vm_timeout=${KCHAN_VM_TIMEOUT:-1800}
+vm_timeout=${KCHAN_VM_TIMEOUT:-1500}
 
 # In the guest: run each program with its own timeout, stderr into stdout so
 # TH_LOG lines stay next to their test, between markers the host parses.  The

@@ -36,6 +36,10 @@ esac
 #   python3                    scripts and tests
 #   liburing-dev               io_uring tests
 #   golang-go, rustc, cargo    the Go and Rust examples (standard libraries only)
+#   dkms, man-db, groff-base, pkgconf, strace
+#                              host tests: DKMS build, man pages render, pkg-config of an
+#                              installed libchan; chanctl's one-write-per-message check
+#   gnuplot-nox                make bench's chart
 packages=(
 	build-essential
 	qemu-system-x86
@@ -57,6 +61,12 @@ packages=(
 	golang-go
 	rustc
 	cargo
+	dkms
+	man-db
+	groff-base
+	pkgconf
+	strace
+	gnuplot-nox
 )
 
 missing=()
