@@ -20,7 +20,8 @@ QEMU guests (tools/vm/run, kchan.ko loaded), then draws build/bench/chart.png
 from build/bench/results.dat with gnuplot (installs gnuplot-nox if missing).
 Build first: make -C tools/bench (make bench does).
 
-  --kernel KVER   guest kernel (default: the last installed linux-headers-*-amd64)
+  --kernel KVER   guest kernel (default: the newest installed non-RT
+                  linux-headers-*-amd64, as make bench)
   --no-check      skip the io_uring check
   KCHANBENCH-ARGS passed on, e.g. -- --quick, or -- --only pingpong
 
@@ -40,8 +41,9 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-if [ -z "$kver" ]; then
+if [ -z "$kver" ]; then	# the newest non-RT kernel, as the Makefile's DEMO_KVER
 	for d in /usr/src/linux-headers-*-amd64; do
+		case "$d" in *-rt-amd64) continue ;; esac
 		[ -d "$d" ] && kver=${d#/usr/src/linux-headers-}
 	done
 fi
