@@ -72,6 +72,21 @@ static struct kchan_msg *kchan_batch_msg(struct kchan *ch,
 	return msg;
 }
 
+/*
+ * A match woke a waiter: wake it now rather than at the end of the group,
+ * since a struct kchan_wake holds one task.  Drops and retakes ch->lock.
+ */
+static void kchan_wake_matched(struct kchan *ch, struct kchan_wake *wake)
+	__must_hold(&ch->lock)
+{
+	if (!wake->task)
+		return;
+	spin_unlock(&ch->lock);
+	kchan_wake(ch, wake);
+	*wake = (struct kchan_wake){};
+	spin_lock(&ch->lock);
+}
+
 /* Queue @msgs[0..n) without waiting; returns how many the channel took. */
 static int kchan_send_group(struct kchan *ch, struct kchan_msg **msgs, int n,
 			    int *err)
@@ -84,12 +99,7 @@ static int kchan_send_group(struct kchan *ch, struct kchan_msg **msgs, int n,
 		*err = kchan_try_send_locked(ch, msgs[i], &wake);
 		if (*err)
 			break;
-		if (wake.task) {	/* a reader to wake: do it now */
-			spin_unlock(&ch->lock);
-			kchan_wake(ch, &wake);
-			wake = (struct kchan_wake){};
-			spin_lock(&ch->lock);
-		}
+		kchan_wake_matched(ch, &wake);
 	}
 	spin_unlock(&ch->lock);
 	kchan_wake(ch, &wake);
@@ -160,12 +170,7 @@ static int kchan_recv_group(struct kchan *ch, const struct kchan_msgvec *vecs,
 		*eof = !*err && !msgs[i];
 		if (*err || *eof)
 			break;
-		if (wake.task) {	/* a writer to wake: do it now */
-			spin_unlock(&ch->lock);
-			kchan_wake(ch, &wake);
-			wake = (struct kchan_wake){};
-			spin_lock(&ch->lock);
-		}
+		kchan_wake_matched(ch, &wake);
 	}
 	spin_unlock(&ch->lock);
 	kchan_wake(ch, &wake);
