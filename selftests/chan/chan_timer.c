@@ -317,6 +317,17 @@ TEST_F(timer, write_eperm)
 	close(nb);
 }
 
+/* The write side polls as an error, never writable: a write fails at once. */
+TEST_F(timer, write_side_polls_err_not_out)
+{
+	__s64 t0, t1;
+	int fd;
+
+	fd = open_timer(_metadata, self, KCHAN_CREATE_TICK, NS_PER_S, O_WRONLY, &t0, &t1);
+	EXPECT_EQ(POLLERR, chan_revents(fd, POLLOUT));
+	close(fd);
+}
+
 /* A select send case is a write too: only the timer may send. */
 TEST_F(timer, select_send_case_eperm)
 {
