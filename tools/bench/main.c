@@ -170,7 +170,7 @@ static void fig_fail(struct figure *f, const char *what, double ret)
  * Runs grow until one lasts a quarter of the target; the count comes from
  * the fastest time per iteration seen in runs of at least a millisecond,
  * so that one run slowed by the host does not leave the figure with a
- * handful of iterations.
+ * handful of iterations; a last run at the chosen count checks it.
  */
 static long calibrate(struct figure *f)
 {
@@ -192,7 +192,22 @@ static long calibrate(struct figure *f)
 		iters *= f->last_ns * 16 < target ? 16 : (long)(target / f->last_ns) + 1;
 	}
 	iters = best ? (long)(target / best) : (long)(iters * target / f->last_ns);
-	return iters < 64 ? 64 : iters;
+	if (iters < 64)
+		iters = 64;
+	/*
+	 * Check the count with one run: if every calibration run was slowed
+	 * (the first figures run while the guest is still settling), rounds
+	 * would be far shorter than the target and their fixed costs (fork,
+	 * exit) would weigh on the figure.
+	 */
+	v = f->round(f, iters);
+	if (v < 0) {
+		fig_fail(f, "calibration", v);
+		return 0;
+	}
+	if (f->last_ns < target / 2)
+		iters = (long)(iters * target / f->last_ns);
+	return iters;
 }
 
 static int selected(const struct figure *f)

@@ -389,7 +389,9 @@ int report_goals(FILE *out, struct figure *figs, int n, const struct create_resu
 		int ratio = strcmp(g->id, "P6a") && strcmp(g->id, "P6b") && strcmp(g->id, "IO");
 
 		if (ratio) {
-			snprintf(val, sizeof(val), "%.2fx", g->value);
+			/* Near the target, two decimals could print a miss as the target. */
+			snprintf(val, sizeof(val), fabs(g->value / g->target - 1) < 0.01 ?
+				 "%.3fx" : "%.2fx", g->value);
 			snprintf(tgt, sizeof(tgt), "%s %.2gx", g->at_most ? "<=" : ">=", g->target);
 			if (g->known && isfinite(g->lo))
 				snprintf(range, sizeof(range), "[%.2f .. %.2f]", g->lo, g->hi);
