@@ -26,6 +26,7 @@ c1 = "#1f77b4"; c2 = "#ff7f0e"; c3 = "#2ca02c"
 set multiplot layout 2,3 title "kchanbench: kchan against the kernel's other transports (one guest run; ".subtitle.")" font ",13"
 
 # (a) ping-pong round trip
+set key top right
 set title "ping-pong round trip (us, lower is better)"
 set ylabel "us per round trip"
 set yrange [0:*]
@@ -33,6 +34,7 @@ plot datafile index 0 using 2:3:4:xtic(1) title "64 B" lc rgb c1, \
      '' index 0 using 5:6:7 title "4 KiB" lc rgb c2
 
 # (b) 1->1 stream
+set key top left
 set title "1->1 stream, one message per call (k msgs/s, log)"
 set ylabel "thousand messages per second"
 set logscale y
