@@ -15,16 +15,21 @@
  *                     or parked in a blocked writer's waiter, the reader
  *                     once dequeued (until copied out, or put back).
  *   struct kchan_waiter
- *                     a blocked reader or writer, on its own stack; it is
- *                     on ch->recvq or ch->sendq while it waits.  Whoever
- *                     removes it from the queue (under ch->lock) sets its
- *                     result; the waiter reads the result only under
- *                     ch->lock, so it never returns while a waker still
- *                     touches it.
+ *                     a blocked reader or writer, on its own stack, or one
+ *                     case of a select (select.c); it is on ch->recvq or
+ *                     ch->sendq while it waits.  Whoever removes it from
+ *                     the queue (under ch->lock; for a select, after
+ *                     claiming its selector) sets its result; the waiter
+ *                     reads the result only under ch->lock, so it never
+ *                     returns while a waker still touches it.
+ *   the timer         of a timer channel (timer.c): its work item takes
+ *                     ch->lock; destroy cancels both, synchronously,
+ *                     before the channel can be freed.
  *
  * Locks, outermost first
- *   kchan_registry_lock (mutex)  the name table and channel count; create,
- *                                destroy, close-by-name, device add/del.
+ *   kchan_registry_lock (mutex)  the name table, channel count and per-user
+ *                                quotas; create, destroy, close-by-name,
+ *                                device add/del.
  *   kchan_select_lock (mutex)    held by a select while it holds the locks
  *                                of all its channels, taken in ascending
  *                                address order; lockdep's nest lock for
