@@ -5,20 +5,7 @@
  */
 #include "libchan_test.h"
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 /* Defaults: unbuffered, msg_max 4096, mode 0600, open state. */
 TEST_F(lt, create_defaults)

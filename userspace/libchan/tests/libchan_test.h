@@ -125,6 +125,25 @@ static inline int lt_env_cleanup(struct lt_env *env)
 } while (0)
 
 /*
+ * The fixture of every test file that makes channels: teardown destroys
+ * them and fails the test if any is left behind.
+ */
+#define LT_FIXTURE() \
+FIXTURE(lt) { \
+	struct lt_env env; \
+}; \
+FIXTURE_SETUP(lt) \
+{ \
+	lt_env_init(&self->env); \
+	LT_SKIP_IF_ABSENT(); \
+} \
+FIXTURE_TEARDOWN(lt) \
+{ \
+	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind"); \
+} \
+struct lt_fixture_semicolon	/* so that LT_FIXTURE(); ends with one */
+
+/*
  * Create channel @name with capacity @cap and msg_max @max and open it
  * with @oflags: the fd (ASSERTs on failure).  Test context only.
  */

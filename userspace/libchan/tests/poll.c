@@ -8,20 +8,7 @@
 
 #define T_NS	(300 * MSEC)
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 /* Several buffered channels: exactly the ready ones are reported. */
 TEST_F(lt, several)

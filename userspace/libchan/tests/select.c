@@ -7,20 +7,7 @@
  */
 #include "libchan_test.h"
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 /* Nothing ready and timeout 0: -EAGAIN (the default case), nothing moved. */
 TEST_F(lt, default_case)

@@ -2,20 +2,7 @@
 /* libchan: chan_send and chan_recv, buffered and unbuffered, and their errors. */
 #include "libchan_test.h"
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 TEST_F(lt, buffered_fifo)
 {

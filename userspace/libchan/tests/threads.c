@@ -99,20 +99,7 @@ static void *receiver(void *p)
 	return NULL;
 }
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 TEST_F_TIMEOUT(lt, many_threads, 300)
 {

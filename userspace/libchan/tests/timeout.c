@@ -10,20 +10,7 @@
 
 #define T_NS	(300 * MSEC)	/* the timeout the tests wait for */
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 /* An empty channel: ETIMEDOUT after T_NS, not before and not much after. */
 TEST_F(lt, recv_etimedout)

@@ -2,20 +2,7 @@
 /* libchan: timer channels, CHAN_AFTER and CHAN_TICK (Go's time.After, Ticker). */
 #include "libchan_test.h"
 
-FIXTURE(lt) {
-	struct lt_env env;
-};
-
-FIXTURE_SETUP(lt)
-{
-	lt_env_init(&self->env);
-	LT_SKIP_IF_ABSENT();
-}
-
-FIXTURE_TEARDOWN(lt)
-{
-	EXPECT_EQ(0, lt_env_cleanup(&self->env)) TH_LOG("channels left behind");
-}
+LT_FIXTURE();
 
 /* The expiry in a timer message, or -1 if it is not "<decimal>\n". */
 static long long tick_ns(const char *buf, ssize_t len)
