@@ -67,7 +67,7 @@ int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 		/* The reader that takes our message counts it as sent. */
 		w.msg = msg;
 		ret = kchan_wait(ch, &w, &ch->sendq,
-				 ch->capacity ? 0 : EPOLLIN | EPOLLRDNORM);
+				 kchan_waiting_ready(ch, false));
 	}
 	spin_unlock(&ch->lock);
 	kchan_wake(ch, &wake);
@@ -92,7 +92,7 @@ int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
 		w.room = room;
 		w.msg = NULL;
 		ret = kchan_wait(ch, &w, &ch->recvq,
-				 ch->capacity ? 0 : EPOLLOUT | EPOLLWRNORM);
+				 kchan_waiting_ready(ch, true));
 		*msgp = ret ? NULL : w.msg;	/* NULL if woken by close */
 	}
 	spin_unlock(&ch->lock);

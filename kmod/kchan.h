@@ -144,6 +144,18 @@ static inline bool kchan_is_timer(const struct kchan *ch)
 	return ch->flags & (KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK);
 }
 
+/*
+ * What a blocked reader (@recv) or writer makes true for pollers: only on
+ * an unbuffered channel does a waiting reader make it writable, and a
+ * waiting writer readable.
+ */
+static inline __poll_t kchan_waiting_ready(const struct kchan *ch, bool recv)
+{
+	if (ch->capacity)
+		return 0;
+	return recv ? EPOLLOUT | EPOLLWRNORM : EPOLLIN | EPOLLRDNORM;
+}
+
 /* After close or destroy: every poller re-evaluates. */
 static inline void kchan_wake_all_pollers(struct kchan *ch)
 {

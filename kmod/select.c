@@ -164,10 +164,11 @@ static void kchan_case_queue(struct kchan_selection *s, unsigned int i)
 /* A waiting case makes an unbuffered channel ready for its counterparts. */
 static void kchan_case_announce(struct kchan_case *c)
 {
-	if (c->ch->capacity || !wq_has_sleeper(&c->ch->poll_wq))
-		return;
-	wake_up_poll(&c->ch->poll_wq, c->op == KCHAN_SELECT_RECV ?
-		     EPOLLOUT | EPOLLWRNORM : EPOLLIN | EPOLLRDNORM);
+	struct kchan_wake wake = {
+		.poll = kchan_waiting_ready(c->ch, c->op == KCHAN_SELECT_RECV),
+	};
+
+	kchan_wake(c->ch, &wake);
 }
 
 /*
