@@ -171,6 +171,9 @@ dkms-source:
 uninstall-dkms-source:
 	rm -rf $(DKMS_SRC)
 
+# Feature fragments: mk/<feature>.mk, one owner each (bridge, fuzz, debug lane, ...).
+-include $(sort $(wildcard mk/*.mk))
+
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C userspace clean

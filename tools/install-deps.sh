@@ -40,6 +40,10 @@ esac
 #                              host tests: DKMS build, man pages render, pkg-config of an
 #                              installed libchan; chanctl's one-write-per-message check
 #   gnuplot-nox                make bench's chart
+#   libssl-dev, socat          chanbridge (HMAC, TLS); its benchmark's raw TCP relay
+#   clang, libclang-rt-14-dev  make fuzz: libFuzzer on chanbridge's frame decoder
+#   bison, flex, bc, libelf-dev, dwarves
+#                              make check-debug builds a debug kernel from linux-source-6.12
 packages=(
 	build-essential
 	qemu-system-x86
@@ -67,6 +71,16 @@ packages=(
 	pkgconf
 	strace
 	gnuplot-nox
+	libssl-dev
+	socat
+	clang
+	libclang-rt-14-dev
+	bison
+	flex
+	bc
+	libelf-dev
+	dwarves
+	iproute2
 )
 
 missing=()

@@ -91,10 +91,13 @@ struct kchan_info {
 	__u64 sent;		/* messages accepted by the channel */
 	__u64 received;		/* messages read out of the channel */
 	__u64 dropped;		/* timer ticks dropped because the last was unread (VER1) */
+	__u32 held;		/* messages held (KCHAN_IOC_HOLD), not yet acked (VER2) */
+	__u32 reserved1;	/* zero */
 };
 
 #define KCHAN_INFO_SIZE_VER0	48
 #define KCHAN_INFO_SIZE_VER1	56
+#define KCHAN_INFO_SIZE_VER2	64
 
 /*
  * Go's select: KCHAN_IOC_SELECT, on /dev/chan-control or any channel fd,
@@ -166,6 +169,56 @@ struct kchan_batch {
 
 #define KCHAN_BATCH_SIZE_VER0	40
 
+/*
+ * Held receive, for relays that must not lose a message (chanbridge):
+ * KCHAN_IOC_HOLD takes the oldest message like read(), but the channel
+ * keeps owning it.  A held message is invisible to other readers, keeps
+ * its slot (a buffered channel counts it against its capacity until it is
+ * acked), and keeps the channel from reporting end of file after a close.
+ * The file that holds it then either acknowledges it (KCHAN_IOC_ACK: it
+ * is gone) or returns it (KCHAN_IOC_RETURN: back at the head, in the
+ * order the channel first had it).  Messages a file still holds when it
+ * is released go back by themselves.
+ *
+ * KCHAN_IOC_HOLD never waits: -EAGAIN when nothing is ready (wait with
+ * poll() for EPOLLIN), -ENOBUFS when the channel already holds
+ * KCHAN_HOLD_LIMIT(capacity) messages.  It returns the message's length,
+ * or 0 at end of file, like read().  For a writer of an unbuffered channel,
+ * a hold is a receive: its write() returns.
+ *
+ * Hold ids are unique per channel and increase with every hold, so the
+ * holds of one file are acked in the order they were made.
+ */
+#define KCHAN_HOLD_LIMIT(capacity)	((capacity) ? (capacity) : 1U)
+
+struct kchan_hold {
+	__u32 size;		/* sizeof(struct kchan_hold) */
+	__u32 flags;		/* must be zero */
+	__u64 buf;		/* the message buffer (a user pointer) */
+	__u64 len;		/* in: buffer size; out: message length */
+	__u64 id;		/* out: the hold's id, > 0 */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_HOLD_SIZE_VER0	48
+
+/*
+ * KCHAN_IOC_ACK: every message this file holds with an id <= id is gone.
+ * KCHAN_IOC_RETURN: every message this file holds with an id >= id (0:
+ * all) goes back to the head of the channel.  Both set count to how
+ * many messages they released, and succeed with count 0 if none.
+ */
+struct kchan_ack {
+	__u32 size;		/* sizeof(struct kchan_ack) */
+	__u32 flags;		/* must be zero */
+	__u64 id;
+	__u32 count;		/* out */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_ACK_SIZE_VER0	40
+
 #define KCHAN_IOC_MAGIC		0xC4
 
 /* On /dev/chan-control. */
@@ -181,5 +234,8 @@ struct kchan_batch {
 #define KCHAN_IOC_INFO		_IOWR(KCHAN_IOC_MAGIC, 0x11, struct kchan_info)
 #define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x12, struct kchan_batch)
 #define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
+#define KCHAN_IOC_HOLD		_IOWR(KCHAN_IOC_MAGIC, 0x14, struct kchan_hold)	/* fd open for reading */
+#define KCHAN_IOC_ACK		_IOWR(KCHAN_IOC_MAGIC, 0x15, struct kchan_ack)
+#define KCHAN_IOC_RETURN	_IOWR(KCHAN_IOC_MAGIC, 0x16, struct kchan_ack)
 
 #endif /* _UAPI_LINUX_KCHAN_H */
