@@ -93,11 +93,13 @@ struct kchan_info {
 	__u64 dropped;		/* timer ticks dropped because the last was unread (VER1) */
 	__u32 held;		/* messages held (KCHAN_IOC_HOLD), not yet acked (VER2) */
 	__u32 reserved1;	/* zero */
+	__u64 id;		/* this channel's random 64-bit identity, never 0 (VER2):
+				 * a channel re-created under the same name has another */
 };
 
 #define KCHAN_INFO_SIZE_VER0	48
 #define KCHAN_INFO_SIZE_VER1	56
-#define KCHAN_INFO_SIZE_VER2	64
+#define KCHAN_INFO_SIZE_VER2	72
 
 /*
  * Go's select: KCHAN_IOC_SELECT, on /dev/chan-control or any channel fd,
@@ -187,7 +189,11 @@ struct kchan_batch {
  * a hold is a receive: its write() returns.
  *
  * Hold ids are unique per channel and increase with every hold, so the
- * holds of one file are acked in the order they were made.
+ * holds of one file are acked in the order they were made.  The seq of a
+ * message is its place in the channel's history (1 for the first message
+ * the channel ever accepted): it increases in FIFO order and stays the same
+ * when a message is returned and held again, so (info.id, seq) names one
+ * message for good, which is what a relay needs to deduplicate.
  */
 #define KCHAN_HOLD_LIMIT(capacity)	((capacity) ? (capacity) : 1U)
 
@@ -197,10 +203,11 @@ struct kchan_hold {
 	__u64 buf;		/* the message buffer (a user pointer) */
 	__u64 len;		/* in: buffer size; out: message length */
 	__u64 id;		/* out: the hold's id, > 0 */
+	__u64 seq;		/* out: the message's sequence number in the channel, > 0 */
 	__u64 reserved[2];	/* must be zero */
 };
 
-#define KCHAN_HOLD_SIZE_VER0	48
+#define KCHAN_HOLD_SIZE_VER0	56
 
 /*
  * KCHAN_IOC_ACK: every message this file holds with an id <= id is gone.
@@ -218,6 +225,46 @@ struct kchan_ack {
 };
 
 #define KCHAN_ACK_SIZE_VER0	40
+
+/*
+ * Send at most once, the other half of a lossless relay: KCHAN_IOC_SEND_ONCE
+ * sends like write(), tagged with a stream (any nonzero 64-bit name the
+ * sender picks, e.g. the source channel's info.id) and a seq that must
+ * increase within the stream.  The channel remembers the last seq it
+ * accepted for each of the KCHAN_STREAMS_MAX streams it saw most recently,
+ * in the same step as it accepts the message: a message whose seq is not
+ * above the stream's last is not sent again, and the call succeeds with
+ * KCHAN_SEND_DUPLICATE set.  KCHAN_IOC_STREAM_SEQ reads a stream's last seq
+ * (0 if unknown), so a relay that restarted knows where to resume.
+ */
+#define KCHAN_STREAMS_MAX	16
+
+/* struct kchan_send_once.result_flags */
+#define KCHAN_SEND_DUPLICATE	0x1U	/* seq was not above the stream's last: not sent */
+
+struct kchan_send_once {
+	__u32 size;		/* sizeof(struct kchan_send_once) */
+	__u32 flags;		/* must be zero */
+	__u64 buf;		/* the message (a user pointer) */
+	__u64 len;		/* its length, 1..msg_max */
+	__u64 stream;		/* nonzero */
+	__u64 seq;		/* nonzero */
+	__u32 result_flags;	/* out: KCHAN_SEND_DUPLICATE */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_SEND_ONCE_SIZE_VER0	64
+
+struct kchan_stream_seq {
+	__u32 size;		/* sizeof(struct kchan_stream_seq) */
+	__u32 flags;		/* must be zero */
+	__u64 stream;		/* in: nonzero */
+	__u64 seq;		/* out: the last seq accepted, 0 if none is remembered */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KCHAN_STREAM_SEQ_SIZE_VER0	40
 
 #define KCHAN_IOC_MAGIC		0xC4
 
@@ -237,5 +284,7 @@ struct kchan_ack {
 #define KCHAN_IOC_HOLD		_IOWR(KCHAN_IOC_MAGIC, 0x14, struct kchan_hold)	/* fd open for reading */
 #define KCHAN_IOC_ACK		_IOWR(KCHAN_IOC_MAGIC, 0x15, struct kchan_ack)
 #define KCHAN_IOC_RETURN	_IOWR(KCHAN_IOC_MAGIC, 0x16, struct kchan_ack)
+#define KCHAN_IOC_SEND_ONCE	_IOWR(KCHAN_IOC_MAGIC, 0x17, struct kchan_send_once)	/* fd open for writing */
+#define KCHAN_IOC_STREAM_SEQ	_IOWR(KCHAN_IOC_MAGIC, 0x18, struct kchan_stream_seq)
 
 #endif /* _UAPI_LINUX_KCHAN_H */
