@@ -62,10 +62,18 @@
 struct kchan_quota;
 
 struct kchan_msg {
-	struct list_head link;		/* in ch->queue */
+	struct list_head link;		/* in ch->queue, or ch->spare */
 	size_t len;
 	char data[];
 };
+
+/*
+ * Small messages are all allocated at KCHAN_MSG_SMALL_SIZE, so that any
+ * freed one can carry any other (msg.c); len never changes after the
+ * allocation, so it tells which kind a message is.
+ */
+#define KCHAN_MSG_SMALL_SIZE	256
+#define KCHAN_MSG_SMALL		(KCHAN_MSG_SMALL_SIZE - offsetof(struct kchan_msg, data))
 
 /* kchan_waiter.result while the waiter is still queued */
 #define KCHAN_WAITING	1
@@ -109,6 +117,8 @@ struct kchan {
 	u64 received;
 	u64 dropped;			/* timer firings never delivered */
 	u64 timer_seen;			/* timer_fired at the last delivery */
+	struct list_head spare;		/* small message buffers to reuse (msg.c) */
+	unsigned int nspare;		/* on spare; read unlocked as a hint */
 
 	/* Fixed at creation. */
 	unsigned int capacity;
@@ -196,6 +206,12 @@ struct kchan_msg *kchan_msg_alloc(size_t len);
 void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
 void kchan_fail_waiters(struct list_head *q, int result);
 void kchan_wake(struct kchan *ch, struct kchan_wake *wake);
+
+/* msg.c: message buffers, reused per channel */
+struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len);
+void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
+void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n);
+void kchan_spares_drop(struct kchan *ch, struct list_head *to);
 
 /* timer.c: timer channels */
 void kchan_timer_init(struct kchan *ch);
