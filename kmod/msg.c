@@ -7,21 +7,28 @@
  * spinlock round trip replaces kmalloc, the memcg charge and kfree.
  *
  * The spares are charged to the memory cgroup of the writer that first
- * allocated them (GFP_KERNEL_ACCOUNT), like the queued messages they were;
- * a channel keeps at most KCHAN_SPARE_MAX of them, so an idle channel pins
- * at most 16 KiB (less than its full queue held), until destroy or the
- * last close.  Larger messages still come from kvmalloc and go back to it.
+ * allocated them (GFP_KERNEL_ACCOUNT), like the queued messages they were.
+ * An idle channel keeps at most 16 KiB of them (kchan_spare_max()), until
+ * destroy or its last reference.  Larger messages still come from kvmalloc
+ * and go back to it.
  */
 #include <linux/slab.h>
 
 #include "kchan.h"
 
-/* Spare buffers a channel keeps: enough for a stream in bursts of 64. */
+/* Spare buffers a channel keeps at most: 16 KiB. */
 #define KCHAN_SPARE_MAX		64U
 
+/*
+ * Spares @ch may keep: no more than its full queue holds, and no more
+ * bytes than its quota charge, max(capacity, 1) * msg_max (quota.c).
+ */
 static unsigned int kchan_spare_max(const struct kchan *ch)
 {
-	return min(max(ch->capacity, 1U), KCHAN_SPARE_MAX);
+	u64 fit = (u64)max(ch->capacity, 1U) * ch->msg_max /
+		  KCHAN_MSG_SMALL_SIZE;
+
+	return min3((u64)max(ch->capacity, 1U), (u64)KCHAN_SPARE_MAX, fit);
 }
 
 /* A message of @len bytes for @ch, from its spares if it is small. */
