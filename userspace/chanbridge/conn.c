@@ -408,6 +408,8 @@ static void dst_pump(struct stream *s)
 		       s->c->id, s->c->peer, s->name, (unsigned long long)s->committed);
 		s->pend |= P_CLOSE_ACK;
 		s->state = S_DONE;
+		if (!s->c->b->server)
+			import_stream_end(s->c->b, s);
 		return;
 	}
 	/* Grant credit for what the channel has room for, up to the window. */
