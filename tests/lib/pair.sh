@@ -9,8 +9,10 @@
 #   sync NAME [VALUE]            # meet the peer; prints the peer's VALUE
 #   on_a CMD... / on_b CMD...    # run only on that side
 #
-# Environment: CHANBRIDGE (default build/userspace/chanbridge, or
-# build/chanbridge), CHANCTL (default build/userspace/chanctl).
+#   make_psk; serve LOG ARGS...; import LOG ARGS...   the bridge, in the background
+#
+# Environment: CHANBRIDGE (default build/userspace/chanbridge/chanbridge),
+# CHANCTL (default build/userspace/chanctl).
 
 lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=${root:-$(cd "$lib/../.." && pwd)}
@@ -18,8 +20,8 @@ role=${KCHAN_PAIR_ROLE:-}
 PY=/usr/bin/python3
 CHANCTL=${CHANCTL:-$root/build/userspace/chanctl}
 if [ -z "${CHANBRIDGE:-}" ]; then
-	for CHANBRIDGE in "$root/build/userspace/chanbridge" "$root/build/chanbridge/chanbridge" \
-		"$root/build/chanbridge" "$root/build/userspace/chanbridge/chanbridge"; do
+	for CHANBRIDGE in "$root/build/userspace/chanbridge/chanbridge" \
+		"$root/build/userspace/chanbridge" "$root/build/chanbridge"; do
 		[ -f "$CHANBRIDGE" ] && [ -x "$CHANBRIDGE" ] && break
 	done
 fi
@@ -118,3 +120,25 @@ link_cut() {
 	ip -6 addr replace "$SELF/64" dev "$IFACE" nodad
 	log "link up"
 }
+
+# The key both sides share (chanbridge wants at least 16 bytes, private).
+make_psk() { (umask 077 && echo "kchan two-guest test key, not a secret" >/tmp/psk); }
+
+# serve LOG ARGS... / import LOG ARGS...: start a bridge in the background,
+# its log in /tmp/LOG.log; its pid is in $bridge_pid.  A serve listens on
+# [fe80::1%eth0]:7070 with the shared key; an import dials it.
+bridge_pid=
+serve() {
+	local l=$1; shift
+	bg_start "$CHANBRIDGE" serve --listen "[$SELF%$IFACE]:$PORT" --psk-file /tmp/psk \
+		--status-socket "/run/$l.sock" "$@" >>"/tmp/$l.log" 2>&1
+	bridge_pid=$!
+}
+import() {
+	local l=$1; shift
+	bg_start "$CHANBRIDGE" import "$PEER_ADDR" --psk-file /tmp/psk \
+		--status-socket "/run/$l.sock" "$@" >>"/tmp/$l.log" 2>&1
+	bridge_pid=$!
+}
+# show_log LOG: the end of a bridge's log, as TAP diagnostics.
+show_log() { echo "--- /tmp/$1.log:"; tail -n "${2:-30}" "/tmp/$1.log"; } 2>&1 | diag
