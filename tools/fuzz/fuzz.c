@@ -202,6 +202,20 @@ static void msg_fill(char *p, size_t len)
 		memcpy(p, &h, sizeof(h));
 }
 
+/*
+ * A message to send from good: a checkable one if it fits in the slot,
+ * else whatever the buffer holds, with no header (an old one would lie).
+ */
+static void msg_prepare(char *good, uint64_t buf, size_t len, size_t slot)
+{
+	if (buf != (uintptr_t)good)
+		return;
+	if (len <= slot)
+		msg_fill(good, len);
+	else
+		memset(good, 0, sizeof(struct msg_hdr));
+}
+
 /* Checks a message of n bytes read into p (n <= room). */
 static void msg_check(const char *what, const char *p, long n, size_t room)
 {
@@ -644,8 +658,8 @@ static long op_batch(void)
 			len = MSG_SLOT;
 		v[i].len = room[i] = len;
 		v[i].buf = (uintptr_t)rnd_ptr(len, good);
-		if (v[i].buf == (uintptr_t)good && send && len <= MSG_SLOT)
-			msg_fill(good, len);
+		if (send)
+			msg_prepare(good, v[i].buf, len, MSG_SLOT);
 		if (one_in(30))
 			v[i].flags = 1;
 	}
@@ -689,9 +703,8 @@ static long op_select(void)
 		cs[i].op = one_in(10) ? rnd(4) : rnd(2) + 1;
 		cs[i].len = len;
 		cs[i].buf = (uintptr_t)rnd_ptr(len, good);
-		if (cs[i].op == KCHAN_SELECT_SEND && cs[i].buf == (uintptr_t)good &&
-		    len <= MSG_SLOT)
-			msg_fill(good, len);
+		if (cs[i].op == KCHAN_SELECT_SEND)
+			msg_prepare(good, cs[i].buf, len, MSG_SLOT);
 		if (one_in(30))
 			cs[i].reserved = 1;
 	}
@@ -778,8 +791,7 @@ static long op_send_once(void)
 	memset(&so, 0, sizeof(so));
 	so.len = one_in(8) ? rnd_len() : rnd(200) + 12;
 	so.buf = (uintptr_t)rnd_ptr(so.len, good);
-	if (so.buf == (uintptr_t)good && so.len <= MSG_SLOT)
-		msg_fill(good, so.len);
+	msg_prepare(good, so.buf, so.len, MSG_SLOT);
 	so.stream = rnd(4);
 	so.seq = rnd(32);
 	TRACE("send_once %d stream %llu seq %llu", fd, (unsigned long long)so.stream,
