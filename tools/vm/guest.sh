@@ -25,6 +25,14 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root USER=root LOGNAME=root SHELL=/bin/bash LANG=C.UTF-8 TERM=dumb
 export KCHAN_VM=1 KCHAN_KVER KCHAN_KO
 
+# Fault injection (debug kernels): an injected failure is a test's intent,
+# not a kernel report, but by default each one dumps a stack ("Call Trace:")
+# to the console, which the host would count.  A test that wants the stacks
+# sets verbose itself.
+for f in /sys/kernel/debug/fail*/verbose; do
+	[ -w "$f" ] && echo 0 >"$f"
+done
+
 insmod=none
 if [ -n "$KCHAN_KO" ]; then
 	say "loading kchan"	# tools/vm/run: a crash before this is a boot flake
