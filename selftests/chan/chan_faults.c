@@ -55,6 +55,7 @@ struct knob {
 struct knobs {
 	struct knob k[KNOBS_MAX];
 	int n;
+	const char *failed;	/* the knob that could not be set */
 };
 
 /* Set one knob, remembering its value; 0 or -errno. */
@@ -74,11 +75,12 @@ static int knob_set(struct knobs *ks, const char *file, const char *fmt, ...)
 	va_end(ap);
 	snprintf(path, sizeof(path), FAULT_DEBUGFS "/%s", file);
 	r = chan_read_file(path, k->saved, sizeof(k->saved));
-	if (r < 0)
+	if (r >= 0)
+		r = chan_write_file(path, k->value);
+	if (r < 0) {
+		ks->failed = file;
 		return r;
-	r = chan_write_file(path, k->value);
-	if (r < 0)
-		return r;
+	}
 	k->set = true;
 	ks->n++;
 	return 0;
@@ -103,9 +105,10 @@ static void knobs_restore(struct knobs *ks)
  * make-it-fail.  By default they spare sleeping (GFP_KERNEL) allocations
  * and order-0 pages, which is nearly all kchan does, and print a stack
  * for each failure, which the runner's console scan would call a report.
- * probability 0 leaves random faults off until a test turns them on.
+ * probability 0 leaves random faults off until a test turns them on;
+ * @random: every chance counts, for ever (fail-nth ignores those).
  */
-static int knobs_setup(struct knobs *ks)
+static int knobs_setup(struct knobs *ks, bool random)
 {
 	static const char *const types[] = { "failslab", "fail_page_alloc" };
 	char file[64];
@@ -124,9 +127,11 @@ static int knobs_setup(struct knobs *ks)
 		KNOB("task-filter", "Y");
 		KNOB("verbose", "0");
 		KNOB("ignore-gfp-wait", "N");
-		KNOB("interval", "1");
-		KNOB("times", "-1");
-		KNOB("space", "0");
+		if (random) {
+			KNOB("interval", "1");
+			KNOB("times", "-1");
+			KNOB("space", "0");
+		}
 		if (i == 1) {
 			KNOB("ignore-gfp-highmem", "N");
 			KNOB("min-order", "0");
@@ -918,7 +923,7 @@ FIXTURE_SETUP(faults)
 	CHAN_SKIP_IF_ABSENT();
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, knobs_setup(&self->knobs)) TH_LOG("debugfs knobs: %m");
+	ASSERT_EQ(0, knobs_setup(&self->knobs, false)) TH_LOG("debugfs knob %s", self->knobs.failed);
 	/* Every fault point counts, not only those under kchan's code. */
 	if (!access(FAULT_DEBUGFS "/failslab/require-start", F_OK)) {
 		ASSERT_EQ(0, knob_set(&self->knobs, "failslab/require-start", "0"));
@@ -1137,7 +1142,7 @@ FIXTURE_SETUP(random)
 		SKIP(return, "no stack trace filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER)");
 	ret = kchan_text(&start, &end);
 	ASSERT_EQ(0, ret) TH_LOG("kchan's text in /proc/kallsyms: %s", strerror(-ret));
-	ASSERT_EQ(0, knobs_setup(&self->knobs)) TH_LOG("debugfs knobs: %m");
+	ASSERT_EQ(0, knobs_setup(&self->knobs, true)) TH_LOG("debugfs knob %s", self->knobs.failed);
 	for (i = 0; i < 2; i++) {
 		char f1[64], f2[64], f3[64];
 
