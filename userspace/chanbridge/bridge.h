@@ -80,6 +80,7 @@ struct stream {
 	struct msg *fl, *fl_tail;	/* held, in seq order */
 	int nfl, unsent;
 	int eof;
+	int nobufs;		/* HOLD said ENOBUFS: retry after an ack */
 	uint64_t last_seq;
 	uint64_t max_sent;	/* highest seq sent in this session */
 	/* destination */

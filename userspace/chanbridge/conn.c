@@ -279,6 +279,7 @@ static void src_ack(struct stream *s, uint64_t seq)
 	if (err < 0)
 		return stream_fail(s, -err, "KCHAN_IOC_ACK", 1);
 	s->st->acked += n;
+	s->nobufs = 0;
 	head = s->fl;
 	s->fl = last->next;
 	if (!s->fl)
@@ -296,9 +297,14 @@ static void src_pump(struct stream *s)
 
 	if (s->state != S_RUN || !s->resumed)
 		return;
-	while (!s->eof && (uint64_t)s->unsent < s->credit - s->sent_frames) {
+	while (!s->eof && !s->nobufs && (uint64_t)s->unsent < s->credit - s->sent_frames) {
 		rc = kch_hold(s->fd, b->scratch, CB_MSG_HARD_MAX, &id, &seq);
-		if (rc == -EAGAIN || rc == -ENOBUFS)
+		if (rc == -ENOBUFS) {
+			/* The channel's hold limit: wait for acks, not for POLLIN. */
+			s->nobufs = 1;
+			break;
+		}
+		if (rc == -EAGAIN)
 			break;
 		if (rc < 0) {
 			if (rc == -EMSGSIZE)
@@ -433,8 +439,8 @@ static uint32_t stream_wants(const struct stream *s)
 	if (s->state != S_RUN || s->fd < 0)
 		return 0;
 	if (s->role == ROLE_SRC)
-		return s->resumed && !s->eof && (uint64_t)s->unsent < s->credit - s->sent_frames
-			? POLLIN : 0;
+		return s->resumed && !s->eof && !s->nobufs &&
+			(uint64_t)s->unsent < s->credit - s->sent_frames ? POLLIN : 0;
 	/* Wait for room to commit, or for room to grant credit when none is out. */
 	if (s->pq || (!s->close_rcvd && s->granted == s->received))
 		return POLLOUT;
@@ -898,6 +904,12 @@ void conn_timers(struct conn *c, int64_t now)
 				 b->hs_timeout_ms);
 	if (c->state != C_READY)
 		return;
+	/* A hold limit reached by other holders: no ack of ours will lift it. */
+	for (int i = 0; i < c->ns; i++)
+		if (c->s[i]->nobufs && !c->s[i]->nfl) {
+			c->s[i]->nobufs = 0;
+			conn_update(c);
+		}
 	if (now - c->last_rx >= 4LL * b->keepalive_ms)
 		return conn_kill(c, CB_ERR_PROTO, "no complete frame for %lld ms: peer dead",
 				 (long long)(now - c->last_rx));
@@ -918,6 +930,9 @@ int64_t conn_next_timer(const struct conn *c)
 	if (c->state != C_READY)
 		return c->hs_deadline;
 	t = c->last_ping + b->keepalive_ms;
+	for (int i = 0; i < c->ns; i++)
+		if (c->s[i]->nobufs && !c->s[i]->nfl && now_ms() + 100 < t)
+			t = now_ms() + 100;
 	if (c->last_rx + 4LL * b->keepalive_ms < t)
 		t = c->last_rx + 4LL * b->keepalive_ms;
 	return t;
