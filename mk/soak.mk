@@ -2,11 +2,13 @@
 #
 #   make kchanfuzz       build/fuzz/kchanfuzz (selftests build chan_fuzz, its
 #                        one-minute run that make check and check-debug use)
-#   make soak [DURATION=600] [KVER=...] [SEED=S] [PROCS=4]
+#   make soak [DURATION=600] [KVER=...] [SEED=S] [PROCS=4] [FAULTS=PCT]
 #                        one guest running kchanfuzz for DURATION seconds on
 #                        KVER (default: the newest non-RT Debian kernel; the
 #                        debug kernel is KVER=6.12.117-kchan-debug); fails on
-#                        a violation or any kernel report (tools/vm/run)
+#                        a violation or any kernel report (tools/vm/run).
+#                        FAULTS=5 fails 5% of kchan's allocations (debug
+#                        kernel only)
 .PHONY: kchanfuzz soak
 CHECK_DEBUG_BUILD += kchanfuzz
 
@@ -22,4 +24,5 @@ kchanfuzz:
 soak: deps kchanfuzz
 	$(if $(filter %-kchan-debug,$(SOAK_KVER)),$(MAKE) debug-module,$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
 	tools/vm/run --kernel $(SOAK_KVER) --timeout $$(($(DURATION) + 900)) -- \
-		build/fuzz/kchanfuzz --duration $(DURATION) --procs $(PROCS) $(if $(SEED),--seed $(SEED))
+		build/fuzz/kchanfuzz --duration $(DURATION) --procs $(PROCS) $(if $(SEED),--seed $(SEED)) \
+		$(if $(FAULTS),--faults $(FAULTS))

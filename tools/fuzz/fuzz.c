@@ -864,12 +864,35 @@ static long op_signal(void)
 	return sys(kill(pid, sig == SIGSTOP ? SIGUSR1 : sig));
 }
 
+static void make_it_fail(bool on);
+static int faults_target(void);
+
+/* Loads opt->module (EEXIST: another worker was first); 0 or -1 with errno. */
+static int load_module(void)
+{
+	int fd, ret, tries;
+
+	make_it_fail(false);	/* the load itself must not fail */
+	fd = open(opt->module, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (tries = 0; tries < 10; tries++) {
+		ret = syscall(SYS_finit_module, fd, "", 0);
+		if (!ret || errno == EEXIST || errno != EINTR)
+			break;
+	}
+	close(fd);
+	if (!ret && opt->faults)
+		faults_target();	/* it loaded at another address */
+	make_it_fail(true);
+	return ret && errno != EEXIST ? -1 : 0;
+}
+
 /* rmmod: must fail while we have a file open; load it again if it went. */
 static long op_rmmod(void)
 {
 	bool busy = holds_kchan_file(), go = one_in(10);
 	long ret;
-	int fd;
 
 	if (!go)
 		return 0;	/* it resets everything: not too often */
@@ -885,14 +908,10 @@ static long op_rmmod(void)
 	__atomic_fetch_add(&sh->rmmods, 1, __ATOMIC_RELAXED);
 	if (busy)
 		violation("rmmod succeeded while this process had a kchan file open");
-	fd = open(opt->module, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)) {
+	if (load_module())
 		violation("insmod %s again: %m", opt->module);
-	} else {
+	else
 		__atomic_fetch_add(&sh->reloads, 1, __ATOMIC_RELAXED);
-	}
-	if (fd >= 0)
-		close(fd);
 	return ret;
 }
 
@@ -1031,6 +1050,7 @@ static void worker(int i, double deadline)
 		violation("memory setup: %m");
 		_exit(1);
 	}
+	make_it_fail(true);
 	run_ops(opt->ops, deadline);
 	_exit(sh->violation ? 1 : 0);
 }
@@ -1053,6 +1073,137 @@ static void show_proc(pid_t pid, const char *file)
 		fprintf(opt->out, "kchanfuzz: %s:\n%s%s", path, buf,
 			buf[n - 1] == '\n' ? "" : "\n");
 	}
+}
+
+/* ----- random faults (--faults) ----------------------------------------- */
+
+#define DEBUGFS		"/sys/kernel/debug"
+#define KNOBS_MAX	32
+
+static struct { char file[64]; char val[32]; } saved[KNOBS_MAX];
+static int nsaved;
+
+static int file_rw(const char *path, char *val, size_t len, bool write_it)
+{
+	int fd = open(path, (write_it ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write_it ? write(fd, val, strlen(val)) : read(fd, val, len - 1);
+	if (!write_it && n >= 0)
+		val[n] = '\0';
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+/* Sets DEBUGFS/type/name; the first time, remembers what it was. */
+static int knob(const char *type, const char *name, const char *fmt, ...)
+{
+	char file[64], path[128], val[32];
+	va_list ap;
+	int i, ret;
+
+	snprintf(file, sizeof(file), "%s/%s", type, name);
+	snprintf(path, sizeof(path), DEBUGFS "/%s", file);
+	for (i = 0; i < nsaved && strcmp(saved[i].file, file); i++)
+		;
+	if (i == nsaved && nsaved < KNOBS_MAX) {
+		ret = file_rw(path, saved[i].val, sizeof(saved[i].val), false);
+		if (ret)
+			return ret;
+		snprintf(saved[i].file, sizeof(saved[i].file), "%s", file);
+		nsaved++;
+	}
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return file_rw(path, val, 0, true);
+}
+
+/* Last set, first restored: the probabilities (set last) go to 0 first. */
+static void knobs_restore(void)
+{
+	char path[128];
+
+	while (nsaved > 0) {
+		nsaved--;
+		snprintf(path, sizeof(path), DEBUGFS "/%s", saved[nsaved].file);
+		file_rw(path, saved[nsaved].val, 0, true);
+	}
+}
+
+/* Failures only with kchan's code on the stack: its text as it is loaded now. */
+static int faults_target(void)
+{
+	static const char *const types[] = { "failslab", "fail_page_alloc" };
+	unsigned long addr, start = ~0UL, end = 0;
+	char line[512], type, sym[256], mod[64];
+	FILE *f = fopen("/proc/kallsyms", "re");
+	int i, ret = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx %c %255s %63s", &addr, &type, sym, mod) != 4 ||
+		    strcmp(mod, "[kchan]") || (type != 't' && type != 'T'))
+			continue;
+		start = addr < start ? addr : start;
+		end = addr > end ? addr : end;
+	}
+	fclose(f);
+	if (!end || !start)
+		return -ENOENT;
+	for (i = 0; i < 2 && !ret; i++) {
+		ret = knob(types[i], "require-start", "%lu", start);
+		if (!ret)
+			ret = knob(types[i], "require-end", "%lu", end + 4096);
+	}
+	return ret;
+}
+
+/*
+ * failslab and fail_page_alloc fail opts->faults percent of the
+ * allocations made under kchan's code, by the workers only (task-filter;
+ * each worker sets its make-it-fail).  0 or -errno.
+ */
+static int faults_setup(void)
+{
+	static const char *const types[] = { "failslab", "fail_page_alloc" };
+	int i, ret = 0;
+
+	if (access(DEBUGFS "/failslab/require-start", F_OK) ||
+	    access(DEBUGFS "/fail_page_alloc", F_OK))
+		return -ENOENT;
+	for (i = 0; i < 2 && !ret; i++) {
+		const char *t = types[i];
+
+		ret = knob(t, "probability", "0");
+		ret = ret ?: knob(t, "task-filter", "Y");
+		ret = ret ?: knob(t, "verbose", "0");
+		ret = ret ?: knob(t, "ignore-gfp-wait", "N");
+		ret = ret ?: knob(t, "interval", "1");
+		ret = ret ?: knob(t, "times", "-1");
+		ret = ret ?: knob(t, "space", "0");
+		ret = ret ?: knob(t, "stacktrace-depth", "32");
+		if (i == 1) {
+			ret = ret ?: knob(t, "ignore-gfp-highmem", "N");
+			ret = ret ?: knob(t, "min-order", "0");
+		}
+	}
+	ret = ret ?: faults_target();
+	for (i = 0; i < 2 && !ret; i++)
+		ret = knob(types[i], "probability", "%u", opt->faults);
+	return ret;
+}
+
+static void make_it_fail(bool on)
+{
+	char v[2] = { on ? '1' : '0', 0 };
+
+	if (opt->faults)
+		file_rw("/proc/self/make-it-fail", v, 0, true);
 }
 
 /* Destroys the channels the workers left, so the module can unload. */
@@ -1080,17 +1231,13 @@ static void cleanup(void)
 /* After an rmmod, another worker may still be loading it again. */
 static int module_back(void)
 {
-	int i, fd;
+	int i;
 
 	for (i = 0; i < 50 && access(KCHAN_CONTROL_PATH, F_OK); i++)
 		usleep(100000);
 	if (!access(KCHAN_CONTROL_PATH, F_OK) || !opt->module)
 		return 0;
-	fd = open(opt->module, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST))
-		return -1;
-	close(fd);
-	return 0;
+	return load_module();
 }
 
 int fuzz_run(const struct fuzz_opts *o)
@@ -1109,9 +1256,22 @@ int fuzz_run(const struct fuzz_opts *o)
 	if (sh == MAP_FAILED)
 		return 2;
 	memset(sh, 0, sizeof(*sh));
+	if (o->faults) {
+		ret = faults_setup();
+		if (ret) {
+			knobs_restore();
+			fprintf(o->out, "kchanfuzz: --faults: cannot set up failslab and fail_page_alloc in "
+				DEBUGFS " (%s): the kernel needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, "
+				"CONFIG_FAULT_INJECTION_DEBUG_FS and _STACKTRACE_FILTER\n", strerror(-ret));
+			return 2;
+		}
+	}
 	fprintf(o->out, "kchanfuzz: seed %llu, %u workers, %.0f s%s (replay: --seed %llu)\n",
 		(unsigned long long)o->seed, o->procs, o->duration,
 		o->module ? ", with rmmod" : "", (unsigned long long)o->seed);
+	if (o->faults)
+		fprintf(o->out, "kchanfuzz: %u%% of the allocations under kchan's code fail\n",
+			o->faults);
 	fflush(o->out);
 
 	for (i = 0; i < o->procs; i++) {
@@ -1152,6 +1312,7 @@ int fuzz_run(const struct fuzz_opts *o)
 		}
 		total += sh->ops[i];
 	}
+	knobs_restore();
 	if (module_back())
 		fprintf(o->out, "kchanfuzz: could not load %s again: %m\n", o->module);
 	cleanup();

@@ -19,6 +19,9 @@ struct fuzz_opts {
 	unsigned long ops;	/* most operations per worker; 0: no limit */
 	const char *module;	/* kchan.ko to load again after an rmmod that
 				 * succeeded; NULL: no rmmod attempts */
+	unsigned int faults;	/* percent of the allocations under kchan's code
+				 * that fail (failslab, fail_page_alloc) in the
+				 * workers; 0: none */
 	int verbose;		/* 1: print every operation and its result */
 	FILE *out;		/* the report (and the trace with verbose) */
 };
@@ -30,7 +33,8 @@ uint64_t fuzz_random_seed(void);
  * Runs the workers until the duration has passed (or each ran opts->ops
  * operations), then destroys the channels they left.  0 when every
  * invariant held, 1 on a violation (reported on opts->out), 2 when the
- * run could not start (no /dev/chan-control, say).
+ * run could not start (no /dev/chan-control, or no fault injection for
+ * opts->faults).
  */
 int fuzz_run(const struct fuzz_opts *opts);
 

@@ -12,7 +12,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kchanfuzz [--duration SECS] [--procs N] [--seed S] [--ops N]\n"
-		"                 [--module PATH | --no-rmmod] [--verbose]\n"
+		"                 [--module PATH | --no-rmmod] [--faults PCT] [--verbose]\n"
 		"\n"
 		"Runs N worker processes (default 4) doing random operations on kchan\n"
 		"channels for SECS seconds (default 60): create, destroy, open, close,\n"
@@ -28,10 +28,14 @@ static void usage(FILE *f)
 		"                   $KCHAN_KO, which tools/vm/run sets; without either, no\n"
 		"                   rmmod attempts)\n"
 		"  --no-rmmod       no rmmod attempts\n"
+		"  --faults PCT     fail PCT%% of the allocations made under kchan's code in\n"
+		"                   the workers (failslab, fail_page_alloc: a kernel with\n"
+		"                   fault injection, e.g. the debug kernel)\n"
 		"  --verbose        print every operation and its result\n"
 		"\n"
 		"Exit status: 0 when every invariant held, 1 on a violation (reported with\n"
-		"the seed), 2 on bad usage or when kchan is not loaded.\n",
+		"the seed), 2 on bad usage, when kchan is not loaded, or when --faults finds\n"
+		"no fault injection.\n",
 		FUZZ_PROCS_MAX);
 }
 
@@ -61,6 +65,7 @@ int main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'o' },
 		{ "module", required_argument, NULL, 'm' },
 		{ "no-rmmod", no_argument, NULL, 'n' },
+		{ "faults", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -71,7 +76,7 @@ int main(int argc, char **argv)
 	int c, no_rmmod = 0, seeded = 0;
 
 	o.module = getenv("KCHAN_KO");
-	while ((c = getopt_long(argc, argv, "d:p:s:o:m:nvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:p:s:o:m:nf:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.duration = number("--duration", optarg, 1, 7 * 86400); break;
 		case 'p': o.procs = number("--procs", optarg, 1, FUZZ_PROCS_MAX); break;
@@ -79,6 +84,7 @@ int main(int argc, char **argv)
 		case 'o': o.ops = number("--ops", optarg, 1, ~0UL); break;
 		case 'm': o.module = optarg; break;
 		case 'n': no_rmmod = 1; break;
+		case 'f': o.faults = number("--faults", optarg, 0, 100); break;
 		case 'v': o.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
