@@ -32,8 +32,8 @@ timeout 10 "$CB" serve --listen 0.0.0.0:7071 --export x >/dev/null 2>$W/nopsk; s
 check "... and says why" grep -q 'without --psk-file' $W/nopsk
 
 # --- netchan's echo example -------------------------------------------------------
-"$CC" create echo-in --capacity 4
-"$CC" create echo-out --capacity 4
+mkchan echo-in --capacity 4
+mkchan echo-out --capacity 4
 serve $W/serve.log --listen 127.0.0.1:7070 --io "$IO" --export echo-in:recv \
 	--export echo-out:send --status-socket $W/serve.sock
 srv=$last_pid
@@ -62,7 +62,7 @@ check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.
 
 # --- ordering and exactly-once -------------------------------------------------------
 N=3000
-"$CC" create nums --capacity 16
+mkchan nums --capacity 16
 "$CB" import 127.0.0.1:7070 nums --recv --as r-nums --window 16 --io "$IO" \
 	--status-socket $W/imp-nums.sock 2>$W/imp-nums.log &
 pids+=($!)
@@ -101,8 +101,9 @@ $PY "$NUM" send /dev/chan/nums 1 3
 timeout 60 "$CC" recv r-nums >$W/close.out 2>&1; rc=$?
 same "after a close, the far channel drains what was sent before it, then ends" "0 1 2 3" \
 	"$rc $(tr '\n' ' ' <$W/close.out | sed 's/ $//')"
-wait_for 30 sh -c "! kill -0 $last_pid"
-check "the importer exits once every channel is closed" sh -c "! kill -0 $last_pid"
+gone() { ! alive "$1"; }
+wait_for 30 gone "$last_pid"
+check "the importer exits once every channel is closed" gone "$last_pid"
 check "the importer logged the close" grep -q "closed after seq" $W/imp-nums.log
 
 # --- clean shutdown --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ P=7100
 printf 'correct horse battery staple\n' >$W/psk
 printf 'wrong horse battery staple!!\n' >$W/bad
 chmod 600 $W/psk $W/bad
-"$CC" create hs --capacity 4
+mkchan hs --capacity 4
 serve $W/serve.log --listen 127.0.0.1:$P --psk-file $W/psk --export hs:recv --max-conns 4 \
 	--handshake-timeout 2 --keepalive 1 --status-socket $W/serve.sock
 srv=$last_pid
@@ -27,6 +27,7 @@ srv=$last_pid
 k=0
 well() {
 	k=$((k + 1))
+	chans+=("good$k")
 	"$CB" import 127.0.0.1:$P hs --recv --as good$k --psk-file $W/psk \
 		--status-socket $W/imp$k.sock 2>$W/good$k.log &
 	local p=$!

@@ -14,8 +14,8 @@ NUM=$root/userspace/chanbridge/tests/numbered.py
 N=${BRIDGE_N:-2000}
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 
-"$CC" create rs --capacity 8	# the server's source: the importer receives
-"$CC" create rd --capacity 8	# the server's destination: the importer sends
+mkchan rs --capacity 8	# the server's source: the importer receives
+mkchan rd --capacity 8	# the server's destination: the importer sends
 start_serve() {
 	serve $W/serve.log --listen 127.0.0.1:7090 --export rs:recv --export rd:send \
 		--status-socket $W/serve.sock
@@ -25,6 +25,7 @@ start_import() {
 	import $W/imp.log l-rs 127.0.0.1:7090 rs --recv --as l-rs --window 8 \
 		--channel rd:send:l-rd --status-socket $W/imp.sock
 	imp=$last_pid
+	chans+=(l-rd)
 	wait_for 30 test -e /dev/chan/l-rd
 }
 start_serve
@@ -45,7 +46,8 @@ wait "$imp" 2>/dev/null
 got1=$(lines $W/rs.out) got2=$(lines $W/rd.out)
 echo "# importer killed after $got1 and $got2 messages"
 start_import
-check "the restarted importer resumes a stream it had received" grep -q "resuming after seq [1-9]" $W/imp.log
+check "the restarted importer resumes a stream it had received" \
+	wait_for 60 grep -q "resuming after seq [1-9]" $W/imp.log
 
 wait_for 120 sh -c "[ \$(wc -l <$W/rs.out) -ge $((N / 2)) ] && [ \$(wc -l <$W/rd.out) -ge $((N / 2)) ]"
 kill -9 "$srv"
@@ -53,7 +55,8 @@ wait "$srv" 2>/dev/null
 echo "# server killed after $(lines $W/rs.out) and $(lines $W/rd.out) messages"
 sleep 1
 start_serve
-check "the restarted server resumes the importer's stream" grep -q "resumes after seq [1-9]" $W/serve.log
+check "the restarted server resumes the importer's stream" \
+	wait_for 60 grep -q "resumes after seq [1-9]" $W/serve.log
 
 wait $s1; wait $s2
 wait $r1; rc1=$?

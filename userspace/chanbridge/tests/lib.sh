@@ -10,7 +10,7 @@ CC=${CHANCTL:-$root/build/userspace/chanctl}
 PY=/usr/bin/python3
 W=/tmp/cbtest
 n=0 failed=0
-pids=()
+pids=() chans=()
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
@@ -35,11 +35,16 @@ bridge_init() {
 	trap bridge_cleanup EXIT
 }
 
+# Leaves the guest as it found it: no process of ours, no channel of ours.
 bridge_cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	for p in "${chans[@]}"; do "$CC" destroy "$p" 2>/dev/null; done
 }
+
+# mkchan NAME ARGS...: chanctl create, destroyed at the end.
+mkchan() { chans+=("$1"); "$CC" create "$@"; }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s (by the clock: under TCG
 # starting CMD can take longer than the sleep).
@@ -64,6 +69,7 @@ serve() {
 # import LOG LOCAL ARGS...: start an import, wait for /dev/chan/LOCAL.
 import() {
 	local log=$1 local=$2; shift 2
+	chans+=("$local")
 	"$CB" import "$@" 2>"$log" &
 	last_pid=$!
 	pids+=("$last_pid")
