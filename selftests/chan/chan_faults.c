@@ -8,8 +8,9 @@
  * the kernel's Documentation/fault-injection/fault-injection.rst) until a
  * call runs without an injected fault.  After each injected fault:
  *  - the call failed with an errno of the expected set and changed
- *    nothing: the channels in /sys/class/chan, /dev/chan and /dev, their
- *    counters and queued messages are as before the call;
+ *    nothing: the channels in /sys/class/chan (and /sys/devices/virtual),
+ *    /dev/chan and /dev, their counters and queued messages are as before
+ *    the call;
  *  - or it succeeded (the fault hit an allocation with a fallback, or one
  *    whose failure the kernel ignores) and did all it should;
  *  - and the same call made again without a fault works.
@@ -192,6 +193,8 @@ static void snap(struct fctx *c, char *out, size_t len)
 
 	out[0] = '\0';
 	snap_dir(out, len, "sys", CHAN_SYSFS_DIR, c->prefix);
+	/* The device's own directory, should its class link be gone. */
+	snap_dir(out, len, "virtual", "/sys/devices/virtual/chan", c->prefix);
 	snap_dir(out, len, "node", KCHAN_DEV_DIR, c->prefix);
 	/* A node in the wrong place (devnode() failed) lands in /dev. */
 	snap_dir(out, len, "dev", "/dev", c->prefix);
