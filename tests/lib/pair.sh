@@ -141,4 +141,4 @@ import() {
 	bridge_pid=$!
 }
 # show_log LOG: the end of a bridge's log, as TAP diagnostics.
-show_log() { echo "--- /tmp/$1.log:"; tail -n "${2:-30}" "/tmp/$1.log"; } 2>&1 | diag
+show_log() { { echo "--- /tmp/$1.log:"; tail -n "${2:-30}" "/tmp/$1.log"; } 2>&1 | diag; }
