@@ -277,6 +277,38 @@ TEST_F(held, two_files_returning_interleaved_keep_seq_order)
 	close(other);
 }
 
+/* One file's holds, out of seq order by id, still go back in seq order. */
+TEST_F(held, return_sorts_by_seq_not_by_id)
+{
+	int other = chan_open(self->env.name, O_RDONLY);
+	struct held_msg m[3];
+	char buf[MAX + 1];
+	int i;
+
+	ASSERT_LE(0, other);
+	ASSERT_EQ(3, chan_fill(self->env.nb, "m", 3));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(2, hold(self->env.fd).ret);
+	ASSERT_EQ(2, give_back(self->env.fd, 2));	/* ids 2, 3: m1, m2 */
+	m[1] = hold(other);				/* m1, by the other file */
+	m[2] = hold(self->env.fd);			/* m2 */
+	ASSERT_EQ(1, give_back(other, 0));
+	m[0] = hold(self->env.fd);			/* m1 again, the newest id */
+	EXPECT_STREQ("m1", m[1].buf);
+	EXPECT_STREQ("m2", m[2].buf);
+	EXPECT_STREQ("m1", m[0].buf);
+	EXPECT_LT(m[2].id, m[0].id);
+	ASSERT_EQ(3, give_back(self->env.fd, 0));
+	for (i = 0; i < 3; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "m%d", i);
+		EXPECT_EQ(2, recv_str(self->env.nb, buf));
+		EXPECT_STREQ(want, buf);
+	}
+	close(other);
+}
+
 TEST_F(held, hold_never_waits_and_eof_is_zero)
 {
 	struct held_msg m;
@@ -324,6 +356,25 @@ TEST_F_TIMEOUT(held, closed_channel_eof_only_after_last_ack, CHAN_TIMEOUT)
 	EXPECT_EQ(POLLHUP, chan_revents(self->env.fd, POLLIN) & (POLLIN | POLLHUP));
 	EXPECT_EQ(0, recv_str(self->env.nb, buf));
 	EXPECT_EQ(0, hold(self->env.fd).ret);
+}
+
+/* A reader already asleep when the close comes keeps waiting for the holds. */
+TEST_F_TIMEOUT(held, reader_blocked_before_close_waits_for_ack, CHAN_TIMEOUT)
+{
+	struct chan_io *io;
+	struct held_msg x;
+	pid_t pid;
+
+	ASSERT_EQ(1, write(self->env.nb, "x", 1));
+	x = hold(self->env.fd);
+	ASSERT_EQ(1, x.ret);
+	io = chan_blocked_reader(_metadata, self->env.fd, MAX, &pid);
+	ASSERT_EQ(0, chan_ioctl(self->env.fd, KCHAN_IOC_CLOSE, NULL));
+	ASSERT_EQ(0, chan_wait_blocked(pid, SYS_read));
+	EXPECT_EQ(-2, io->ret);
+	EXPECT_EQ(1, ack(self->env.fd, x.id));
+	ASSERT_EQ(0, chan_reap(pid));
+	EXPECT_EQ(0, io->ret);
 }
 
 TEST_F_TIMEOUT(held, closed_channel_return_feeds_blocked_reader, CHAN_TIMEOUT)
