@@ -188,9 +188,9 @@ static void kchan_wake_task_locked(struct kchan_wake *wake)
  * Returns where it went.
  */
 static struct list_head *kchan_requeue_from(struct kchan *ch,
-					   struct kchan_msg *msg,
-					   struct list_head *from,
-					   struct kchan_wake *wake)
+					    struct kchan_msg *msg,
+					    struct list_head *from,
+					    struct kchan_wake *wake)
 {
 	struct list_head *pos;
 

@@ -99,7 +99,7 @@ void kchan_fail_waiters(struct list_head *q, int result)
  * on a queued message.  Returns false if no reader took it.
  */
 bool kchan_hand_off(struct kchan *ch, struct kchan_msg *msg,
-			   struct kchan_wake *wake)
+		    struct kchan_wake *wake)
 {
 	struct kchan_waiter *w;
 
