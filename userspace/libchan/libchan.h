@@ -74,6 +74,13 @@ int chan_close_fd(int fd);
 /* 1 if @name is a valid channel name, as the kernel checks it, else 0. */
 int chan_name_valid(const char *name);
 
+/*
+ * 0 if kchan is loaded and its control device (behind chan_create,
+ * chan_destroy and chan_close) opens; else -errno: -ENOENT when kchan is
+ * not loaded, which those verbs cannot tell from "no such channel".
+ */
+int chan_available(void);
+
 /* ----- sending and receiving ------------------------------------------ */
 
 /*
