@@ -4,14 +4,16 @@
 
 usage: bridge-seq.py send DEV --count N [--start S] [--size BYTES] [--progress FILE]
        bridge-seq.py recv DEV --count N [--start S] [--size BYTES] [--progress FILE]
-                              [--eof SECS] [--json]
+                              [--eof SECS] [--json] [--ready FILE]
 
 send writes messages S .. S+N-1 to DEV, one write(2) each: the number in
 decimal, then (with --size) a space and '.' up to BYTES.  recv reads DEV and
 checks that it gets exactly those, in order; with --eof SECS it then expects
 end of file within SECS seconds and nothing else (an extra message is a
 duplicate or a stray).  --progress FILE holds the count done so far, rewritten
-every 100 messages (for a test that acts at a given point).  recv prints one
+every 100 messages (for a test that acts at a given point); --ready FILE is
+created once DEV is open (for a benchmark that starts the sender only when
+the receiver is there).  recv prints one
 summary line, or JSON with --json (times in seconds, from the first message
 to the last: the rate a benchmark wants); it exits 0 when everything was
 exact, 1 when not, 2 on a usage error.
@@ -59,8 +61,10 @@ def send(dev, start, count, size, prog):
     return 0
 
 
-def recv(dev, start, count, size, prog, eof, as_json):
+def recv(dev, start, count, size, prog, eof, as_json, ready):
     fd = os.open(dev, os.O_RDONLY)
+    if ready:
+        open(ready, "w").close()
     want = start
     got = 0
     errors = []
@@ -128,7 +132,8 @@ def main():
     if len(argv) < 2 or argv[0] not in ("send", "recv"):
         usage("need send|recv and a device")
     mode, dev = argv[0], argv[1]
-    opts = {"--count": None, "--start": "1", "--size": "0", "--progress": None, "--eof": None}
+    opts = {"--count": None, "--start": "1", "--size": "0", "--progress": None, "--eof": None,
+            "--ready": None}
     as_json = False
     rest = argv[2:]
     while rest:
@@ -150,7 +155,7 @@ def main():
         usage("out of range")
     if mode == "send":
         return send(dev, start, count, size, opts["--progress"])
-    return recv(dev, start, count, size, opts["--progress"], eof, as_json)
+    return recv(dev, start, count, size, opts["--progress"], eof, as_json, opts["--ready"])
 
 
 if __name__ == "__main__":
