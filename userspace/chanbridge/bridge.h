@@ -170,6 +170,7 @@ struct bridge {
 	struct tag sigtag;
 	int sigfd;
 	int stop;
+	uint64_t crash_after, commits;	/* CHANBRIDGE_CRASH_AFTER_COMMIT (tests) */
 	int rc;			/* exit status once stopped */
 };
 

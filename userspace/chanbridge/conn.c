@@ -397,6 +397,13 @@ static void dst_pump(struct stream *s)
 			s->st->dups++;
 		else
 			s->st->sent++;
+		/* Test hook: die between a commit and its ACK, the window SEND_ONCE closes. */
+		if (rc == 0 && s->c->b->crash_after &&
+		    ++s->c->b->commits == s->c->b->crash_after) {
+			logmsg("CHANBRIDGE_CRASH_AFTER_COMMIT: exiting after %llu commits, unacked",
+			       (unsigned long long)s->c->b->commits);
+			_exit(99);
+		}
 		s->committed = m->seq;
 		s->pend |= P_ACK;
 		s->pq = m->next;

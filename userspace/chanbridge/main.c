@@ -67,6 +67,8 @@ struct bridge *bridge_new(int server)
 	b->hs_timeout_ms = 10000;
 	b->window = 64;
 	b->lfd = b->status_fd = b->sigfd = -1;
+	if (getenv("CHANBRIDGE_CRASH_AFTER_COMMIT"))
+		b->crash_after = strtoull(getenv("CHANBRIDGE_CRASH_AFTER_COMMIT"), NULL, 10);
 	return b;
 }
 

@@ -77,7 +77,8 @@ import() {
 }
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-alive() { kill -0 "$1" 2>/dev/null; }
+# A child that exited stays a zombie until waited for: that is not alive.
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
 
 bridge_done() {
 	echo "1..$n"
