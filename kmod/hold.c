@@ -385,7 +385,7 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 			return -EFAULT;
 		return 0;
 	}
-	if (ch->held >= KCHAN_HOLD_LIMIT(ch->capacity)) {
+	if (ch->held >= (ch->capacity ?: KCHAN_HOLD_UNBUFFERED)) {
 		ret = -ENOBUFS;
 		goto unlock;
 	}

@@ -569,7 +569,7 @@ TEST_F_TIMEOUT(held, unbuffered_hold_is_a_receive, CHAN_TIMEOUT)
 	EXPECT_EQ(5, io1->ret);	/* the write returned: a hold is a receive */
 
 	io2 = chan_blocked_writer(_metadata, u.fd, "second", &p2);
-	EXPECT_EQ(-ENOBUFS, hold(u.fd).ret);	/* KCHAN_HOLD_LIMIT(0) == 1 */
+	EXPECT_EQ(-ENOBUFS, hold(u.fd).ret);	/* KCHAN_HOLD_UNBUFFERED == 1 */
 	EXPECT_EQ(1, ack(u.fd, m.id));
 	ASSERT_EQ(0, chan_wait_blocked(p2, SYS_write));	/* no slot to free */
 	m = hold(u.fd);

@@ -184,10 +184,11 @@ struct kchan_batch {
  * is released go back by themselves.
  *
  * KCHAN_IOC_HOLD never waits: -EAGAIN when nothing is ready (wait with
- * poll() for EPOLLIN), -ENOBUFS when the channel already holds
- * KCHAN_HOLD_LIMIT(capacity) messages.  It returns the message's length,
- * or 0 at end of file, like read().  For a writer of an unbuffered channel,
- * a hold is a receive: its write() returns.
+ * poll() for EPOLLIN), -ENOBUFS when the channel already holds its
+ * capacity of messages, or KCHAN_HOLD_UNBUFFERED if it is unbuffered.
+ * It returns the message's length, or 0 at end of file, like read().  For
+ * a writer of an unbuffered channel, a hold is a receive: its write()
+ * returns.
  *
  * Hold ids are unique per channel and increase with every hold, so the
  * holds of one file are acked in the order they were made.  The seq of a
@@ -196,7 +197,7 @@ struct kchan_batch {
  * when a message is returned and held again, so (info.id, seq) names one
  * message for good, which is what a relay needs to deduplicate.
  */
-#define KCHAN_HOLD_LIMIT(capacity)	((capacity) ? (capacity) : 1U)
+#define KCHAN_HOLD_UNBUFFERED	1U	/* messages an unbuffered channel may hold */
 
 struct kchan_hold {
 	__u32 size;		/* sizeof(struct kchan_hold) */
