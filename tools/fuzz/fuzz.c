@@ -352,6 +352,9 @@ static void rnd_name(char name[KCHAN_NAME_MAX])
 
 /* ----- argument structs: a size, then mutations ------------------------- */
 
+/* Did place_arg() change the struct?  Then its results are not checked. */
+static bool arg_mutated;
+
 /*
  * Places an extensible ioctl struct for the call: its size field is
  * mostly right, sometimes older, smaller, larger (with a zero or nonzero
@@ -370,13 +373,16 @@ static void *place_arg(void *st, size_t size)
 	case 3: usize = (uint32_t)rnd64(); break;
 	default: break;
 	}
+	arg_mutated = usize != size;
 	memcpy(st, &usize, sizeof(usize));
 	memset(p, 0, room);
 	memcpy(p, st, size);
 	if (usize > size && usize <= room && one_in(2))
 		p[size + rnd(usize - size)] = 1;	/* a nonzero tail: E2BIG */
-	if (one_in(10))
+	if (one_in(10)) {
 		p[4 + rnd(size - 4)] ^= 1 << rnd(8);
+		arg_mutated = true;
+	}
 	switch (rnd(14)) {
 	case 0: return NULL;
 	case 1: return gone_page;
@@ -674,7 +680,7 @@ static long op_batch(void)
 	disarm_timer();
 	if (ret > (long)count)
 		violation("batch of %u returned %ld", count, ret);
-	if (!send && arg == arena + ARENA_ARG && b.msgs == (uintptr_t)v)
+	if (!send && arg == arena + ARENA_ARG && !arg_mutated && b.msgs == (uintptr_t)v)
 		for (i = 0; ret > 0 && i < (unsigned int)ret && i < 8; i++)
 			if (v[i].buf == (uintptr_t)(arena + ARENA_MSG + i * MSG_SLOT))
 				msg_check("recv_batch", arena + ARENA_MSG + i * MSG_SLOT,
@@ -719,7 +725,7 @@ static long op_select(void)
 	arm_timer();
 	ret = put_ctl(sys(ioctl(via, KCHAN_IOC_SELECT, arg)));
 	disarm_timer();
-	if (!ret && arg == arena + ARENA_ARG) {
+	if (!ret && arg == arena + ARENA_ARG && !arg_mutated) {
 		struct kchan_select *out = arg;
 
 		if (out->index < 0 || (unsigned int)out->index >= n) {
@@ -757,7 +763,7 @@ static long op_hold(void)
 	arg = place_arg(&h, sizeof(h));
 	TRACE("hold %d %zu", s->fd, len);
 	ret = sys(ioctl(s->fd, KCHAN_IOC_HOLD, arg));
-	if (!ret && arg == arena + ARENA_ARG) {
+	if (!ret && arg == arena + ARENA_ARG && !arg_mutated) {
 		struct kchan_hold *out = arg;
 
 		if (out->len && !out->id)
@@ -1029,9 +1035,21 @@ static void on_signal(int sig)
 	(void)sig;
 }
 
-static void worker(int i, double deadline)
+/* SIGUSR1 and SIGALRM interrupt calls, SIGUSR2 restarts them. */
+static void catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void worker(int i, double deadline)
+{
 	int s;
 
 	me = i;
@@ -1040,12 +1058,6 @@ static void worker(int i, double deadline)
 	rnd64();
 	for (s = 0; s < SLOTS; s++)
 		slots[s] = (struct slot){ .fd = -1 };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR2, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (memory_setup()) {
 		violation("memory setup: %m");
 		_exit(1);
@@ -1245,9 +1257,14 @@ int fuzz_run(const struct fuzz_opts *o)
 	double start = now(), deadline = start + o->duration;
 	unsigned long total = 0;
 	unsigned int i, j, n;
+	sigset_t block, old;
 	int status, ret;
 
 	opt = o;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGALRM);
 	if (access(KCHAN_CONTROL_PATH, F_OK)) {
 		fprintf(o->out, "kchanfuzz: %s is missing: load kchan first\n", KCHAN_CONTROL_PATH);
 		return 2;
@@ -1274,9 +1291,16 @@ int fuzz_run(const struct fuzz_opts *o)
 			o->faults);
 	fflush(o->out);
 
+	fflush(NULL);
 	for (i = 0; i < o->procs; i++) {
-		pid_t pid = fork();
+		pid_t pid;
 
+		/* Blocked until the worker has its handlers: siblings signal early. */
+		sigprocmask(SIG_BLOCK, &block, &old);
+		pid = fork();
+		if (pid == 0)
+			catch_signals();
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (pid < 0) {
 			sh->stop = 1;
 			break;
