@@ -380,8 +380,13 @@ static void *place_arg(void *st, size_t size)
 	if (usize > size && usize <= room && one_in(2))
 		p[size + rnd(usize - size)] = 1;	/* a nonzero tail: E2BIG */
 	if (one_in(10)) {
+		int i;
+
 		p[4 + rnd(size - 4)] ^= 1 << rnd(8);
 		arg_mutated = true;
+		/* A length or pointer may have changed: a header would lie. */
+		for (i = 0; i < (ARENA_ARG - ARENA_MSG) / MSG_SLOT; i++)
+			memset(arena + ARENA_MSG + i * MSG_SLOT, 0, sizeof(struct msg_hdr));
 	}
 	switch (rnd(14)) {
 	case 0: return NULL;
