@@ -5,18 +5,11 @@
  */
 #include <linux/cred.h>
 #include <linux/poll.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "kchan.h"
-
-static void kchan_free_msgs(struct list_head *msgs)
-{
-	struct kchan_msg *msg, *next;
-
-	list_for_each_entry_safe(msg, next, msgs, link)
-		kvfree(msg);
-}
 
 /* Go's close(); the caller wakes pollers once ch->lock is released. */
 int kchan_close_locked(struct kchan *ch)
@@ -27,9 +20,14 @@ int kchan_close_locked(struct kchan *ch)
 	if (ch->closed)
 		return -EPIPE;
 	ch->closed = true;
-	/* Blocked writers deliver nothing; blocked readers (queue empty) see EOF. */
+	/*
+	 * Blocked writers deliver nothing; blocked readers (queue empty) see
+	 * EOF, unless held messages may still come back: then the last ack
+	 * ends the file for them (hold.c).
+	 */
 	kchan_fail_waiters(&ch->sendq, -EPIPE);
-	kchan_fail_waiters(&ch->recvq, 0);
+	if (!ch->held)
+		kchan_fail_waiters(&ch->recvq, 0);
 	return 0;
 }
 
@@ -58,6 +56,7 @@ void kchan_kill(struct kchan *ch)
 	kchan_fail_waiters(&ch->recvq, -ENODEV);
 	list_splice_init(&ch->queue, &dropped);
 	ch->length = 0;
+	kchan_hold_kill_locked(ch, &dropped);
 	kchan_spares_drop(ch, &dropped);
 	spin_unlock(&ch->lock);
 
@@ -87,6 +86,8 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
 	info->sent = ch->sent;
 	info->received = ch->received;
 	info->dropped = ch->dropped;
+	info->held = ch->held;
+	info->id = ch->id;
 	spin_unlock(&ch->lock);
 }
 
@@ -116,6 +117,8 @@ static ssize_t kchan_attr_show(struct device *dev,
 		return sysfs_emit(buf, "%llu\n", info.sent);
 	if (!strcmp(name, "dropped"))
 		return sysfs_emit(buf, "%llu\n", info.dropped);
+	if (!strcmp(name, "held"))
+		return sysfs_emit(buf, "%u\n", info.held);
 	return sysfs_emit(buf, "%llu\n", info.received);
 }
 
@@ -129,6 +132,7 @@ static struct device_attribute dev_attr_writers = __ATTR(writers, 0444, kchan_at
 static struct device_attribute dev_attr_sent = __ATTR(sent, 0444, kchan_attr_show, NULL);
 static struct device_attribute dev_attr_dropped = __ATTR(dropped, 0444, kchan_attr_show, NULL);
 static struct device_attribute dev_attr_received = __ATTR(received, 0444, kchan_attr_show, NULL);
+static struct device_attribute dev_attr_held = __ATTR(held, 0444, kchan_attr_show, NULL);
 
 static struct attribute *kchan_attrs[] = {
 	&dev_attr_capacity.attr,
@@ -141,6 +145,7 @@ static struct attribute *kchan_attrs[] = {
 	&dev_attr_sent.attr,
 	&dev_attr_received.attr,
 	&dev_attr_dropped.attr,
+	&dev_attr_held.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kchan);
@@ -209,6 +214,7 @@ static void kchan_dev_release(struct device *dev)
 	kchan_registry_forget(ch);
 	kchan_spares_drop(ch, &ch->queue);
 	kchan_free_msgs(&ch->queue);
+	kchan_free_msgs(&ch->held_msgs);
 	kmem_cache_free(kchan_cache, ch);
 }
 
@@ -228,11 +234,15 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 
 	spin_lock_init(&ch->lock);
 	INIT_LIST_HEAD(&ch->queue);
+	INIT_LIST_HEAD(&ch->held_msgs);
 	INIT_LIST_HEAD(&ch->recvq);
 	INIT_LIST_HEAD(&ch->sendq);
 	INIT_LIST_HEAD(&ch->spare);
 	init_waitqueue_head(&ch->poll_wq);
 	INIT_HLIST_NODE(&ch->hnode);
+	do {
+		ch->id = get_random_u64();
+	} while (!ch->id);
 	ch->capacity = req->capacity;
 	ch->msg_max = req->msg_max ?: KCHAN_MSG_MAX_DEFAULT;
 	ch->flags = req->flags;

@@ -172,14 +172,14 @@ static __poll_t kchan_poll(struct file *file, poll_table *wait)
 	if (file->f_mode & FMODE_READ) {
 		if (ch->length || !list_empty(&ch->sendq))
 			mask |= EPOLLIN | EPOLLRDNORM;
-		else if (ch->closed)
+		else if (kchan_at_eof(ch))
 			mask |= EPOLLHUP;
 	}
 	if (file->f_mode & FMODE_WRITE) {
 		/* A write fails at once: closed (EPIPE), or a timer's (EPERM). */
 		if (ch->closed || kchan_is_timer(ch))
 			mask |= EPOLLERR;
-		else if (ch->length < ch->capacity || !list_empty(&ch->recvq))
+		else if (kchan_has_room(ch) || !list_empty(&ch->recvq))
 			mask |= EPOLLOUT | EPOLLWRNORM;
 	}
 out:
@@ -228,6 +228,16 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 					      file->f_flags & O_NONBLOCK);
 	case KCHAN_IOC_BASE(KCHAN_IOC_SELECT):
 		return kchan_ioctl_select((struct kchan_select __user *)arg);
+	case KCHAN_IOC_BASE(KCHAN_IOC_HOLD):
+		return kchan_ioctl_hold(file, (struct kchan_hold __user *)arg);
+	case KCHAN_IOC_BASE(KCHAN_IOC_ACK):
+		return kchan_ioctl_ack(file, (struct kchan_ack __user *)arg, true);
+	case KCHAN_IOC_BASE(KCHAN_IOC_RETURN):
+		return kchan_ioctl_ack(file, (struct kchan_ack __user *)arg, false);
+	case KCHAN_IOC_BASE(KCHAN_IOC_SEND_ONCE):
+		return kchan_ioctl_send_once(file, (struct kchan_send_once __user *)arg);
+	case KCHAN_IOC_BASE(KCHAN_IOC_STREAM_SEQ):
+		return kchan_ioctl_stream_seq(ch, (struct kchan_stream_seq __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -259,6 +269,8 @@ static int kchan_release(struct inode *inode, struct file *file)
 	struct kchan *ch = file->private_data;
 	bool closed = false;
 
+	if (file->f_mode & FMODE_READ)
+		kchan_hold_release(ch, file);
 	spin_lock(&ch->lock);
 	if (file->f_mode & FMODE_READ)
 		ch->readers--;

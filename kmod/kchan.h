@@ -11,8 +11,8 @@
  *                     cdev's parent).  kchan_dev_release() frees it, after
  *                     the last file is gone.
  *   struct kchan_msg  one message, owned by whoever holds it: the writer
- *                     until it is queued, the channel while it is queued
- *                     or parked in a blocked writer's waiter, the reader
+ *                     until it is queued, the channel while it is queued,
+ *                     held (hold.c) or parked in a blocked writer's waiter, the reader
  *                     once dequeued (until copied out, or put back).
  *   struct kchan_waiter
  *                     a blocked reader or writer, on its own stack, or one
@@ -62,8 +62,19 @@
 struct kchan_quota;
 
 struct kchan_msg {
-	struct list_head link;		/* in ch->queue, or ch->spare */
+	struct list_head link;		/* in ch->queue, ch->held_msgs or ch->spare */
 	size_t len;
+	u64 seq;			/* place in the channel's history, set on accept */
+	union {
+		struct {		/* KCHAN_IOC_SEND_ONCE, until accepted */
+			u64 stream;	/* 0 for any other message */
+			u64 seq;
+		} once;
+		struct {		/* while held (hold.c) */
+			struct file *file;
+			u64 id;
+		} hold;
+	};
 	char data[];
 };
 
@@ -75,7 +86,18 @@ struct kchan_msg {
 #define KCHAN_MSG_SMALL_SIZE	256
 #define KCHAN_MSG_SMALL		(KCHAN_MSG_SMALL_SIZE - offsetof(struct kchan_msg, data))
 
-/* kchan_waiter.result while the waiter is still queued */
+/* A message's fields as a new one of @len bytes has them (kchan_msg_alloc()). */
+static inline void kchan_msg_init(struct kchan_msg *msg, size_t len)
+{
+	msg->len = len;
+	msg->seq = 0;
+	msg->once.stream = 0;
+}
+
+/* kchan_send() and a writer's waiter: a SEND_ONCE found a duplicate, not sent. */
+#define KCHAN_DUPLICATE	2
+
+/* kchan_waiter.result while the waiter is still queued (or KCHAN_DUPLICATE once done) */
 #define KCHAN_WAITING	1
 
 /* struct kchan_selector.winner before any case completed, and after giving up */
@@ -103,10 +125,22 @@ struct kchan_wake {
 	__poll_t poll;			/* events to tell pollers */
 };
 
+/* What KCHAN_IOC_SEND_ONCE remembers of one stream (hold.c). */
+struct kchan_stream {
+	u64 stream;			/* 0: a free entry */
+	u64 last_seq;
+	u64 last_use;			/* ch->stream_clock when last seen */
+};
+
 struct kchan {
 	spinlock_t lock;		/* guards all that follows up to "Fixed" */
-	struct list_head queue;		/* buffered messages, oldest first */
+	struct list_head queue;		/* buffered messages, in seq order */
 	unsigned int length;		/* messages in queue */
+	struct list_head held_msgs;	/* held messages (hold.c) */
+	unsigned int held;		/* held_msgs, and holds still copying out */
+	u64 hold_id;			/* the last hold id given */
+	u64 stream_clock;		/* ticks at every use of streams[] */
+	struct kchan_stream streams[KCHAN_STREAMS_MAX];
 	struct list_head recvq;		/* blocked readers; non-empty only while queue is */
 	struct list_head sendq;		/* blocked writers, each with its message */
 	bool closed;
@@ -121,6 +155,7 @@ struct kchan {
 	unsigned int nspare;		/* on spare; read unlocked as a hint */
 
 	/* Fixed at creation. */
+	u64 id;				/* random, nonzero: struct kchan_info.id */
 	unsigned int capacity;
 	size_t msg_max;
 	u32 flags;			/* KCHAN_CREATE_* */
@@ -152,6 +187,21 @@ static inline struct kchan *kchan_from_dev(struct device *dev)
 static inline bool kchan_is_timer(const struct kchan *ch)
 {
 	return ch->flags & (KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK);
+}
+
+/*
+ * A writer finds room while the queued and the held messages leave a
+ * slot: a held message keeps its slot until it is acked.
+ */
+static inline bool kchan_has_room(const struct kchan *ch)
+{
+	return ch->length + ch->held < ch->capacity;
+}
+
+/* End of file: closed, and nothing queued or held is left to come. */
+static inline bool kchan_at_eof(const struct kchan *ch)
+{
+	return ch->closed && !ch->length && !ch->held;
 }
 
 /*
@@ -206,6 +256,26 @@ struct kchan_msg *kchan_msg_alloc(size_t len);
 void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
 void kchan_fail_waiters(struct list_head *q, int result);
 void kchan_wake(struct kchan *ch, struct kchan_wake *wake);
+bool kchan_hand_off(struct kchan *ch, struct kchan_msg *msg,
+		    struct kchan_wake *wake);
+struct kchan_waiter *kchan_admit_writer(struct kchan *ch,
+					struct kchan_wake *wake);
+
+/* hold.c: held receive, and the streams of KCHAN_IOC_SEND_ONCE */
+bool kchan_stream_dup_locked(struct kchan *ch, struct kchan_msg *msg);
+void kchan_accept_locked(struct kchan *ch, struct kchan_msg *msg);
+void kchan_requeue_locked(struct kchan *ch, struct kchan_msg *msg,
+			  struct kchan_wake *wake);
+long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg);
+long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
+		     bool ack);
+long kchan_ioctl_send_once(struct file *file,
+			   struct kchan_send_once __user *uarg);
+long kchan_ioctl_stream_seq(struct kchan *ch,
+			    struct kchan_stream_seq __user *uarg);
+void kchan_hold_release(struct kchan *ch, struct file *file);
+void kchan_hold_kill_locked(struct kchan *ch, struct list_head *dropped);
+void kchan_free_msgs(struct list_head *msgs);
 
 /* msg.c: message buffers, reused per channel */
 struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len);

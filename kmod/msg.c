@@ -48,7 +48,7 @@ struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
 	}
 	if (!msg)
 		return kchan_msg_alloc(len);
-	msg->len = len;
+	kchan_msg_init(msg, len);
 	return msg;
 }
 

@@ -12,7 +12,10 @@
  *    unlinks it.)
  *  - sendq holds writers that found neither a waiting reader nor room
  *    (always so on an unbuffered channel), oldest first.
- *  - closed or dead implies no live waiter on either queue.
+ *  - closed or dead implies no live waiter on sendq, nor on recvq unless
+ *    held messages (hold.c) may still come back.
+ *  - a writer finds room only while length + held < capacity.
+ *  - queue is in seq order: the order the channel accepted its messages.
  * Each message wakes at most one reader or writer, the one it concerns.
  *
  * A waiter of a select is matched only if its select is still open: the
@@ -95,8 +98,8 @@ void kchan_fail_waiters(struct list_head *q, int result)
  * whose buffer is too small fails with EMSGSIZE, as its read would have
  * on a queued message.  Returns false if no reader took it.
  */
-static bool kchan_hand_off(struct kchan *ch, struct kchan_msg *msg,
-			   struct kchan_wake *wake)
+bool kchan_hand_off(struct kchan *ch, struct kchan_msg *msg,
+		    struct kchan_wake *wake)
 {
 	struct kchan_waiter *w;
 
@@ -127,15 +130,50 @@ int kchan_try_send_locked(struct kchan *ch, struct kchan_msg *msg,
 		return -ENODEV;
 	if (ch->closed)
 		return -EPIPE;
+	if (kchan_stream_dup_locked(ch, msg))
+		return KCHAN_DUPLICATE;
 	if (!kchan_hand_off(ch, msg, wake)) {
-		if (ch->length >= ch->capacity)
+		if (!kchan_has_room(ch))
 			return -EAGAIN;
 		list_add_tail(&msg->link, &ch->queue);
 		ch->length++;
 		wake->poll |= EPOLLIN | EPOLLRDNORM;
 	}
-	ch->sent++;
+	kchan_accept_locked(ch, msg);
 	return 0;
+}
+
+/* A claimed writer's SEND_ONCE was a duplicate: it returns, sending nothing. */
+static void kchan_complete_dup(struct kchan_waiter *w)
+{
+	w->result = KCHAN_DUPLICATE;
+	wake_up_process(w->task);	/* it reads the result under ch->lock */
+}
+
+/*
+ * A slot came free: the oldest waiting writer's message takes it.
+ * Returns that writer, or NULL if none was waiting.
+ */
+struct kchan_waiter *kchan_admit_writer(struct kchan *ch,
+					struct kchan_wake *wake)
+{
+	struct kchan_waiter *w;
+
+	lockdep_assert_held(&ch->lock);
+	while ((w = kchan_first_waiter(&ch->sendq))) {
+		if (!kchan_claim(w))
+			continue;
+		if (kchan_stream_dup_locked(ch, w->msg)) {
+			kchan_complete_dup(w);
+			continue;
+		}
+		list_add_tail(&w->msg->link, &ch->queue);
+		ch->length++;
+		kchan_accept_locked(ch, w->msg);
+		kchan_complete(w, 0, wake);
+		return w;
+	}
+	return NULL;
 }
 
 /*
@@ -162,16 +200,8 @@ int kchan_try_recv_locked(struct kchan *ch, size_t room,
 		list_del(&msg->link);
 		ch->length--;
 		/* The freed slot goes to the oldest waiting writer. */
-		while ((w = kchan_first_waiter(&ch->sendq))) {
-			if (kchan_claim(w)) {
-				list_add_tail(&w->msg->link, &ch->queue);
-				ch->length++;
-				ch->sent++;
-				kchan_complete(w, 0, wake);
-				goto taken;
-			}
-		}
-		wake->poll |= EPOLLOUT | EPOLLWRNORM;
+		if (kchan_has_room(ch) && !kchan_admit_writer(ch, wake))
+			wake->poll |= EPOLLOUT | EPOLLWRNORM;
 		goto taken;
 	}
 
@@ -179,15 +209,19 @@ int kchan_try_recv_locked(struct kchan *ch, size_t room,
 	while ((w = kchan_first_waiter(&ch->sendq))) {
 		if (w->msg->len > room)
 			return -EMSGSIZE;
-		if (kchan_claim(w)) {
-			msg = w->msg;
-			ch->sent++;
-			kchan_complete(w, 0, wake);
-			goto taken;
+		if (!kchan_claim(w))
+			continue;
+		if (kchan_stream_dup_locked(ch, w->msg)) {
+			kchan_complete_dup(w);
+			continue;
 		}
+		msg = w->msg;
+		kchan_accept_locked(ch, msg);
+		kchan_complete(w, 0, wake);
+		goto taken;
 	}
 
-	if (ch->closed)
+	if (kchan_at_eof(ch))
 		return 0;	/* drained and closed: end of file */
 	return -EAGAIN;
 
@@ -210,13 +244,14 @@ struct kchan_msg *kchan_msg_alloc(size_t len)
 		size = KCHAN_MSG_SMALL_SIZE;
 	msg = kvmalloc(size, GFP_KERNEL_ACCOUNT);
 	if (msg)
-		msg->len = len;
+		kchan_msg_init(msg, len);
 	return msg;
 }
 
 /*
- * A reader could not copy @msg out: put it back at the head, where the
- * next reader gets it (the channel may hold one above capacity a while).
+ * A reader could not copy @msg out: put it back at the head (its seq's
+ * place), where the next reader gets it (the channel may hold one above
+ * capacity a while).
  */
 void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
 {
@@ -229,11 +264,7 @@ void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
 		kvfree(msg);	/* destroyed: no spares kept */
 		return;
 	}
-	if (!kchan_hand_off(ch, msg, &wake)) {
-		list_add(&msg->link, &ch->queue);
-		ch->length++;
-		wake.poll |= EPOLLIN | EPOLLRDNORM;
-	}
+	kchan_requeue_locked(ch, msg, &wake);	/* at its seq's place */
 	spin_unlock(&ch->lock);
 	kchan_wake(ch, &wake);
 }

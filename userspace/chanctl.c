@@ -11,7 +11,7 @@
  *   chanctl send NAME [MSG...] [-0 | --whole] [--timeout DURATION]
  *   chanctl recv NAME... [-n COUNT] [--timeout DURATION] [-0]
  *
- * create/destroy/close are ioctls on /dev/chan-control (kchan_ioctl.c);
+ * create/destroy/close go through libchan (chan_create() and so on);
  * list and stat read /sys/class/chan (chanctl_sysfs.c); send and recv use
  * the nodes /dev/chan/NAME (chanctl_msg.c).  chanctl(1) is the manual.
  */
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "chanctl.h"
-#include "kchan_ioctl.h"
+#include "libchan.h"
 
 static const char *prog = "chanctl";
 
@@ -173,7 +173,7 @@ int argscan_next(const struct chanctl_cmd *cmd, struct argscan *s,
 
 int check_name(const struct chanctl_cmd *cmd, const char *name)
 {
-	if (kchan_name_valid(name))
+	if (chan_name_valid(name))
 		return 0;
 	return usage_error(cmd, "'%s' is not a channel name (1-%d characters of "
 			   "[A-Za-z0-9._-], not starting with '.')", name,
@@ -321,15 +321,15 @@ static int wait_node(const char *path)
 	return -ENOENT;
 }
 
-int open_control(void)
+int check_control(void)
 {
-	int fd = kchan_control_open();
+	int err = chan_available();
 
-	if (fd < 0)
+	if (err)
 		fprintf(stderr, "%s: %s: %s%s\n", prog, KCHAN_CONTROL_PATH,
-			strerror(-fd),
-			fd == -ENOENT ? " (is the kchan module loaded?)" : "");
-	return fd;
+			strerror(-err),
+			err == -ENOENT ? " (is the kchan module loaded?)" : "");
+	return err;
 }
 
 enum { OPT_CAPACITY, OPT_MSG_MAX, OPT_MODE, OPT_AUTOCLOSE, OPT_AFTER, OPT_TICK };
@@ -351,8 +351,9 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 	int have_sizes = 0;
 	const char *name = NULL, *val;
 	char path[CHAN_PATH_MAX];
+	struct chan_opts co;
 	struct argscan s;
-	int fd, err, k;
+	int err, k;
 
 	argscan_init(&s, argc, argv);
 	while ((k = argscan_next(cmd, &s, opts, &val)) != ARG_END) {
@@ -383,7 +384,7 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 				return usage_error(cmd, "--mode 0 cannot be asked for (0 means the default, 0600)");
 			break;
 		case OPT_AUTOCLOSE:
-			flags |= KCHAN_CREATE_AUTOCLOSE;
+			flags |= CHAN_AUTOCLOSE;
 			break;
 		case OPT_AFTER:
 		case OPT_TICK:
@@ -392,7 +393,7 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 			if (parse_duration(val, &period) || period == 0)
 				return usage_error(cmd, "%s: invalid duration '%s' (such as 500ms, 2s, 1m30s)",
 						   opts[k].name, val);
-			timer = k == OPT_AFTER ? KCHAN_CREATE_AFTER : KCHAN_CREATE_TICK;
+			timer = k == OPT_AFTER ? CHAN_AFTER : CHAN_TICK;
 			break;
 		}
 	}
@@ -402,14 +403,16 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 		return usage_error(cmd, "a timer channel (--after, --tick) takes no --capacity, --msg-max or --autoclose:\n"
 				   "its capacity is 1 and its messages are the expiry times");
 
-	fd = open_control();
-	if (fd < 0)
-		return exit_status(-fd);
-	if (timer)
-		err = kchan_create_timer(fd, name, mode, timer, period);
-	else
-		err = kchan_create(fd, name, capacity, msg_max, mode, flags);
-	close(fd);
+	err = check_control();
+	if (err)
+		return exit_status(-err);
+	memset(&co, 0, sizeof(co));
+	co.capacity = capacity;
+	co.msg_max = msg_max;
+	co.mode = mode;
+	co.flags = timer ? timer : flags;
+	co.period_ns = period;
+	err = chan_create(name, &co);
 	if (err == -EINVAL && timer) {
 		fprintf(stderr, "%s: %s %s: %s (is the period at least 100us, and does this kchan have timer channels?)\n",
 			prog, cmd->name, name, strerror(EINVAL));
@@ -436,37 +439,36 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 
 /* destroy and close: one ioctl per name; carry on past failures. */
 static int cmd_by_name(const struct chanctl_cmd *cmd, int argc, char **argv,
-		       int (*op)(int control_fd, const char *name))
+		       int (*op)(const char *name))
 {
 	char **names = argv;	/* parse_names keeps at most argc of them */
-	int count, fd, i, ret;
+	int count, i, ret;
 
 	ret = parse_names(cmd, argc, argv, names, 1, argc, &count);
 	if (ret)
 		return ret;
-	fd = open_control();
-	if (fd < 0)
-		return exit_status(-fd);
+	ret = check_control();
+	if (ret)
+		return exit_status(-ret);
 	for (i = 0; i < count; i++) {
-		int err = op(fd, names[i]);
+		int err = op(names[i]);
 
 		if (err && !ret)
 			ret = op_error(cmd, names[i], -err);
 		else if (err)
 			op_error(cmd, names[i], -err);
 	}
-	close(fd);
 	return ret;
 }
 
 static int cmd_destroy(const struct chanctl_cmd *cmd, int argc, char **argv)
 {
-	return cmd_by_name(cmd, argc, argv, kchan_destroy);
+	return cmd_by_name(cmd, argc, argv, chan_destroy);
 }
 
 static int cmd_close(const struct chanctl_cmd *cmd, int argc, char **argv)
 {
-	return cmd_by_name(cmd, argc, argv, kchan_close_name);
+	return cmd_by_name(cmd, argc, argv, chan_close);
 }
 
 #define DURATIONS \

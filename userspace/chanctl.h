@@ -118,8 +118,11 @@ long long now_ns(void);
 #define CHAN_PATH_MAX	(sizeof(KCHAN_DEV_DIR "/") + KCHAN_NAME_MAX)
 void chan_path(char *buf, const char *name);
 
-/* Open the control device, or explain on stderr why not: fd or -errno. */
-int open_control(void);
+/*
+ * Whether the control device opens (chan_available()); if not, say why on
+ * stderr, once for all the names a command was given: 0 or -errno.
+ */
+int check_control(void);
 
 /* Print @s as a JSON string (quoted, escaped) on @out. */
 void json_string(FILE *out, const char *s);

@@ -2,13 +2,13 @@
 /*
  * chanctl send and chanctl recv: messages through /dev/chan/NAME.
  *
- * send writes one message per write(2) (or per KCHAN_IOC_SELECT send case
+ * send writes one message per write(2) (or per chan_select() send case
  * when it has a timeout); stdin is read through stdio with a large buffer,
  * so a long pipe of lines costs one read(2) per 64 KiB and one write(2) per
  * message.
  *
  * recv reads one message per read(2) from one channel, and uses
- * KCHAN_IOC_SELECT for several channels or a timeout.  Its output is
+ * chan_select() for several channels or a timeout.  Its output is
  * buffered, but flushed before every receive that would block: a message
  * taken out of a channel must not sit unprinted in our buffer while we
  * wait, for a reader downstream may be waiting for it.
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "chanctl.h"
-#include "kchan_ioctl.h"
+#include "libchan.h"
 
 #define STDIN_BUFFER	(64 * 1024)
 
@@ -54,11 +54,12 @@ static int open_chan(const struct chanctl_cmd *cmd, const char *name, int flags)
 
 /*
  * One select over @cases, retried after a signal with what is left of
- * @timeout_ns (< 0: for ever).  Timing out is -ETIMEDOUT, also when
- * @timeout_ns is 0 (the kernel's EAGAIN: nothing was ready).
+ * @timeout_ns (< 0: for ever): the index of the case done, or -errno.
+ * Timing out is -ETIMEDOUT, also when @timeout_ns is 0 (EAGAIN: nothing
+ * was ready).
  */
-static int select_for(struct kchan_select_case *cases, unsigned int ncases,
-		      long long timeout_ns, struct kchan_select *sel)
+static int select_for(struct chan_case *cases, unsigned int ncases,
+		      long long timeout_ns)
 {
 	long long deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
 	int err;
@@ -71,7 +72,7 @@ static int select_for(struct kchan_select_case *cases, unsigned int ncases,
 			if (left <= 0)
 				left = 0;
 		}
-		err = kchan_select(cases[0].fd, cases, ncases, left, sel);
+		err = chan_select(cases, ncases, left);
 		if (err != -EINTR)
 			break;
 	}
@@ -83,8 +84,8 @@ static int select_for(struct kchan_select_case *cases, unsigned int ncases,
 /* Send one message; -errno on failure. */
 static int send_one(int fd, const char *msg, size_t len, long long timeout_ns)
 {
-	struct kchan_select_case c;
-	struct kchan_select sel;
+	struct chan_case c = CHAN_CASE_SEND(fd, msg, len);
+	int ret;
 
 	if (timeout_ns < 0) {
 		for (;;) {
@@ -95,23 +96,19 @@ static int send_one(int fd, const char *msg, size_t len, long long timeout_ns)
 				return -errno;
 		}
 	}
-	memset(&c, 0, sizeof(c));
-	c.fd = fd;
-	c.op = KCHAN_SELECT_SEND;
-	c.buf = (uintptr_t)msg;
-	c.len = len;
-	return select_for(&c, 1, timeout_ns, &sel);
+	ret = select_for(&c, 1, timeout_ns);
+	return ret < 0 ? ret : 0;
 }
 
 /* Why message @nr could not be sent; returns the exit status. */
 static int send_error(const struct chanctl_cmd *cmd, const char *name, int fd,
 		      unsigned long nr, size_t len, int err)
 {
-	struct kchan_info info;
+	struct chan_info info;
 
 	switch (err) {
 	case EMSGSIZE:
-		if (kchan_info(fd, &info) == 0)
+		if (chan_info(fd, &info) == 0)
 			fprintf(stderr, "chanctl: send %s: message %lu: %zu bytes, more than the channel's msg_max %u\n",
 				name, nr, len, info.msg_max);
 		else
@@ -125,7 +122,7 @@ static int send_error(const struct chanctl_cmd *cmd, const char *name, int fd,
 	case EPERM:
 		fprintf(stderr, "chanctl: send %s: message %lu: %s%s\n", name,
 			nr, strerror(err),
-			kchan_info(fd, &info) == 0 && (info.state & KCHAN_STATE_TIMER) ?
+			chan_info(fd, &info) == 0 && (info.state & CHAN_STATE_TIMER) ?
 			" (a timer channel takes no messages)" : "");
 		break;
 	case ETIMEDOUT:
@@ -329,56 +326,51 @@ static int recv_plain(const struct chanctl_cmd *cmd, const char *name, int fd,
 	return flush_out(cmd);
 }
 
-/* Several channels, or a timeout: KCHAN_IOC_SELECT, one receive case each. */
+/* Several channels, or a timeout: chan_select(), one receive case each. */
 static int recv_select(const struct chanctl_cmd *cmd, char **names, int *fds,
 		       char **bufs, size_t *sizes, int n, unsigned long count,
 		       long long timeout, int null)
 {
-	struct kchan_select_case cases[KCHAN_SELECT_MAX];
-	const char *case_name[KCHAN_SELECT_MAX];
+	struct chan_case cases[CHAN_SELECT_MAX];
+	const char *case_name[CHAN_SELECT_MAX];
 	int prefix = n > 1, active = n, i, err, ret;
 	unsigned long got = 0;
 
-	memset(cases, 0, sizeof(cases));
 	for (i = 0; i < n; i++) {
-		cases[i].fd = fds[i];
-		cases[i].op = KCHAN_SELECT_RECV;
-		cases[i].buf = (uintptr_t)bufs[i];
-		cases[i].len = sizes[i];
+		cases[i] = CHAN_CASE_RECV(fds[i], bufs[i], sizes[i]);
 		case_name[i] = names[i];
 	}
 	while (got < count && active) {
-		struct kchan_select sel;
-
-		err = select_for(cases, active, 0, &sel);
+		err = select_for(cases, active, 0);
 		if (err == -ETIMEDOUT) {	/* nothing ready: we will wait */
 			ret = flush_out(cmd);
 			if (ret)
 				return ret;
 			if (timeout == 0)
 				return CHANCTL_EXIT_TIMEOUT;
-			err = select_for(cases, active, timeout, &sel);
+			err = select_for(cases, active, timeout);
 		}
 		if (err == -ETIMEDOUT) {
 			flush_out(cmd);
 			return CHANCTL_EXIT_TIMEOUT;
 		}
-		if (err) {
+		if (err < 0) {
 			flush_out(cmd);
-			if (sel.index >= 0 && sel.index < active)
-				return op_error(cmd, case_name[sel.index], -err);
+			/* A case's own error is its result; the others are -EAGAIN. */
+			for (i = 0; i < active; i++)
+				if (cases[i].result == err)
+					return op_error(cmd, case_name[i], -err);
 			return op_error(cmd, "select", -err);
 		}
-		i = sel.index;
-		if (sel.result_flags & KCHAN_SELECT_CLOSED) {
+		i = err;
+		if (cases[i].result == 0) {
 			/* Closed and drained: it leaves the set. */
 			active--;
 			cases[i] = cases[active];
 			case_name[i] = case_name[active];
 			continue;
 		}
-		print_msg(prefix ? case_name[i] : NULL, (char *)(uintptr_t)cases[i].buf,
-			  sel.result_len, null);
+		print_msg(prefix ? case_name[i] : NULL, cases[i].buf, cases[i].result, null);
 		got++;
 	}
 	return flush_out(cmd);
@@ -394,9 +386,9 @@ int cmd_recv(const struct chanctl_cmd *cmd, int argc, char **argv)
 		[RECV_NULL] = { "--null", '0', 0 },
 		{ NULL, 0, 0 },
 	};
-	char *names[KCHAN_SELECT_MAX], *bufs[KCHAN_SELECT_MAX] = { NULL };
-	size_t sizes[KCHAN_SELECT_MAX];
-	int fds[KCHAN_SELECT_MAX];
+	char *names[CHAN_SELECT_MAX], *bufs[CHAN_SELECT_MAX] = { NULL };
+	size_t sizes[CHAN_SELECT_MAX];
+	int fds[CHAN_SELECT_MAX];
 	unsigned long count = (unsigned long)-1;
 	long long timeout = -1;
 	int n = 0, null = 0, opened = 0, ret = 0, i, k;
@@ -409,8 +401,8 @@ int cmd_recv(const struct chanctl_cmd *cmd, int argc, char **argv)
 		case ARG_ERROR:
 			return CHANCTL_EXIT_USAGE;
 		case ARG_OPERAND:
-			if (n == KCHAN_SELECT_MAX)
-				return usage_error(cmd, "at most %d channels", KCHAN_SELECT_MAX);
+			if (n == CHAN_SELECT_MAX)
+				return usage_error(cmd, "at most %d channels", CHAN_SELECT_MAX);
 			if (check_name(cmd, val))
 				return CHANCTL_EXIT_USAGE;
 			names[n++] = (char *)val;
@@ -432,7 +424,7 @@ int cmd_recv(const struct chanctl_cmd *cmd, int argc, char **argv)
 		return usage_error(cmd, "missing channel name");
 
 	for (i = 0; i < n; i++) {
-		struct kchan_info info;
+		struct chan_info info;
 		int err;
 
 		fds[i] = open_chan(cmd, names[i], O_RDONLY);
@@ -441,7 +433,7 @@ int cmd_recv(const struct chanctl_cmd *cmd, int argc, char **argv)
 			goto out;
 		}
 		opened++;
-		err = kchan_info(fds[i], &info);
+		err = chan_info(fds[i], &info);
 		if (err) {
 			ret = op_error(cmd, names[i], -err);
 			goto out;

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "chanctl.h"
-#include "kchan_ioctl.h"
 
 /* Attribute values are short numbers; this is plenty, and longer ones are cut. */
 #define ATTR_MAX 64

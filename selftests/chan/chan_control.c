@@ -527,7 +527,7 @@ TEST_F(control, info_struct_size)
 	char zero[24];
 	int fd;
 
-	ASSERT_EQ(KCHAN_INFO_SIZE_VER1, sizeof(info));
+	ASSERT_EQ(KCHAN_INFO_SIZE_VER2, sizeof(info));
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 9, 33, 0, 0));
 	fd = chan_open(self->name, O_WRONLY);
 	ASSERT_LE(0, fd);

@@ -93,8 +93,9 @@ struct kchan_info {
 	__u64 dropped;		/* timer ticks dropped because the last was unread (VER1) */
 	__u32 held;		/* messages held (KCHAN_IOC_HOLD), not yet acked (VER2) */
 	__u32 reserved1;	/* zero */
-	__u64 id;		/* this channel's random 64-bit identity, never 0 (VER2):
-				 * a channel re-created under the same name has another */
+	__u64 id;		/* a random identity, never 0; a channel re-created
+				 * under the same name has another (VER2)
+				 */
 };
 
 #define KCHAN_INFO_SIZE_VER0	48
@@ -183,10 +184,11 @@ struct kchan_batch {
  * is released go back by themselves.
  *
  * KCHAN_IOC_HOLD never waits: -EAGAIN when nothing is ready (wait with
- * poll() for EPOLLIN), -ENOBUFS when the channel already holds
- * KCHAN_HOLD_LIMIT(capacity) messages.  It returns the message's length,
- * or 0 at end of file, like read().  For a writer of an unbuffered channel,
- * a hold is a receive: its write() returns.
+ * poll() for EPOLLIN), -ENOBUFS when the channel already holds its
+ * capacity of messages, or KCHAN_HOLD_UNBUFFERED if it is unbuffered.
+ * It returns the message's length, or 0 at end of file, like read().  For
+ * a writer of an unbuffered channel, a hold is a receive: its write()
+ * returns.
  *
  * Hold ids are unique per channel and increase with every hold, so the
  * holds of one file are acked in the order they were made.  The seq of a
@@ -195,7 +197,7 @@ struct kchan_batch {
  * when a message is returned and held again, so (info.id, seq) names one
  * message for good, which is what a relay needs to deduplicate.
  */
-#define KCHAN_HOLD_LIMIT(capacity)	((capacity) ? (capacity) : 1U)
+#define KCHAN_HOLD_UNBUFFERED	1U	/* messages an unbuffered channel may hold */
 
 struct kchan_hold {
 	__u32 size;		/* sizeof(struct kchan_hold) */
@@ -281,10 +283,11 @@ struct kchan_stream_seq {
 #define KCHAN_IOC_INFO		_IOWR(KCHAN_IOC_MAGIC, 0x11, struct kchan_info)
 #define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x12, struct kchan_batch)
 #define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
-#define KCHAN_IOC_HOLD		_IOWR(KCHAN_IOC_MAGIC, 0x14, struct kchan_hold)	/* fd open for reading */
+/* KCHAN_IOC_HOLD needs an fd open for reading, KCHAN_IOC_SEND_ONCE one for writing. */
+#define KCHAN_IOC_HOLD		_IOWR(KCHAN_IOC_MAGIC, 0x14, struct kchan_hold)
 #define KCHAN_IOC_ACK		_IOWR(KCHAN_IOC_MAGIC, 0x15, struct kchan_ack)
 #define KCHAN_IOC_RETURN	_IOWR(KCHAN_IOC_MAGIC, 0x16, struct kchan_ack)
-#define KCHAN_IOC_SEND_ONCE	_IOWR(KCHAN_IOC_MAGIC, 0x17, struct kchan_send_once)	/* fd open for writing */
+#define KCHAN_IOC_SEND_ONCE	_IOWR(KCHAN_IOC_MAGIC, 0x17, struct kchan_send_once)
 #define KCHAN_IOC_STREAM_SEQ	_IOWR(KCHAN_IOC_MAGIC, 0x18, struct kchan_stream_seq)
 
 #endif /* _UAPI_LINUX_KCHAN_H */

@@ -3,7 +3,7 @@
 #
 # sieve-demo.sh [N]: what `make demo` runs inside the guest, with kchan loaded.
 #
-# Runs the multi-process prime sieve (build/userspace/examples/sieve) for the
+# Runs the multi-process prime sieve (build/userspace/examples/c/sieve) for the
 # first N primes (default 25), shows `chanctl list` while the whole pipeline
 # is alive, checks the output against primes computed here by trial division,
 # checks that every channel was destroyed and no sieve process is left, and
@@ -20,7 +20,7 @@ esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${KCHAN_USERSPACE:-$(cd "$here/../.." && pwd)/build/userspace}
-sieve=$bin/examples/sieve
+sieve=$bin/examples/c/sieve
 chanctl=$bin/chanctl
 
 fail() {
@@ -36,8 +36,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/sieve-demo.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$work"' EXIT
 
-# Channel and process names the sieve uses: sieve<pid>-<i>, sieve<pid>-primes;
-# workers are called sieve-gen and sieve-filter.
+# Channel and process names the sieve uses: csieve<pid>-<i>, csieve<pid>-primes;
+# workers are called csieve-gen and csieve-filter.
 count_channels() {
 	local d c=0
 	for d in /sys/class/chan/"$1"*; do
@@ -49,7 +49,7 @@ count_workers() {
 	local f c=0 comm
 	for f in /proc/[0-9]*/comm; do
 		read -r comm 2>/dev/null <"$f" || continue
-		case $comm in sieve-gen | sieve-filter) c=$((c + 1)) ;; esac
+		case $comm in csieve-gen | csieve-filter) c=$((c + 1)) ;; esac
 	done
 	echo "$c"
 }
@@ -73,7 +73,7 @@ while [ $SECONDS -lt $deadline ]; do
 	state=${state%% *}
 	[ "$state" != Z ] || break
 	if [ "$state" = T ]; then
-		live=$(count_channels "sieve$pid-")
+		live=$(count_channels "csieve$pid-")
 		echo "== while it runs: $live channels, $(count_workers) worker processes"
 		"$chanctl" list
 		kill -CONT "$pid"
@@ -111,7 +111,7 @@ if ! cmp -s "$work/out" "$work/expected"; then
 fi
 [ "$live" = $((n + 1)) ] ||
 	problems+=("expected $((n + 1)) live channels while paused, saw $live")
-left=$(count_channels "sieve$pid-")
+left=$(count_channels "csieve$pid-")
 [ "$left" -eq 0 ] || problems+=("$left channels left behind")
 left=$(count_workers)
 [ "$left" -eq 0 ] || problems+=("$left sieve processes left behind")

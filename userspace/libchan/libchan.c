@@ -44,6 +44,7 @@ _Static_assert(CHAN_STATE_CLOSED == KCHAN_STATE_CLOSED, "CHAN_STATE_CLOSED");
 _Static_assert(CHAN_STATE_DESTROYED == KCHAN_STATE_DESTROYED, "CHAN_STATE_DESTROYED");
 _Static_assert(CHAN_STATE_AUTOCLOSE == KCHAN_STATE_AUTOCLOSE, "CHAN_STATE_AUTOCLOSE");
 _Static_assert(CHAN_STATE_TIMER == KCHAN_STATE_TIMER, "CHAN_STATE_TIMER");
+_Static_assert(CHAN_STREAMS_MAX == KCHAN_STREAMS_MAX, "CHAN_STREAMS_MAX");
 
 /* ----- names and the control device ------------------------------------ */
 
@@ -184,6 +185,8 @@ CHAN_EXPORT int chan_info(int fd, struct chan_info *info)
 	info->sent = ki.sent;
 	info->received = ki.received;
 	info->dropped = ki.dropped;
+	info->held = ki.held;
+	info->id = ki.id;
 	return 0;
 }
 
@@ -233,6 +236,79 @@ CHAN_EXPORT ssize_t chan_recv_timeout(int fd, void *buf, size_t size,
 		return chan_ret(-EINVAL);
 	ret = chan_select(&c, 1, timeout_ns);
 	return chan_ret(ret < 0 ? ret : c.result);
+}
+
+/* ----- held receive and at-most-once sends ------------------------------- */
+
+CHAN_EXPORT ssize_t chan_hold(int fd, void *buf, size_t size, uint64_t *id,
+			      uint64_t *seq)
+{
+	struct kchan_hold h;
+
+	if (!size)
+		return chan_ret(-EINVAL);	/* as chan_recv() */
+	memset(&h, 0, sizeof(h));
+	h.size = sizeof(h);
+	h.buf = (uintptr_t)buf;
+	h.len = size;
+	if (ioctl(fd, KCHAN_IOC_HOLD, &h) < 0)
+		return chan_ret(-errno);
+	if (id)
+		*id = h.id;
+	if (seq)
+		*seq = h.seq;
+	return (ssize_t)h.len;
+}
+
+static int ack_ioctl(int fd, unsigned long cmd, uint64_t id)
+{
+	struct kchan_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.id = id;
+	if (ioctl(fd, cmd, &a) < 0)
+		return chan_ret(-errno);
+	return (int)a.count;
+}
+
+CHAN_EXPORT int chan_ack(int fd, uint64_t id)
+{
+	return ack_ioctl(fd, KCHAN_IOC_ACK, id);
+}
+
+CHAN_EXPORT int chan_return(int fd, uint64_t id)
+{
+	return ack_ioctl(fd, KCHAN_IOC_RETURN, id);
+}
+
+CHAN_EXPORT int chan_send_once(int fd, const void *msg, size_t len,
+			       uint64_t stream, uint64_t seq)
+{
+	struct kchan_send_once s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.buf = (uintptr_t)msg;
+	s.len = len;
+	s.stream = stream;
+	s.seq = seq;
+	if (ioctl(fd, KCHAN_IOC_SEND_ONCE, &s) < 0)
+		return chan_ret(-errno);
+	return s.result_flags & KCHAN_SEND_DUPLICATE ? CHAN_DUPLICATE : 0;
+}
+
+CHAN_EXPORT int chan_stream_seq(int fd, uint64_t stream, uint64_t *seq)
+{
+	struct kchan_stream_seq s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.stream = stream;
+	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &s) < 0)
+		return chan_ret(-errno);
+	*seq = s.seq;
+	return 0;
 }
 
 /* ----- select and poll --------------------------------------------------- */
@@ -353,7 +429,13 @@ static const char *chan_error_text(int err, int op)
 		return "Channel closed";
 	case ENODEV:
 		return "Channel destroyed";
+	case ENOBUFS:
+		if (op == CHAN_OP_HOLD)
+			return "The channel holds as many messages as it may: ack or return some";
+		return NULL;
 	case EAGAIN:
+		if (op == CHAN_OP_HOLD)
+			return "Nothing to hold now (poll for POLLIN)";
 		if (op == CHAN_OP_SEND)
 			return "Channel full, or no receiver waiting (unbuffered)";
 		if (op == CHAN_OP_RECV)
@@ -424,6 +506,8 @@ static const char *chan_error_text(int err, int op)
 	case ENOTTY:
 		if (op == CHAN_OP_SELECT)
 			return "The kchan module has no select (too old)";
+		if (op == CHAN_OP_HOLD)
+			return "The kchan module has no held receive (too old)";
 		if (op == CHAN_OP_CLOSE || op == CHAN_OP_INFO)
 			return "Not a channel fd";
 		return NULL;

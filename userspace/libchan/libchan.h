@@ -74,6 +74,13 @@ int chan_close_fd(int fd);
 /* 1 if @name is a valid channel name, as the kernel checks it, else 0. */
 int chan_name_valid(const char *name);
 
+/*
+ * 0 if kchan is loaded and its control device (behind chan_create,
+ * chan_destroy and chan_close) opens; else -errno: -ENOENT when kchan is
+ * not loaded, which those verbs cannot tell from "no such channel".
+ */
+int chan_available(void);
+
 /* ----- sending and receiving ------------------------------------------ */
 
 /*
@@ -161,10 +168,49 @@ struct chan_info {
 	uint64_t sent;		/* messages the channel accepted */
 	uint64_t received;	/* messages read out of it */
 	uint64_t dropped;	/* timer ticks dropped, the last being unread */
-	uint64_t reserved[2];	/* zero */
+	uint64_t id;		/* the channel's random identity, never 0 (0: kchan too old) */
+	unsigned int held;	/* messages held (chan_hold()), not yet acked */
+	unsigned int reserved;	/* zero */
 };
 
 int chan_info(int fd, struct chan_info *info);
+
+/* ----- held receive and at-most-once sends ------------------------------ */
+
+/*
+ * A receive the channel keeps owning until chan_ack(): the message is
+ * copied into @buf like chan_recv(), but stays held (invisible to other
+ * receivers, still taking its slot, keeping end of file away) until this
+ * fd acks it, or goes back to the head of the channel in its original
+ * order on chan_return() or when the fd is closed.  Never waits: -EAGAIN
+ * when nothing is ready (poll for POLLIN), -ENOBUFS when the channel
+ * already holds max(capacity, 1) messages.  Returns the length (0 at end
+ * of file) and sets *@id (the hold's id, increasing) and *@seq (the
+ * message's place in the channel's history, kept across returns); either
+ * pointer may be NULL.  See kchan(7), "Held receive".
+ */
+ssize_t chan_hold(int fd, void *buf, size_t size, uint64_t *id, uint64_t *seq);
+
+/* Drop every message this fd holds with an id <= @id; how many. */
+int chan_ack(int fd, uint64_t id);
+
+/* Give back every message this fd holds with an id >= @id (0: all); how many. */
+int chan_return(int fd, uint64_t id);
+
+#define CHAN_DUPLICATE		1	/* chan_send_once(): not sent, seq already seen */
+
+/*
+ * chan_send() at most once per (@stream, @seq), both nonzero, @seq rising
+ * within a stream: returns 0 once sent, CHAN_DUPLICATE (and sends nothing)
+ * if the channel already took a seq >= @seq of @stream.  The channel
+ * remembers its CHAN_STREAMS_MAX most recently used streams.
+ */
+#define CHAN_STREAMS_MAX	16
+int chan_send_once(int fd, const void *msg, size_t len, uint64_t stream,
+		   uint64_t seq);
+
+/* The last seq the channel took from @stream into *@seq (0: none remembered). */
+int chan_stream_seq(int fd, uint64_t stream, uint64_t *seq);
 
 /* ----- errors ------------------------------------------------------------ */
 
@@ -179,6 +225,7 @@ int chan_info(int fd, struct chan_info *info);
 #define CHAN_OP_SELECT		7
 #define CHAN_OP_POLL		8
 #define CHAN_OP_INFO		9
+#define CHAN_OP_HOLD		10	/* chan_hold, chan_ack, chan_return */
 
 /*
  * What error @err (positive or negative) means for operation @op, in a

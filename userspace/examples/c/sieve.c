@@ -11,15 +11,20 @@
  * the last) it creates ch(i+1), forks filter i+1 and forwards every number
  * that p does not divide.  Channels are unbuffered unless -c says otherwise.
  *
- * Main receives N primes (each with a timeout), checks them against trial
- * division, and shuts down with Go's close() running upstream: it closes
- * ch(N-1); filter N-2's next send fails with EPIPE, so it closes its own
- * input, and so on up to the generator.  Each filter reaps the one it
- * forked.  On any failure main kills the whole process group instead.
- * Either way it destroys every channel and exits 0 only if all was right.
+ * Main receives N primes (within the run's timeout, -t), checks them
+ * against trial division, and shuts down with Go's close() running
+ * upstream: it closes ch(N-1); filter N-2's next send fails with EPIPE, so
+ * it closes its own input, and so on up to the generator.  Each filter
+ * reaps the one it forked.  On any failure, the timeout or SIGINT, SIGTERM
+ * or SIGHUP main kills the whole process group instead.  Either way it
+ * destroys every channel and exits 0 only if all was right.
+ *
+ * make demo runs it (examples/sieve-demo.sh) with --pause, and counts the
+ * channels csieve<pid>-* and the processes csieve-gen and csieve-filter.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -28,12 +33,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libchan.h"
 
 #define MSG_MAX		24
-#define MAX_PRIMES	500
+#define MAX_PRIMES	1000	/* one process and one channel each */
 #define NSEC		1000000000LL
 
 static char prefix[32];		/* "csieve<pid>": every channel name starts so */
@@ -211,12 +217,67 @@ static unsigned long next_prime(unsigned long n)
 	}
 }
 
-static volatile sig_atomic_t timed_out;
+static const char usage_text[] =
+	"usage: sieve [-c CAPACITY] [-t SECONDS] [--pause] [N]\n"
+	"\n"
+	"Print the first N primes (default 25, at most 1000), one per line,\n"
+	"computed by a pipeline of processes joined by kchan channels.\n"
+	"\n"
+	"  -c CAPACITY  capacity of the sieve channels (default 0: unbuffered)\n"
+	"  -t SECONDS   give up and fail after this long (default 120 + N*N/2000:\n"
+	"               the work grows about as N squared; N=1000 takes ~3 min in TCG)\n"
+	"  --pause      once all N primes are in, stop (SIGSTOP) with the whole\n"
+	"               pipeline alive, so it can be inspected (chanctl list);\n"
+	"               SIGCONT lets the sieve shut down\n";
 
-static void on_alarm(int sig)
+/* Main only: SIGALRM (the timeout) or the signal that ends the run early. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
 {
-	(void)sig;
-	timed_out = 1;
+	stop_signal = sig;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* Parse all of @s as a decimal number in [min, max]. */
+static int parse_count(const char *s, unsigned long min, unsigned long max,
+		       unsigned int *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static __attribute__((noreturn, format(printf, 1, 2)))
+void usage_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sieve: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage_text);
+	exit(2);
 }
 
 static int destroy_all(unsigned int made)
@@ -242,33 +303,48 @@ static int destroy_all(unsigned int made)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "pause", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct chan_opts opts = { .msg_max = MSG_MAX };
 	char name[CHAN_NAME_MAX];
-	unsigned int got = 0, timeout_s = 60;
-	int primes_fd, err, ok = 1, status, opt;
+	unsigned int got = 0, timeout_s = 0;
+	int primes_fd, err, ok = 1, pause_at_end = 0, status, opt;
 	unsigned long p, want = 1;
-	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct sigaction sa = { .sa_handler = on_stop_signal };	/* no SA_RESTART */
 	pid_t self = getpid(), gen, f0, pid;
+	int64_t deadline, left;
 
-	while ((opt = getopt(argc, argv, "c:t:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			capacity = strtoul(optarg, NULL, 10);
+			if (parse_count(optarg, 0, 0xffffffffUL, &capacity))
+				usage_fail("-c: invalid value '%s'", optarg);
 			break;
 		case 't':
-			timeout_s = strtoul(optarg, NULL, 10);
+			if (parse_count(optarg, 1, 0xffffffffUL, &timeout_s))
+				usage_fail("-t: invalid value '%s'", optarg);
 			break;
+		case 'p':
+			pause_at_end = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
 		default:
-			fprintf(stderr, "usage: sieve [-c CAPACITY] [-t SECONDS] [N]\n");
+			fprintf(stderr, "%s", usage_text);
 			return 2;
 		}
 	}
-	if (optind < argc)
-		nprimes = strtoul(argv[optind], NULL, 10);
-	if (nprimes < 1 || nprimes > MAX_PRIMES || !timeout_s) {
-		fprintf(stderr, "sieve: N is 1 to %d, the timeout at least 1 s\n", MAX_PRIMES);
-		return 2;
-	}
+	if (optind + 1 < argc)
+		usage_fail("unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc && parse_count(argv[optind], 1, MAX_PRIMES, &nprimes))
+		usage_fail("N: invalid value '%s' (1 to %d)", argv[optind], MAX_PRIMES);
+	if (!timeout_s)
+		timeout_s = 120 + nprimes * nprimes / 2000;
+	deadline = now_ns() + timeout_s * NSEC;
 
 	signal(SIGPIPE, SIG_IGN);		/* EPIPE is how shutdown travels */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphaned filters come back to us */
@@ -312,13 +388,28 @@ int main(int argc, char **argv)
 		ok = 0;
 	}
 
-	/* Each prime must come within the timeout: a hang is a failure, not a hang. */
+	/* Only now, so the workers keep the default actions. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+
+	/* The primes must all come before the deadline: a hang is a failure. */
 	while (ok && got < nprimes) {
-		err = recv_num(primes_fd, &p, timeout_s * NSEC);
+		left = deadline - now_ns();
+		err = left > 0 ? recv_num(primes_fd, &p, left) : -ETIMEDOUT;
+		if (err == -EINTR && !stop_signal)
+			continue;	/* stopped and continued, say: not ours */
 		if (err <= 0) {
-			fprintf(stderr, "sieve: prime %u of %u: %s\n", got + 1, nprimes,
-				err ? chan_strerror(err, CHAN_OP_RECV) :
-				"primes closed by a failed worker");
+			if (err == -ETIMEDOUT)
+				fprintf(stderr, "sieve: timed out after %u s with %u of %u primes\n",
+					timeout_s, got, nprimes);
+			else if (stop_signal)
+				fprintf(stderr, "sieve: %s\n", strsignal(stop_signal));
+			else
+				fprintf(stderr, "sieve: prime %u of %u: %s\n", got + 1, nprimes,
+					err ? chan_strerror(err, CHAN_OP_RECV) :
+					"primes closed by a failed worker");
 			ok = 0;
 			break;
 		}
@@ -332,6 +423,8 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 
+	if (ok && pause_at_end)
+		raise(SIGSTOP);		/* the whole pipeline is alive: look at it */
 	if (ok) {
 		chan_name(name, nprimes - 1);
 		err = chan_close(name);
@@ -345,14 +438,17 @@ int main(int argc, char **argv)
 		kill(-gen, SIGKILL);
 	/*
 	 * Reap every worker, orphans included; a clean shutdown exits them all
-	 * with 0.  One that hangs is killed after the timeout.
+	 * with 0.  One that hangs past the deadline (at least 1 s more) is
+	 * killed, as is everything after a stop signal.
 	 */
-	sigaction(SIGALRM, &sa, NULL);
-	alarm(timeout_s);
+	left = (deadline - now_ns()) / NSEC;
+	alarm(left > 1 ? left : 1);
 	for (;;) {
 		pid = wait(&status);
-		if (pid < 0 && errno == EINTR && timed_out && gen > 0) {
-			fprintf(stderr, "sieve: shutdown timed out\n");
+		if (pid < 0 && errno == EINTR && stop_signal && gen > 0) {
+			if (ok)
+				fprintf(stderr, "sieve: shutdown %s\n", stop_signal == SIGALRM ?
+					"timed out" : strsignal(stop_signal));
 			kill(-gen, SIGKILL);
 			ok = 0;
 			continue;

@@ -14,7 +14,7 @@
 # Shutdown is Go's close(): main closes every channel at once.  A blocked or
 # later send fails with EPIPE, and that filter closes its input; a receive
 # sees EOF, and that filter closes its output.  (Closing only the last
-# channel would do too, as in sieve.c, but then each filter ends only when the
+# channel would do too, as in c/sieve.c, but then each filter ends only when the
 # next number reaches it, which at a fork and exec per message takes bash
 # seconds per filter.)
 #

@@ -30,8 +30,9 @@ TEST_F(lt, create_defaults)
 	EXPECT_EQ(0, info.sent);
 	EXPECT_EQ(0, info.received);
 	EXPECT_EQ(0, info.dropped);
-	EXPECT_EQ(0, info.reserved[0]);
-	EXPECT_EQ(0, info.reserved[1]);
+	EXPECT_EQ(0, info.held);
+	EXPECT_NE(0, info.id);
+	EXPECT_EQ(0, info.reserved);
 	snprintf(path, sizeof(path), "/dev/chan/%s", name);
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(0600, st.st_mode & 07777);

@@ -1,0 +1,28 @@
+# The fuzzer (issue 6, tools/fuzz/README.md).
+#
+#   make kchanfuzz       build/fuzz/kchanfuzz (selftests build chan_fuzz, its
+#                        one-minute run that make check and check-debug use)
+#   make soak [DURATION=600] [KVER=...] [SEED=S] [PROCS=4] [FAULTS=PCT]
+#                        one guest running kchanfuzz for DURATION seconds on
+#                        KVER (default: the newest non-RT Debian kernel; the
+#                        debug kernel is KVER=6.12.117-kchan-debug); fails on
+#                        a violation or any kernel report (tools/vm/run).
+#                        FAULTS=5 fails 5% of kchan's allocations (debug
+#                        kernel only)
+.PHONY: kchanfuzz soak
+CHECK_DEBUG_BUILD += kchanfuzz
+
+DURATION ?= 600
+PROCS ?= 4
+# The Makefile's KVER defaults to the host's kernel (for install): only one
+# given on the command line or in the environment picks the soak's kernel.
+SOAK_KVER = $(if $(filter command line environment,$(origin KVER)),$(KVER),$(DEMO_KVER))
+
+kchanfuzz:
+	$(MAKE) -C tools/fuzz
+
+soak: deps kchanfuzz
+	$(if $(filter %-kchan-debug,$(SOAK_KVER)),$(MAKE) debug-module,$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
+	tools/vm/run --kernel $(SOAK_KVER) --timeout $$(($(DURATION) + 900)) -- \
+		build/fuzz/kchanfuzz --duration $(DURATION) --procs $(PROCS) $(if $(SEED),--seed $(SEED)) \
+		$(if $(FAULTS),--faults $(FAULTS))

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# chanbridge in one guest over 127.0.0.1: the command line (--help, usage
+# errors, a non-loopback listen without a PSK refused), netchan's echo
+# example from a shell, a few thousand numbered messages exactly once and in
+# order, close propagation, and `chanbridge status`.  Prints TAP.
+#
+#   tools/vm/run --kernel KVER -- tests/guest-bridge-basic.sh
+set -uo pipefail
+# shellcheck source=../userspace/chanbridge/tests/lib.sh
+. "$(dirname "$0")/../userspace/chanbridge/tests/lib.sh"
+bridge_init
+NUM=$root/userspace/chanbridge/tests/numbered.py
+IO=${BRIDGE_IO:-uring}
+
+# --- the command line --------------------------------------------------------
+"$CB" --help >$W/help 2>&1; rc=$?
+check "--help exits 0" test $rc = 0
+check "--help prints the serve synopsis" grep -q '^usage: chanbridge serve \[--listen ADDR:PORT\]' $W/help
+check "--help prints the import synopsis" grep -q '^usage: chanbridge import ADDR:PORT NAME (--send|--recv)' $W/help
+check "--help prints the status synopsis" grep -q '^usage: chanbridge status \[--status-socket PATH\] \[--json\]' $W/help
+"$CB" >/dev/null 2>&1; same "no command: exit 2" 2 $?
+"$CB" serve --frob >/dev/null 2>&1; same "unknown option: exit 2" 2 $?
+"$CB" serve >/dev/null 2>&1; same "serve without --export: exit 2" 2 $?
+"$CB" serve --export 'a/b' >/dev/null 2>&1; same "bad export name: exit 2" 2 $?
+"$CB" serve --export a:both >/dev/null 2>&1; same "bad export direction: exit 2" 2 $?
+"$CB" import 127.0.0.1:7070 x >/dev/null 2>&1; same "import without --send/--recv: exit 2" 2 $?
+"$CB" import 127.0.0.1 x --send >/dev/null 2>&1; same "import without a port: exit 2" 2 $?
+"$CB" import 127.0.0.1:7070 x --send --window 0 >/dev/null 2>&1; same "--window 0: exit 2" 2 $?
+timeout 10 "$CB" serve --listen 0.0.0.0:7071 --export x >/dev/null 2>$W/nopsk; same \
+	"non-loopback listen without --psk-file: exit 2" 2 $?
+check "... and says why" grep -q 'without --psk-file' $W/nopsk
+
+# --- netchan's echo example -------------------------------------------------------
+mkchan echo-in --capacity 4
+mkchan echo-out --capacity 4
+serve $W/serve.log --listen 127.0.0.1:7070 --io "$IO" --export echo-in:recv \
+	--export echo-out:send --status-socket $W/serve.sock
+srv=$last_pid
+# "Host A" echoes what arrives on echo-out back on echo-in.
+$PY -c '
+import os
+i = os.open("/dev/chan/echo-out", os.O_RDONLY)
+o = os.open("/dev/chan/echo-in", os.O_WRONLY)
+while True:
+    m = os.read(i, 65536)
+    if not m:
+        break
+    os.write(o, m)
+' &
+pids+=($!)
+import $W/imp-out.log r-echo-out 127.0.0.1:7070 echo-out --send --as r-echo-out \
+	--io "$IO" --status-socket $W/imp-out.sock
+imp_out=$last_pid
+import $W/imp-in.log r-echo-in 127.0.0.1:7070 echo-in --recv --as r-echo-in \
+	--io "$IO" --status-socket $W/imp-in.sock
+imp_in=$last_pid
+echo hello >/dev/chan/r-echo-out
+got=$(timeout 60 "$CC" recv r-echo-in -n 1)
+same "echo hello through two bridges and back" "hello" "$got"
+check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.0.1:7070 (no PSK, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
+
+# --- ordering and exactly-once -------------------------------------------------------
+N=3000
+mkchan nums --capacity 16
+"$CB" import 127.0.0.1:7070 nums --recv --as r-nums --window 16 --io "$IO" \
+	--status-socket $W/imp-nums.sock 2>$W/imp-nums.log &
+pids+=($!)
+imp_nums=$!
+"$CB" serve --listen 127.0.0.1:7072 --io "$IO" --export nums:recv \
+	--status-socket $W/serve2.sock 2>$W/serve2.log &
+pids+=($!)
+# (the import above connects to 7070, which does not export nums: it gives up)
+wait_for 30 grep -q "serving" $W/serve2.log
+wait "$imp_nums"; rc=$?
+same "importing a channel the server does not export: exit 1" 1 $rc
+check "... and the importer says why" grep -q "nums is not exported" $W/imp-nums.log
+import $W/imp-nums.log r-nums 127.0.0.1:7072 nums --recv --as r-nums --window 16 --io "$IO" \
+	--status-socket $W/imp-nums.sock
+timeout 120 $PY "$NUM" send /dev/chan/nums 1 $N &
+sender=$!
+timeout 120 $PY "$NUM" recv /dev/chan/r-nums $N 60 >$W/nums.out 2>$W/nums.err
+wait $sender
+check "$N numbered messages arrive exactly once, in order" $PY "$NUM" check $W/nums.out 1 $N
+diag <$W/nums.err
+
+# --- status ---------------------------------------------------------------------------
+"$CB" status --status-socket $W/serve2.sock >$W/status.txt 2>&1
+check "status lists the channel with its counters" grep -q "^channel nums .*sent $N acked $N" $W/status.txt
+diag <$W/status.txt
+"$CB" status --status-socket $W/imp-nums.sock --json >$W/status.json 2>&1
+check "status --json parses, and counts what the importer committed" $PY -c "
+import json, sys
+j = json.load(open('$W/status.json'))
+c = j['channels'][0]
+sys.exit(not (j['mode'] == 'import' and c['name'] == 'nums' and c['local'] == 'r-nums' and c['sent'] == $N))"
+
+# --- close propagation ------------------------------------------------------------------
+$PY "$NUM" send /dev/chan/nums 1 3
+"$CC" close nums
+timeout 60 "$CC" recv r-nums >$W/close.out 2>&1; rc=$?
+same "after a close, the far channel drains what was sent before it, then ends" "0 1 2 3" \
+	"$rc $(tr '\n' ' ' <$W/close.out | sed 's/ $//')"
+gone() { ! alive "$1"; }
+wait_for 30 gone "$last_pid"
+check "the importer exits once every channel is closed" gone "$last_pid"
+check "the importer logged the close" grep -q "closed after seq" $W/imp-nums.log
+
+# --- clean shutdown --------------------------------------------------------------------------
+kill -TERM "$srv"
+wait "$srv"; rc=$?
+same "serve exits 0 on SIGTERM" 0 $rc
+check "serve logs the shutdown" grep -q "shutting down" $W/serve.log
+for p in $imp_in $imp_out; do kill -TERM "$p"; wait "$p"; done
+check "the status socket is gone after shutdown" test ! -e $W/serve.sock
+for f in $W/*.log; do echo "--- $f"; cat "$f"; done | diag
+bridge_done

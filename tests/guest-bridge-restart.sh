@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# chanbridge restarts in one guest: numbered messages flow both ways over
+# one connection while the importer, then the server, dies between
+# committing a message and acknowledging it (CHANBRIDGE_CRASH_AFTER_COMMIT,
+# the window only KCHAN_IOC_SEND_ONCE closes), and then the importer is
+# killed with SIGKILL at a random point; each is started again, and every
+# message arrives exactly once, in order.  Prints TAP.
+#
+#   tools/vm/run --kernel KVER -- tests/guest-bridge-restart.sh
+set -uo pipefail
+# shellcheck source=../userspace/chanbridge/tests/lib.sh
+. "$(dirname "$0")/../userspace/chanbridge/tests/lib.sh"
+bridge_init
+NUM=$root/userspace/chanbridge/tests/numbered.py
+N=${BRIDGE_N:-2000}
+lines() { wc -l <"$1" 2>/dev/null || echo 0; }
+
+mkchan rs --capacity 8	# the server's source: the importer receives
+mkchan rd --capacity 8	# the server's destination: the importer sends
+start_serve() {
+	CHANBRIDGE_CRASH_AFTER_COMMIT=${1:-0} serve $W/serve.log --listen 127.0.0.1:7090 --export rs:recv --export rd:send \
+		--status-socket $W/serve.sock
+	srv=$last_pid
+}
+start_import() {
+	CHANBRIDGE_CRASH_AFTER_COMMIT=${1:-0} import $W/imp.log l-rs 127.0.0.1:7090 rs --recv --as l-rs --window 8 \
+		--channel rd:send:l-rd --status-socket $W/imp.sock
+	imp=$last_pid
+	chans+=(l-rd)
+	wait_for 30 test -e /dev/chan/l-rd
+}
+start_serve $((N / 2))	# dies after committing N/2 of rd
+start_import $((N / 4))	# dies after committing N/4 of rs
+
+timeout 600 $PY "$NUM" send /dev/chan/rs 1 "$N" &
+s1=$!
+timeout 600 $PY "$NUM" recv /dev/chan/l-rs "$N" 120 >$W/rs.out 2>$W/rs.err &
+r1=$!
+timeout 600 $PY "$NUM" send /dev/chan/l-rd 1 "$N" &
+s2=$!
+timeout 600 $PY "$NUM" recv /dev/chan/rd "$N" 120 >$W/rd.out 2>$W/rd.err &
+r2=$!
+
+wait_for 300 gone "$imp"
+wait "$imp"; rc=$?
+same "the importer died after committing N/4 messages, before acking them" 99 $rc
+check "... and said so" grep -q "exiting after $((N / 4)) commits, unacked" $W/imp.log
+echo "# importer died after $(lines $W/rs.out) and $(lines $W/rd.out) messages"
+start_import
+check "the restarted importer resumes right after the last commit" \
+	wait_for 60 grep -q "resuming after seq $((N / 4))\$" $W/imp.log
+
+wait_for 300 gone "$srv"
+wait "$srv"; rc=$?
+same "the server died after committing N/2 messages, before acking them" 99 $rc
+echo "# server died after $(lines $W/rs.out) and $(lines $W/rd.out) messages"
+cp $W/serve.log $W/serve1.log
+start_serve
+check "the restarted server resumes the importer's stream right after its last commit" \
+	wait_for 60 grep -q "resumes after seq $((N / 2))\$" $W/serve.log
+
+wait_for 300 sh -c "[ \$(wc -l <$W/rs.out) -ge $((3 * N / 4)) ]"
+kill -9 "$imp"
+wait "$imp" 2>/dev/null
+echo "# importer killed by SIGKILL after $(lines $W/rs.out) and $(lines $W/rd.out) messages"
+cp $W/imp.log $W/imp2.log
+start_import
+
+wait $s1; wait $s2
+wait $r1; rc1=$?
+wait $r2; rc2=$?
+check "server -> importer: $N messages exactly once, in order, across both kills" \
+	$PY "$NUM" check $W/rs.out 1 "$N"
+diag <$W/rs.err
+check "importer -> server: $N messages exactly once, in order, across both kills" \
+	$PY "$NUM" check $W/rd.out 1 "$N"
+diag <$W/rd.err
+same "both receivers finished" "0 0" "$rc1 $rc2"
+check "the importer reconnected with backoff while the server was down" \
+	grep -q "reconnecting in [0-9]* ms" $W/imp2.log
+check "the importer still runs" alive "$imp"
+"$CB" status --status-socket $W/imp.sock >$W/st 2>&1
+check "its status shows retransmissions or duplicates dropped after the kills" \
+	grep -Eq "retransmitted [1-9]|duplicates [1-9]" $W/st
+diag <$W/st
+for f in $W/*.log; do echo "--- $f"; head -n 12 "$f"; echo ...; tail -n 12 "$f"; done | diag
+bridge_done

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The debug lane (`make check-debug`): every guest test program on a kernel
+# that watches kchan with its own bug detectors (KASAN, lockdep, kmemleak,
+# UBSAN, debug objects, atomic-sleep checks; fault injection available to
+# the tests).  Steps: build that kernel unless it is cached
+# (tools/debug-kernel/build), kchan.ko against it and the test programs, then
+# tools/check.sh on it.  Any report fails the lane and is shown: tools/vm/run
+# fails a guest run on a console report or a kmemleak leak after rmmod, and
+# tools/check.sh names the program that was running.  Ends with the line
+# "N passed, N failed" like make check.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+usage() {
+	cat <<'EOF2'
+usage: tools/check-debug.sh [--only PROG[,PROG...]]
+
+Builds the debug kernel if needed (about 20 min on 2 cores, cached in
+${KCHAN_CACHE:-~/.cache/kchan}/debug-kernel), kchan.ko for it and the test
+programs, then runs tools/check.sh on it.
+  --only PROGS   only these programs (as tools/check.sh --only)
+Environment: KCHAN_PROG_TIMEOUT (per program, default 1800 s here: the
+detectors slow everything down), KCHAN_VM_TIMEOUT (the guest run, default
+4800 s), DEBUG_JOBS (make -j for the kernel, default: the CPUs).
+EOF2
+}
+
+check_args=(--no-vm-selftest)
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--only) check_args+=(--only "${2:?}"); shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+# A step that fails before the tests counts as one failure, so the lane
+# still ends with its count.
+step_failed() {
+	echo "check-debug: $*" >&2
+	echo
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+t0=$(date +%s)
+kdir=$(tools/debug-kernel/build --print-dir 2>/dev/null) && built=cached || built=
+if [ -z "$built" ]; then
+	kdir=$(tools/debug-kernel/build --jobs "${DEBUG_JOBS:-$(nproc)}") ||
+		step_failed "building the debug kernel failed"
+	built="built in $(cat "$kdir/build-seconds") s"
+fi
+kver=$(cat "$kdir/release")
+t1=$(date +%s)
+
+make --no-print-directory debug-module check-debug-build ||
+	step_failed "building kchan.ko for $kver or the test programs failed"
+t2=$(date +%s)
+
+# Everything runs several times slower under KASAN, lockdep and
+# SLUB_DEBUG_ON, and under TCG on top.
+export KCHAN_PROG_TIMEOUT=${KCHAN_PROG_TIMEOUT:-1800}
+export KCHAN_VM_TIMEOUT=${KCHAN_VM_TIMEOUT:-4800}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+rc=0
+tools/check.sh "${check_args[@]}" "$kver" 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+t3=$(date +%s)
+
+# tools/vm/run quotes only the first 30 lines of the first report; a KASAN
+# or lockdep report is longer.  Show it whole, with file:line where the
+# kernel's and the module's debug info can say.
+log=$(sed -n 's/.*(guest run): .*console log \(\/.*\.log\)$/\1/p' "$out" | tail -n 1)
+if [ -n "$log" ] && [ -r "$log" ]; then
+	first=$(grep -n -E 'BUG:|WARNING:|UBSAN:|unreferenced object|Oops|general protection|Kernel panic|INFO: task .* blocked|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage' "$log" |
+		grep -v 'kchan-vm: ' | head -n 1 | cut -d: -f1 || true)
+	if [ -n "$first" ]; then
+		echo
+		echo "=== the first kernel report ($log, line $first) ==="
+		src=$(readlink -f "$kdir/build/source" || true)
+		report=$(tail -n +"$first" "$log" | tr -d '\r' | head -n 150)
+		if [ -n "$src" ] && [ -x "$src/scripts/decode_stacktrace.sh" ]; then
+			"$src/scripts/decode_stacktrace.sh" "$kdir/build/vmlinux" "$src" \
+				"$root/build/$kver" <<<"$report" 2>/dev/null || echo "$report"
+		else
+			echo "$report"
+		fi
+	fi
+fi
+
+echo
+echo "check-debug: kernel $kver ($built, $kdir); module and programs $((t2 - t1)) s; tests $((t3 - t2)) s; lane $((t3 - t0)) s"
+count=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$out" | tail -n 1 || true)
+if [ -z "$count" ]; then
+	count="0 passed, 1 failed"
+	[ "$rc" != 0 ] || rc=1
+fi
+echo "$count"
+exit "$rc"

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * chanbridge's state: one bridge (serve or import), its connections, and
+ * on each connection the streams, one per channel carried.
+ */
+#ifndef CHANBRIDGE_BRIDGE_H
+#define CHANBRIDGE_BRIDGE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "evloop.h"
+#include "frame.h"
+
+#define CB_MAX_CHANS	64	/* channels per connection */
+#define CB_MAX_EXPORTS	64
+#define CB_WINDOW_MAX	1024	/* messages in flight per channel */
+#define CB_CTL_RESERVE	16384	/* output room kept for control frames */
+#define CB_PSK_MAX	1024
+
+/* What an event's tag points at: every tagged struct starts with this. */
+enum tag_kind { T_LISTEN, T_CONN, T_CHAN, T_STATUS, T_SIGNAL };
+struct tag { enum tag_kind kind; };
+
+/* Counters of one channel, kept across connections. */
+struct chstat {
+	uint64_t sent;		/* DATA frames sent (source) or messages committed (dest) */
+	uint64_t acked;		/* messages acked by the far side (source) */
+	uint64_t retrans;	/* DATA frames sent again after a reconnect */
+	uint64_t dups;		/* retransmissions the kernel dropped (dest) */
+	uint64_t max_seq;	/* highest seq ever sent: below it, a send is a retransmission */
+	int64_t rtt_us;		/* smoothed DATA -> ACK round trip */
+	uint32_t window;
+};
+
+/* A message held from the source channel, or received for the destination. */
+struct msg {
+	struct msg *next;
+	uint64_t seq;
+	uint64_t hold_id;
+	int64_t sent_us;	/* 0 until sent in this session */
+	uint32_t len;
+	uint8_t data[];
+};
+
+enum role { ROLE_SRC, ROLE_DST };
+enum sstate { S_OPENING, S_RUN, S_DONE, S_FAILED };
+
+/* Control frames a stream owes the far side (sent when there is room). */
+#define P_OPEN		0x01
+#define P_STREAM	0x02
+#define P_RESUME	0x04
+#define P_ACK		0x08
+#define P_CREDIT	0x10
+#define P_CLOSE		0x20
+#define P_CLOSE_ACK	0x40
+#define P_OPENED	0x80
+
+struct conn;
+
+struct stream {
+	struct tag tag;		/* T_CHAN: the channel fd's events */
+	struct conn *c;
+	uint32_t id;		/* the channel number on the wire */
+	enum role role;
+	enum sstate state;
+	int fd;			/* the local channel */
+	int own_fd;		/* closed with the stream (serve); else kept (import) */
+	char name[CB_NAME_MAX + 1];
+	uint64_t stream;	/* the source channel's info.id */
+	uint32_t msg_max, capacity, window;
+	struct chstat *st;
+	unsigned int pend;	/* P_* */
+	uint32_t watched;	/* events asked of the loop for fd */
+	/* source */
+	int resumed;
+	uint64_t resume;	/* the destination's last committed seq */
+	uint64_t credit, sent_frames;
+	struct msg *fl, *fl_tail;	/* held, in seq order */
+	int nfl, unsent;
+	int eof;
+	int nobufs;		/* HOLD said ENOBUFS: retry after an ack */
+	uint64_t last_seq;
+	uint64_t max_sent;	/* highest seq sent in this session */
+	/* destination */
+	struct msg *pq, *pq_tail;	/* received, not yet committed */
+	int npq;
+	uint64_t granted, received, last_rx, committed;
+	int close_rcvd;
+	uint64_t close_seq;
+};
+
+enum cstate { C_CONNECTING, C_HELLO, C_AUTH, C_READY, C_DEAD };
+
+struct bridge;
+
+struct conn {
+	struct tag tag;		/* T_CONN */
+	struct bridge *b;
+	int fd;
+	int id;
+	enum cstate state;
+	char peer[80];
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	uint8_t *wbuf;
+	size_t wlen, wcap;
+	uint32_t max_msg;
+	uint8_t nonce[CB_NONCE], peer_nonce[CB_NONCE];
+	int64_t hs_deadline, last_rx, last_ping;
+	uint64_t pong_token;
+	int need_pong;
+	int64_t rtt_us;
+	struct stream *s[CB_MAX_CHANS];
+	int ns;
+	unsigned int rr;
+	int fatal;		/* import: do not reconnect */
+	uint32_t watched;
+};
+
+struct export {
+	char name[CB_NAME_MAX + 1];
+	int allow;		/* bitmask of CB_DIR_SEND, CB_DIR_RECV */
+	struct chstat st;
+};
+
+/* An imported channel (import side), kept across connections. */
+struct impch {
+	char remote[CB_NAME_MAX + 1], local[CB_NAME_MAX + 1];
+	int dir;		/* CB_DIR_SEND or CB_DIR_RECV */
+	int fd;
+	uint64_t stream;	/* for CB_DIR_SEND: the local channel's id */
+	int done, failed;
+	struct chstat st;
+};
+
+struct bridge {
+	int server;
+	struct evloop *ev;
+	enum ev_kind io;
+	uint8_t psk[CB_PSK_MAX];
+	size_t psk_len;
+	uint32_t max_msg;
+	int max_conns;
+	int keepalive_ms, hs_timeout_ms;
+	uint32_t window, capacity;
+	int capacity_set;
+	uint8_t *scratch;	/* one message, for holds */
+	/* serve */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct tag ltag;
+	int lfd;
+	struct export ex[CB_MAX_EXPORTS];
+	int nex;
+	struct conn **conns;
+	int nconns, next_id;
+	/* import */
+	char *target;
+	struct impch ic[CB_MAX_CHANS];
+	int nic;
+	struct conn *conn;
+	int64_t reconnect_at;
+	int backoff_ms;
+	/* both */
+	char status_path[108];
+	struct tag stag;
+	int status_fd;
+	struct tag sigtag;
+	int sigfd;
+	int stop;
+	uint64_t crash_after, commits;	/* CHANBRIDGE_CRASH_AFTER_COMMIT (tests) */
+	int rc;			/* exit status once stopped */
+};
+
+/* conn.c: the protocol engine */
+struct conn *conn_new(struct bridge *b, int fd, const char *peer, enum cstate st);
+void conn_event(struct conn *c, uint32_t events);
+void stream_event(struct stream *s, uint32_t events);
+void conn_timers(struct conn *c, int64_t now);
+int64_t conn_next_timer(const struct conn *c);
+void conn_kill(struct conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void conn_free(struct conn *c);
+void conn_start(struct conn *c);	/* import: connected; send HELLO */
+void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
+
+/* auth.c */
+int psk_load(struct bridge *b, const char *path);
+void psk_mac(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
+	     uint8_t out[CB_MAC]);
+int psk_check(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
+	      const uint8_t mac[CB_MAC]);
+
+/* addr.c */
+int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int addr_is_loopback(const struct sockaddr_storage *ss);
+void addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* status.c */
+int status_listen(struct bridge *b);
+void status_serve(struct bridge *b);
+int cmd_status(int argc, char **argv);
+
+/* serve.c, import.c: hooks the engine calls */
+void serve_conn_dead(struct bridge *b, struct conn *c);
+void import_conn_dead(struct bridge *b, struct conn *c);
+int serve_open(struct conn *c, const struct cb_frame *f);
+void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f);
+void import_stream_end(struct bridge *b, struct stream *s);
+int cmd_serve(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int run_loop(struct bridge *b);
+
+#endif

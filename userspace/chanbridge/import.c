@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chanbridge import: one connection to a serve carrying every imported
+ * channel, re-established with exponential backoff.  The local channels
+ * and their fds outlive connections, which is what makes resuming work.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "cli.h"
+#include "kch.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+
+static int add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
+		       const char *local, size_t ll)
+{
+	struct impch *ic;
+
+	if (b->nic >= CB_MAX_CHANS)
+		return usage_err("import", "at most %d channels", CB_MAX_CHANS);
+	if (!cb_name_ok(remote, rl) || !cb_name_ok(local, ll))
+		return usage_err("import", "bad channel name");
+	ic = &b->ic[b->nic++];
+	memcpy(ic->remote, remote, rl);
+	memcpy(ic->local, local, ll);
+	ic->dir = dir;
+	ic->fd = -1;
+	for (int i = 0; i < b->nic - 1; i++)
+		if (!strcmp(b->ic[i].local, ic->local))
+			return usage_err("import", "local channel %s imported twice", ic->local);
+	return 0;
+}
+
+void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
+{
+	struct bridge *b = c->b;
+	struct impch *ic = &b->ic[s->id - 1];
+	struct kchan_info info;
+	int rc;
+
+	if (ic->fd < 0) {
+		uint32_t cap = b->capacity_set ? b->capacity : b->window;
+
+		rc = kch_create(ic->local, cap, f->u32);
+		if (rc < 0) {
+			logmsg("create /dev/chan/%s: %s", ic->local, strerror(-rc));
+			return conn_kill(c, 0, "cannot create the local channel");
+		}
+		logmsg("channel %s: %s /dev/chan/%s", ic->remote,
+		       rc == 1 ? "reusing the existing" : "created", ic->local);
+		rc = kch_open(ic->local, ic->dir == CB_DIR_RECV);
+		if (rc < 0 || kch_info(rc, &info) < 0) {
+			logmsg("open /dev/chan/%s: %s", ic->local, strerror(rc < 0 ? -rc : errno));
+			if (rc >= 0)
+				close(rc);
+			ic->failed = 1;
+			s->state = S_FAILED;
+			return;
+		}
+		ic->fd = rc;
+		ic->stream = info.id;
+		if (ic->dir == CB_DIR_RECV && info.msg_max < f->u32)
+			logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
+			       ic->local, info.msg_max, ic->remote, f->u32);
+	}
+	if (kch_info(ic->fd, &info) < 0)
+		return conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(errno));
+	s->fd = ic->fd;
+	s->capacity = info.capacity;
+	s->state = S_RUN;
+	if (s->role == ROLE_DST) {
+		s->msg_max = f->u32;
+		s->stream = f->stream;
+		rc = kch_stream_seq(s->fd, s->stream, &s->committed);
+		if (rc < 0)
+			return conn_kill(c, 0, "KCHAN_IOC_STREAM_SEQ: %s", strerror(-rc));
+		s->last_rx = s->committed;
+		s->pend |= P_RESUME;
+		logmsg("conn %d %s: channel %s -> /dev/chan/%s: resuming after seq %llu", c->id,
+		       c->peer, ic->remote, ic->local, (unsigned long long)s->committed);
+	} else {
+		s->msg_max = info.msg_max;
+		s->stream = ic->stream;
+		s->pend |= P_STREAM;
+		logmsg("conn %d %s: channel /dev/chan/%s -> %s: open", c->id, c->peer, ic->local,
+		       ic->remote);
+	}
+}
+
+void import_stream_end(struct bridge *b, struct stream *s)
+{
+	struct impch *ic = &b->ic[s->id - 1];
+
+	if (s->state == S_DONE)
+		ic->done = 1;
+	else
+		ic->failed = 1;
+}
+
+static void import_connect(struct bridge *b)
+{
+	int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct conn *c;
+	int one = 1, i;
+
+	if (fd < 0) {
+		logmsg("socket: %s", strerror(errno));
+		b->reconnect_at = now_ms() + BACKOFF_MAX_MS;
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = conn_new(b, fd, b->target, C_CONNECTING);
+	if (!c) {
+		close(fd);
+		b->reconnect_at = now_ms() + BACKOFF_MAX_MS;
+		return;
+	}
+	for (i = 0; i < b->nic; i++) {
+		struct impch *ic = &b->ic[i];
+		struct stream *s;
+
+		if (ic->done || ic->failed)
+			continue;
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			continue;
+		s->tag.kind = T_CHAN;
+		s->c = c;
+		s->id = (uint32_t)i + 1;
+		s->role = ic->dir == CB_DIR_SEND ? ROLE_SRC : ROLE_DST;
+		s->state = S_OPENING;
+		s->fd = -1;
+		snprintf(s->name, sizeof(s->name), "%s", ic->remote);
+		s->window = b->window;
+		s->st = &ic->st;
+		s->st->window = b->window;
+		c->s[c->ns++] = s;
+	}
+	b->conn = c;
+	logmsg("conn %d %s: connecting", c->id, c->peer);
+	if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == 0)
+		conn_start(c);
+	else if (errno != EINPROGRESS)
+		conn_kill(c, 0, "connect: %s", strerror(errno));
+	else
+		conn_update(c);
+}
+
+void import_conn_dead(struct bridge *b, struct conn *c)
+{
+	int fatal = c->fatal;
+
+	logmsg("conn %d %s: closed", c->id, c->peer);
+	conn_free(c);
+	b->conn = NULL;
+	if (fatal) {
+		logmsg("giving up: the server refused us for good");
+		b->rc = 1;
+		b->stop = 1;
+		return;
+	}
+	b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (b->backoff_ms > BACKOFF_MAX_MS)
+		b->backoff_ms = BACKOFF_MAX_MS;
+	b->reconnect_at = now_ms() + b->backoff_ms;
+	logmsg("reconnecting in %d ms", b->backoff_ms);
+}
+
+/* Per loop turn: reap, check whether all is done, reconnect when due. */
+void import_tick(struct bridge *b, int64_t now, int64_t *next)
+{
+	int live = 0, failed = 0, i;
+
+	if (b->conn) {
+		conn_timers(b->conn, now);
+		if (b->conn->state == C_DEAD)
+			import_conn_dead(b, b->conn);
+	}
+	if (b->stop)
+		return;
+	for (i = 0; i < b->nic; i++) {
+		live += !b->ic[i].done && !b->ic[i].failed;
+		failed += b->ic[i].failed;
+	}
+	if (!live) {
+		/* Let the last frames (CLOSE_ACK) leave before exiting. */
+		if (b->conn && b->conn->wlen)
+			goto wait;
+		logmsg("every channel is %s: exiting", failed ? "closed or failed" : "closed");
+		b->rc = failed ? 1 : 0;
+		b->stop = 1;
+		return;
+	}
+wait:
+	if (b->conn) {
+		int64_t t = conn_next_timer(b->conn);
+
+		if (t < *next)
+			*next = t;
+		return;
+	}
+	if (now >= b->reconnect_at) {
+		import_connect(b);
+		if (b->conn && b->conn->state == C_DEAD)
+			*next = now;
+		return;
+	}
+	if (b->reconnect_at < *next)
+		*next = b->reconnect_at;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "send", no_argument, NULL, 'S' },
+		{ "recv", no_argument, NULL, 'R' },
+		{ "as", required_argument, NULL, 'a' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "capacity", required_argument, NULL, 'C' },
+		{ "psk-file", required_argument, NULL, 'k' },
+		{ "status-socket", required_argument, NULL, 's' },
+		{ "io", required_argument, NULL, 'i' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "keepalive", required_argument, NULL, 'K' },
+		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct bridge *b = bridge_new(0);
+	const char *psk = NULL, *as = NULL;
+	char *extra[CB_MAX_CHANS];
+	int nextra = 0, dir = 0, o, i, v;
+
+	if (!b)
+		return 1;
+	snprintf(b->status_path, sizeof(b->status_path), "/run/chanbridge-import.sock");
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'S': case 'R':
+			if (dir)
+				return usage_err("import", "give one of --send and --recv");
+			dir = o == 'S' ? CB_DIR_SEND : CB_DIR_RECV;
+			break;
+		case 'a': as = optarg; break;
+		case 'w':
+			if (parse_num(optarg, 1, CB_WINDOW_MAX, &v))
+				return usage_err("import", "--window wants 1..%d", CB_WINDOW_MAX);
+			b->window = (uint32_t)v;
+			break;
+		case 'C':
+			if (parse_num(optarg, 0, 1 << 20, &v))
+				return usage_err("import", "--capacity wants 0..%d", 1 << 20);
+			b->capacity = (uint32_t)v;
+			b->capacity_set = 1;
+			break;
+		case 'k': psk = optarg; break;
+		case 's':
+			if (strlen(optarg) >= sizeof(b->status_path))
+				return usage_err("import", "--status-socket path too long");
+			snprintf(b->status_path, sizeof(b->status_path), "%s", optarg);
+			break;
+		case 'i':
+			if (parse_io(optarg, &b->io))
+				return usage_err("import", "--io wants uring or epoll");
+			break;
+		case 'c':
+			if (nextra >= CB_MAX_CHANS)
+				return usage_err("import", "at most %d channels", CB_MAX_CHANS);
+			extra[nextra++] = optarg;
+			break;
+		case 'K':
+			if (parse_num(optarg, 1, 3600, &b->keepalive_ms))
+				return usage_err("import", "--keepalive wants 1..3600 seconds");
+			b->keepalive_ms *= 1000;
+			break;
+		case 'H':
+			if (parse_num(optarg, 1, 3600, &b->hs_timeout_ms))
+				return usage_err("import", "--handshake-timeout wants 1..3600 seconds");
+			b->hs_timeout_ms *= 1000;
+			break;
+		case 'h': fputs(USAGE_IMPORT, stdout); return 0;
+		default: fputs(USAGE_IMPORT, stderr); return 2;
+		}
+	}
+	if (argc - optind != 2)
+		return usage_err("import", "want ADDR:PORT and NAME");
+	b->target = argv[optind];
+	if (addr_parse(b->target, &b->addr, &b->addrlen))
+		return usage_err("import", "%s: want ADDR:PORT", b->target);
+	if (!dir)
+		return usage_err("import", "give --send or --recv");
+	if (!as)
+		as = argv[optind + 1];
+	if (add_channel(b, argv[optind + 1], strlen(argv[optind + 1]), dir, as, strlen(as)))
+		return 2;
+	for (i = 0; i < nextra; i++) {
+		/* NAME:send|recv[:LOCAL] */
+		char *c1 = strchr(extra[i], ':'), *c2;
+		int d;
+
+		if (!c1)
+			return usage_err("import", "--channel %s: want NAME:send|recv[:LOCAL]", extra[i]);
+		c2 = strchr(c1 + 1, ':');
+		if (!strncmp(c1 + 1, "send", c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1)) &&
+		    (c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)) == 4)
+			d = CB_DIR_SEND;
+		else if (!strncmp(c1 + 1, "recv", c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1)) &&
+			 (c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)) == 4)
+			d = CB_DIR_RECV;
+		else
+			return usage_err("import", "--channel %s: want NAME:send|recv[:LOCAL]", extra[i]);
+		if (add_channel(b, extra[i], (size_t)(c1 - extra[i]), d, c2 ? c2 + 1 : extra[i],
+				c2 ? strlen(c2 + 1) : (size_t)(c1 - extra[i])))
+			return 2;
+	}
+	if (psk && psk_load(b, psk))
+		return 1;
+	if (bridge_setup(b))
+		return 1;
+	logmsg("importing %d channel%s from %s (%s, %s, window %u)", b->nic,
+	       b->nic == 1 ? "" : "s", b->target, psk ? "PSK" : "no PSK", ev_name(b->ev),
+	       b->window);
+	return run_loop(b);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The kchan ioctls chanbridge uses, raw through the uapi header; -errno on failure. */
+#ifndef CHANBRIDGE_KCH_H
+#define CHANBRIDGE_KCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kchan.h>
+
+/* Open /dev/chan/NAME non-blocking, O_RDONLY or O_WRONLY. */
+int kch_open(const char *name, int write);
+/* Create NAME (capacity, msg_max); 1 if it existed already, 0 if created. */
+int kch_create(const char *name, uint32_t capacity, uint32_t msg_max);
+int kch_info(int fd, struct kchan_info *info);
+/* Hold the oldest message: its length (0 at end of file), *id and *seq. */
+int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq);
+int kch_ack(int fd, uint64_t id);
+int kch_return_all(int fd);
+/* Send once: 0, or 1 when it was a duplicate. */
+int kch_send_once(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq);
+int kch_stream_seq(int fd, uint64_t stream, uint64_t *seq);
+int kch_close(int fd);
+
+#endif

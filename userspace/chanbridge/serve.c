@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/* chanbridge serve: accept importers and open the exported channels they ask for. */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "cli.h"
+#include "kch.h"
+#include "log.h"
+
+static struct export *export_find(struct bridge *b, const char *name)
+{
+	for (int i = 0; i < b->nex; i++)
+		if (!strcmp(b->ex[i].name, name))
+			return &b->ex[i];
+	return NULL;
+}
+
+int serve_open(struct conn *c, const struct cb_frame *f)
+{
+	struct bridge *b = c->b;
+	struct export *e = export_find(b, f->name);
+	struct kchan_info info;
+	struct stream *s;
+	int fd, rc;
+	/* The importer's direction; ours is the other end. */
+	int src = f->dir == CB_DIR_RECV;
+	char text[CB_TEXT_MAX];
+	struct cb_frame err = { .type = CB_ERROR, .chan = f->chan };
+
+	if (!e) {
+		err.u32 = CB_ERR_NOEXPORT;
+		snprintf(text, sizeof(text), "%s is not exported", f->name);
+		goto refuse;
+	}
+	if (!(e->allow & f->dir)) {
+		err.u32 = CB_ERR_DIR;
+		snprintf(text, sizeof(text), "%s may not be %s by importers", f->name,
+			 src ? "received from" : "sent into");
+		goto refuse;
+	}
+	fd = kch_open(f->name, !src);
+	if (fd < 0) {
+		err.u32 = (uint32_t)-fd;
+		snprintf(text, sizeof(text), "open /dev/chan/%s: %s", f->name, strerror(-fd));
+		goto refuse;
+	}
+	rc = kch_info(fd, &info);
+	if (rc < 0 || info.msg_max > c->max_msg) {
+		err.u32 = rc < 0 ? (uint32_t)-rc : EMSGSIZE;
+		snprintf(text, sizeof(text), "%s: %s", f->name,
+			 rc < 0 ? strerror(-rc) : "msg_max above the connection's maximum (--max-msg)");
+		close(fd);
+		goto refuse;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		err.u32 = ENOMEM;
+		snprintf(text, sizeof(text), "out of memory");
+		goto refuse;
+	}
+	s->tag.kind = T_CHAN;
+	s->c = c;
+	s->id = f->chan;
+	s->role = src ? ROLE_SRC : ROLE_DST;
+	s->fd = fd;
+	s->own_fd = 1;
+	snprintf(s->name, sizeof(s->name), "%s", f->name);
+	s->msg_max = info.msg_max;
+	s->capacity = info.capacity;
+	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
+	s->st = &e->st;
+	s->st->window = s->window;
+	s->pend = P_OPENED;
+	if (src) {
+		s->stream = info.id;
+		s->state = S_RUN;	/* data moves after RESUME */
+	} else {
+		s->state = S_OPENING;	/* until the importer names its stream */
+	}
+	c->s[c->ns++] = s;
+	logmsg("conn %d %s: channel %s opened: importer %s (window %u)", c->id, c->peer,
+	       s->name, src ? "receives" : "sends", s->window);
+	return 0;
+refuse:
+	logmsg("conn %d %s: refusing channel %s: %s", c->id, c->peer, f->name, text);
+	err.data = (const uint8_t *)text;
+	err.len = (uint32_t)strlen(text);
+	{
+		size_t n = cb_encode(c->wbuf + c->wlen, c->wcap - c->wlen, &err);
+
+		c->wlen += n;
+	}
+	return -1;
+}
+
+/* An OPENED stream of ours waits in S_OPENING for STREAM (destination). */
+
+void serve_conn_dead(struct bridge *b, struct conn *c)
+{
+	(void)b;
+	logmsg("conn %d %s: closed", c->id, c->peer);
+}
+
+static void serve_accept(struct bridge *b)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char peer[80];
+	int fd = accept4(b->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct conn *c;
+	int one = 1;
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			logmsg("accept: %s", strerror(errno));
+		return;
+	}
+	addr_str((struct sockaddr *)&ss, peer, sizeof(peer));
+	if (b->nconns >= b->max_conns) {
+		static const char msg[] = "connection limit reached";
+		uint8_t buf[64];
+		struct cb_frame f = { .type = CB_ERROR, .u32 = CB_ERR_LIMIT,
+				      .data = (const uint8_t *)msg, .len = sizeof(msg) - 1 };
+		size_t n = cb_encode(buf, sizeof(buf), &f);
+
+		logmsg("refusing connection from %s: %d connections (--max-conns)", peer,
+		       b->nconns);
+		if (write(fd, buf, n) < 0)
+			n = 0;
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = conn_new(b, fd, peer, C_HELLO);
+	if (!c) {
+		logmsg("refusing connection from %s: out of memory", peer);
+		close(fd);
+		return;
+	}
+	b->conns[b->nconns++] = c;
+	logmsg("conn %d %s: accepted (%d of at most %d)", c->id, peer, b->nconns, b->max_conns);
+	conn_update(c);
+}
+
+static void usage_serve(FILE *f)
+{
+	fputs(USAGE_SERVE, f);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "psk-file", required_argument, NULL, 'k' },
+		{ "export", required_argument, NULL, 'e' },
+		{ "status-socket", required_argument, NULL, 's' },
+		{ "io", required_argument, NULL, 'i' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "max-msg", required_argument, NULL, 'm' },
+		{ "keepalive", required_argument, NULL, 'K' },
+		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct bridge *b = bridge_new(1);
+	const char *listen_at = "127.0.0.1:7070", *psk = NULL;
+	int o, one = 1;
+
+	if (!b)
+		return 1;
+	snprintf(b->status_path, sizeof(b->status_path), "/run/chanbridge.sock");
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l': listen_at = optarg; break;
+		case 'k': psk = optarg; break;
+		case 'e': {
+			char *colon = strchr(optarg, ':');
+			struct export *e;
+			size_t nl = colon ? (size_t)(colon - optarg) : strlen(optarg);
+
+			if (b->nex >= CB_MAX_EXPORTS)
+				return usage_err("serve", "at most %d exports", CB_MAX_EXPORTS);
+			if (!cb_name_ok(optarg, nl))
+				return usage_err("serve", "bad channel name in --export %s", optarg);
+			e = &b->ex[b->nex++];
+			memcpy(e->name, optarg, nl);
+			e->name[nl] = 0;
+			if (!colon)
+				e->allow = CB_DIR_SEND | CB_DIR_RECV;
+			else if (!strcmp(colon, ":send"))
+				e->allow = CB_DIR_SEND;
+			else if (!strcmp(colon, ":recv"))
+				e->allow = CB_DIR_RECV;
+			else
+				return usage_err("serve", "--export %s: want NAME, NAME:send or NAME:recv",
+						 optarg);
+			if (export_find(b, e->name) != e)
+				return usage_err("serve", "%s exported twice", e->name);
+			break;
+		}
+		case 's':
+			if (strlen(optarg) >= sizeof(b->status_path))
+				return usage_err("serve", "--status-socket path too long");
+			snprintf(b->status_path, sizeof(b->status_path), "%s", optarg);
+			break;
+		case 'i':
+			if (parse_io(optarg, &b->io))
+				return usage_err("serve", "--io wants uring or epoll");
+			break;
+		case 'c':
+			if (parse_num(optarg, 1, 65536, &b->max_conns))
+				return usage_err("serve", "--max-conns wants 1..65536");
+			break;
+		case 'm': {
+			int v;
+
+			if (parse_num(optarg, 1, CB_MSG_HARD_MAX, &v))
+				return usage_err("serve", "--max-msg wants 1..%u", CB_MSG_HARD_MAX);
+			b->max_msg = (uint32_t)v;
+			break;
+		}
+		case 'K':
+			if (parse_num(optarg, 1, 3600, &b->keepalive_ms))
+				return usage_err("serve", "--keepalive wants 1..3600 seconds");
+			b->keepalive_ms *= 1000;
+			break;
+		case 'H':
+			if (parse_num(optarg, 1, 3600, &b->hs_timeout_ms))
+				return usage_err("serve", "--handshake-timeout wants 1..3600 seconds");
+			b->hs_timeout_ms *= 1000;
+			break;
+		case 'h': usage_serve(stdout); return 0;
+		default: usage_serve(stderr); return 2;
+		}
+	}
+	if (optind != argc)
+		return usage_err("serve", "unexpected argument %s", argv[optind]);
+	if (!b->nex)
+		return usage_err("serve", "nothing to serve: give --export NAME");
+	if (addr_parse(listen_at, &b->addr, &b->addrlen))
+		return usage_err("serve", "--listen %s: want ADDR:PORT", listen_at);
+	if (!addr_is_loopback(&b->addr) && !psk) {
+		logmsg("refusing to listen on %s without --psk-file: anyone could connect",
+		       listen_at);
+		return 2;
+	}
+	if (psk && psk_load(b, psk))
+		return 1;
+	b->conns = calloc((size_t)b->max_conns, sizeof(*b->conns));
+	b->lfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!b->conns || b->lfd < 0) {
+		logmsg("socket: %s", strerror(errno));
+		return 1;
+	}
+	setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(b->lfd, (struct sockaddr *)&b->addr, b->addrlen) < 0 ||
+	    listen(b->lfd, 64) < 0) {
+		logmsg("listen on %s: %s", listen_at, strerror(errno));
+		return 1;
+	}
+	b->ltag.kind = T_LISTEN;
+	if (bridge_setup(b))
+		return 1;
+	ev_watch(b->ev, b->lfd, POLLIN, &b->ltag);
+	{
+		char at[80];
+
+		addr_str((struct sockaddr *)&b->addr, at, sizeof(at));
+		logmsg("serving %d channel%s on %s (%s, %s, at most %d connections, "
+		       "messages up to %u bytes)", b->nex, b->nex == 1 ? "" : "s", at,
+		       b->psk_len ? "PSK required" : "no PSK", ev_name(b->ev), b->max_conns,
+		       b->max_msg);
+	}
+	return run_loop(b);
+}
+
+void serve_events(struct bridge *b)
+{
+	serve_accept(b);
+}
+
+/* Reap dead connections. */
+void serve_reap(struct bridge *b)
+{
+	for (int i = 0; i < b->nconns; i++) {
+		struct conn *c = b->conns[i];
+
+		if (c->state != C_DEAD)
+			continue;
+		serve_conn_dead(b, c);
+		conn_free(c);
+		b->conns[i--] = b->conns[--b->nconns];
+	}
+}
