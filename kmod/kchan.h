@@ -13,7 +13,9 @@
  *   struct kchan_msg  one message, owned by whoever holds it: the writer
  *                     until it is queued, the channel while it is queued,
  *                     held (hold.c) or parked in a blocked writer's waiter, the reader
- *                     once dequeued (until copied out, or put back).
+ *                     once dequeued (until copied out, or put back), then
+ *                     the channel again as a spare buffer (msg.c), freed
+ *                     at destroy or by kchan_dev_release().
  *   struct kchan_waiter
  *                     a blocked reader or writer, on its own stack, or one
  *                     case of a select (select.c); it is on ch->recvq or
