@@ -11,7 +11,9 @@
 #            the long cuts force a reconnect and a resume)
 #   kill-b   B's importer is killed with SIGKILL three times and restarted
 #            (it reuses /dev/chan/seq-kill-b; held messages went back)
-#   kill-a   A's server is killed with SIGKILL three times and restarted
+#   kill-a   A's server is killed with SIGKILL three times and restarted,
+#            each time after 3 s of dropping A's outgoing packets (netem),
+#            so that it dies holding commits B has no ack for
 #
 # The faults come at N/4, N/2 and 3N/4 messages, counted by the side that
 # acts.  Environment (pass with env, e.g. tools/vm/pair ... -- env
@@ -64,8 +66,21 @@ phase_a() {
 	checker=$!
 	sync "$ph-ready" >/dev/null
 	if [ "$ph" = kill-a ]; then
+		# Kill the server when it has certainly committed messages whose
+		# acks B never saw: A's outgoing packets are dropped for 3 s first
+		# (netem), while B's data still comes in and is committed up to
+		# the window.  The restarted server must refuse those again when
+		# B's importer sends them once more.
+		mute=0
+		modprobe sch_netem 2>/dev/null && mute=1
 		restart_serve() {
+			if [ $mute = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
+				sleep 3
+			else
+				log "no netem: a plain kill"
+			fi
 			kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
+			tc qdisc del dev "$IFACE" root 2>/dev/null
 			sleep 2
 			serve "serve-$ph" "${KA[@]}" --export "$ch:send"
 		}
