@@ -21,6 +21,7 @@
 #   KCHAN_PAIR_SEQ_COUNT   N (default 100000)
 #   KCHAN_PAIR_SEQ_PHASES  which phases (default "cut kill-b kill-a")
 #   KCHAN_PAIR_SEQ_TIMEOUT seconds a phase may take (default 1500)
+# shellcheck disable=SC2317,SC2016 # actions run through at_thresholds; eval'd tests
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/lib/pair.sh"
@@ -64,7 +65,7 @@ phase_a() {
 	timeout "$LIMIT" "$PY" "$SEQ" recv "/dev/chan/$ch" --count "$N" --eof 120 \
 		--progress /tmp/rprog >"/tmp/check-$ph.out" 2>&1 &
 	checker=$!
-	sync "$ph-ready" >/dev/null
+	meet "$ph-ready" >/dev/null
 	if [ "$ph" = kill-a ]; then
 		# Kill the server when it has certainly committed messages whose
 		# acks B never saw: A's outgoing packets are dropped for 3 s first
@@ -74,7 +75,7 @@ phase_a() {
 		mute=0
 		modprobe sch_netem 2>/dev/null && mute=1
 		restart_serve() {
-			if [ $mute = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
+			if [ "$mute" = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
 				sleep 3
 			else
 				log "no netem: a plain kill"
@@ -113,13 +114,13 @@ phase_a() {
 phase_b() {
 	local ph=$1 ch=seq-$1 sender rc=0 i
 	rm -f /tmp/sprog
-	sync "$ph-ready" >/dev/null
+	meet "$ph-ready" >/dev/null
 	import "import-$ph" "${KA[@]}" "$ch" --send
 	if ! wait_for 60 test -e "/dev/chan/$ch"; then
 		not_ok "$ph: the import creates /dev/chan/$ch"
 		show_log "import-$ph"
 		kill "$bridge_pid"
-		sync "$ph-done" >/dev/null
+		meet "$ph-done" >/dev/null
 		return
 	fi
 	timeout "$LIMIT" "$PY" "$SEQ" send "/dev/chan/$ch" --count "$N" --progress /tmp/sprog &
@@ -157,7 +158,7 @@ phase_b() {
 			test "$i" -ge 3
 	fi
 	[ "$nfailed" = 0 ] || show_log "import-$ph" 40
-	sync "$ph-done" >/dev/null
+	meet "$ph-done" >/dev/null
 	"$C" destroy "$ch" 2>/dev/null
 }
 
