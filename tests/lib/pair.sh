@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the sourcing tests read what it sets
 # Shared by tests/pair-*.sh, which tools/vm/pair runs in two guests at once
 # (KCHAN_PAIR_ROLE a or b), and once on the host first (precheck).
 #

@@ -81,6 +81,7 @@ for size in 64 4096; do
 		wait_for 60 test -e "/dev/chan/bench$size" || log "no /dev/chan/bench$size"
 		"$PY" "$SEQ" send "/dev/chan/bench$size" --count "$n" --size "$size"
 		"$C" close "bench$size"
+		# shellcheck disable=SC2016 # eval expands it
 		wait_for 300 eval '! kill -0 "$bridge_pid" 2>/dev/null'
 		meet "bridge-$size-done" >/dev/null
 		"$C" destroy "bench$size" 2>/dev/null
