@@ -699,13 +699,14 @@ DONE(done_select)
 
 /* --- held receive and at-most-once sends (when the module has them) --- */
 
-static int hold(struct fctx *c, struct kchan_hold *h)
+/* The message's length (the ioctl returns it, like read()), or -errno. */
+static long hold(struct fctx *c, struct kchan_hold *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->size = sizeof(*h);
 	h->buf = (__u64)(uintptr_t)c->buf;
 	h->len = sizeof(c->buf);
-	return chan_ioctl(c->fd[0], KCHAN_IOC_HOLD, h);
+	return sysret(ioctl(c->fd[0], KCHAN_IOC_HOLD, h));
 }
 
 static int ack(struct fctx *c, unsigned long cmd, __u64 id)
@@ -727,10 +728,11 @@ CALL(call_hold)
 	struct kchan_hold h;
 
 	c->ret = hold(c, &h);
-	if (!c->ret) {
-		c->ret = h.len;
+	if (c->ret >= 0) {
 		c->hold_id = h.id;
 		c->out = h.seq;
+		if ((__u64)c->ret != h.len)
+			c->ret = -EPROTO;	/* the two lengths disagree */
 	}
 }
 
@@ -752,12 +754,12 @@ DONE(done_hold)
 SETUP(setup_held)
 {
 	struct kchan_hold h;
-	int ret;
+	long ret;
 
 	setup_two_msgs(_metadata, c);
 	ret = hold(c, &h);
 	SKIP_IF_NOTTY(ret, "KCHAN_IOC_HOLD");
-	ASSERT_EQ(0, ret);
+	ASSERT_EQ(2, ret);
 	c->hold_id = h.id;
 }
 
