@@ -30,6 +30,14 @@ check "--help prints the status synopsis" grep -q '^usage: chanbridge status \[-
 timeout 10 "$CB" serve --listen 0.0.0.0:7071 --export x >/dev/null 2>$W/nopsk; same \
 	"non-loopback listen without --psk-file: exit 2" 2 $?
 check "... and says why" grep -q 'without --psk-file' $W/nopsk
+timeout 10 "$CB" serve --listen :::7071 --export x >/dev/null 2>$W/nopsk6; same \
+	"--listen :: parses, and without --psk-file is refused too" 2 $?
+check "... for the same reason" grep -q 'without --psk-file' $W/nopsk6
+timeout 10 "$CB" serve --listen '[fe80::1%lo]:7071' --export x >/dev/null 2>$W/nopskz; same \
+	"--listen [fe80::1%lo]:PORT parses (IPv6 with a zone), refused without a key" 2 $?
+check "... for the same reason" grep -q 'without --psk-file' $W/nopskz
+timeout 10 "$CB" serve --listen '[zz]:7071' --export x >/dev/null 2>&1; same \
+	"a bad --listen address: exit 2" 2 $?
 
 # --- netchan's echo example -------------------------------------------------------
 mkchan echo-in --capacity 4
@@ -59,6 +67,12 @@ echo hello >/dev/chan/r-echo-out
 got=$(timeout 60 "$CC" recv r-echo-in -n 1)
 same "echo hello through two bridges and back" "hello" "$got"
 check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.0.1:7070 (no PSK, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
+
+# --- direction limits -----------------------------------------------------------------
+timeout 60 "$CB" import 127.0.0.1:7070 echo-in --send --as wrong-dir \
+	--status-socket $W/wd.sock 2>$W/wd.log; rc=$?
+same "sending into an export limited to :recv: the importer exits 1" 1 $rc
+check "... the server says why" grep -q "echo-in may not be sent into by importers" $W/serve.log
 
 # --- ordering and exactly-once -------------------------------------------------------
 N=3000

@@ -57,34 +57,34 @@ if [ "$role" = a ]; then
 	"$C" create down --capacity 2 && "$C" create up --capacity 16
 	serve serve --export down:send --export up:recv
 	wait_for 30 listening "$PORT" || not_ok "chanbridge serve listens"
-	sync up >/dev/null
+	meet up >/dev/null
 
 	# B -> A: read only once B has closed its side.
-	sync b-closed >/dev/null
+	meet b-closed >/dev/null
 	same "B -> A: A reads the 10 messages, then end of file" "$want" "$(read_all /dev/chan/down)"
 	same "B -> A: a write into A's closed channel fails with EPIPE" "$EPIPE" "$(write_err /dev/chan/down)"
-	sync b-read >/dev/null
+	meet b-read >/dev/null
 
 	# A -> B.
-	sync b-imported >/dev/null
+	meet b-imported >/dev/null
 	for i in $(seq 1 10); do printf 'msg %d' "$i" >/dev/chan/up; done
 	check "A -> B: A closes its source channel" "$C" close up
-	sync a-closed >/dev/null
-	sync done >/dev/null
+	meet a-closed >/dev/null
+	meet end >/dev/null
 	[ "$nfailed" = 0 ] || show_log serve
 	kill "$bridge_pid" 2>/dev/null
 	finish
 fi
 
 # --- B ------------------------------------------------------------------------
-sync up >/dev/null
+meet up >/dev/null
 import imp-down down --send --capacity 16
 imp=$bridge_pid
 wait_for 60 test -e /dev/chan/down || { not_ok "the import creates /dev/chan/down"; show_log imp-down; }
 for i in $(seq 1 10); do printf 'msg %d' "$i" >/dev/chan/down; done
 check "B -> A: B closes its source channel after 10 messages" "$C" close down
-sync b-closed >/dev/null
-sync b-read >/dev/null
+meet b-closed >/dev/null
+meet b-read >/dev/null
 rc=0
 for _ in $(seq 1 300); do kill -0 "$imp" 2>/dev/null || break; sleep 0.2; done
 wait "$imp" || rc=$?
@@ -92,10 +92,10 @@ same "B -> A: B's importer exits 0 once the close is through" 0 "$rc"
 
 import imp-up up --recv
 wait_for 60 test -e /dev/chan/up || { not_ok "the import creates /dev/chan/up"; show_log imp-up; }
-sync b-imported >/dev/null
-sync a-closed >/dev/null
+meet b-imported >/dev/null
+meet a-closed >/dev/null
 same "A -> B: B reads the 10 messages, then end of file" "$want" "$(read_all /dev/chan/up)"
 same "A -> B: a write into B's closed channel fails with EPIPE" "$EPIPE" "$(write_err /dev/chan/up)"
 [ "$nfailed" = 0 ] || { show_log imp-down; show_log imp-up; }
-sync done >/dev/null
+meet end >/dev/null
 finish

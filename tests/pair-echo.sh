@@ -36,14 +36,14 @@ while True:
     os.write(o, m)
 os.close(o)'
 	wait_for 30 listening "$PORT" || { not_ok "chanbridge serve listens"; show_log serve; }
-	sync up >/dev/null
-	sync done >/dev/null
+	meet up >/dev/null
+	meet end >/dev/null
 	kill "$bridge_pid" 2>/dev/null
 	finish
 fi
 
 # --- B ------------------------------------------------------------------------
-sync up >/dev/null
+meet up >/dev/null
 import imp-out echo-out --send
 import imp-in echo-in --recv
 if wait_for 60 test -e /dev/chan/echo-out -a -e /dev/chan/echo-in; then
@@ -51,7 +51,7 @@ if wait_for 60 test -e /dev/chan/echo-out -a -e /dev/chan/echo-in; then
 else
 	not_ok "the imports create /dev/chan/echo-out and /dev/chan/echo-in"
 	show_log imp-out; show_log imp-in
-	sync done >/dev/null; finish
+	meet end >/dev/null; finish
 fi
 
 # The example itself, from the shell: one write, one read of one message.
@@ -92,5 +92,5 @@ same "a 4097-byte message fails with EMSGSIZE on B (A's channel takes 4096)" \
 	"$(python3 -c 'import os, errno; print(os.strerror(errno.EMSGSIZE))')" "$err"
 
 [ "$nfailed" = 0 ] || { show_log imp-out; show_log imp-in; }
-sync done >/dev/null
+meet end >/dev/null
 finish

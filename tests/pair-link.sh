@@ -19,7 +19,7 @@ want=$(sha256sum </tmp/data)
 # 1. 1 MB in one go.
 on_a bg_start socat -u TCP6-LISTEN:7100,reuseaddr OPEN:/tmp/got1,creat,trunc
 on_a wait_for 10 listening 7100
-sync one >/dev/null
+meet one >/dev/null
 on_b check "B sends 1 MB to A over TCP" \
 	timeout 60 socat -u OPEN:/tmp/data "TCP6:[$PEER%$IFACE]:7100"
 if [ "$role" = a ]; then
@@ -32,7 +32,7 @@ fi
 # certainly open and data in flight when it goes.
 on_a bg_start socat -u TCP6-LISTEN:7101,reuseaddr OPEN:/tmp/got2,creat,trunc
 on_a wait_for 10 listening 7101
-sync two >/dev/null
+meet two >/dev/null
 if [ "$role" = b ]; then
 	# shellcheck disable=SC2016 # python, not shell
 	check "B's paced transfer survives a 4 s link cut" "$PY" -c '
@@ -50,5 +50,5 @@ if [ "$role" = a ]; then
 	wait_for 90 test "$(stat -c %s /tmp/got2 2>/dev/null)" = "$(stat -c %s /tmp/data)"
 	same "A receives the paced megabyte intact" "$want" "$(sha256sum </tmp/got2)"
 fi
-sync done >/dev/null
+meet end >/dev/null
 finish

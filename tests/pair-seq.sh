@@ -11,14 +11,21 @@
 #            the long cuts force a reconnect and a resume)
 #   kill-b   B's importer is killed with SIGKILL three times and restarted
 #            (it reuses /dev/chan/seq-kill-b; held messages went back)
-#   kill-a   A's server is killed with SIGKILL three times and restarted
+#   kill-a   A's server is killed with SIGKILL three times and restarted,
+#            each time after 3 s of dropping A's outgoing packets (netem),
+#            so that it dies holding commits B has no ack for
+#
+#   recv     the other way: A sends, B imports with --recv and checks; B's
+#            importer (the destination now) is killed three times, each
+#            after 3 s of dropping B's outgoing packets
 #
 # The faults come at N/4, N/2 and 3N/4 messages, counted by the side that
 # acts.  Environment (pass with env, e.g. tools/vm/pair ... -- env
 # KCHAN_PAIR_SEQ_COUNT=5000 tests/pair-seq.sh):
 #   KCHAN_PAIR_SEQ_COUNT   N (default 100000)
-#   KCHAN_PAIR_SEQ_PHASES  which phases (default "cut kill-b kill-a")
+#   KCHAN_PAIR_SEQ_PHASES  which phases (default "cut kill-b kill-a recv")
 #   KCHAN_PAIR_SEQ_TIMEOUT seconds a phase may take (default 1500)
+# shellcheck disable=SC2317,SC2016 # actions run through at_thresholds; eval'd tests
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/lib/pair.sh"
@@ -28,7 +35,7 @@ echo "TAP version 13"
 make_psk
 C=$CHANCTL
 N=${KCHAN_PAIR_SEQ_COUNT:-100000}
-PHASES=${KCHAN_PAIR_SEQ_PHASES:-cut kill-b kill-a}
+PHASES=${KCHAN_PAIR_SEQ_PHASES:-cut kill-b kill-a recv}
 LIMIT=${KCHAN_PAIR_SEQ_TIMEOUT:-1500}
 SEQ=$lib/bridge-seq.py
 SYNC_TIMEOUT=$((LIMIT + 300))
@@ -62,10 +69,23 @@ phase_a() {
 	timeout "$LIMIT" "$PY" "$SEQ" recv "/dev/chan/$ch" --count "$N" --eof 120 \
 		--progress /tmp/rprog >"/tmp/check-$ph.out" 2>&1 &
 	checker=$!
-	sync "$ph-ready" >/dev/null
+	meet "$ph-ready" >/dev/null
 	if [ "$ph" = kill-a ]; then
+		# Kill the server when it has certainly committed messages whose
+		# acks B never saw: A's outgoing packets are dropped for 3 s first
+		# (netem), while B's data still comes in and is committed up to
+		# the window.  The restarted server must refuse those again when
+		# B's importer sends them once more.
+		mute=0
+		modprobe sch_netem 2>/dev/null && mute=1
 		restart_serve() {
+			if [ "$mute" = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
+				sleep 3
+			else
+				log "no netem: a plain kill"
+			fi
 			kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
+			tc qdisc del dev "$IFACE" root 2>/dev/null
 			sleep 2
 			serve "serve-$ph" "${KA[@]}" --export "$ch:send"
 		}
@@ -98,13 +118,13 @@ phase_a() {
 phase_b() {
 	local ph=$1 ch=seq-$1 sender rc=0 i
 	rm -f /tmp/sprog
-	sync "$ph-ready" >/dev/null
+	meet "$ph-ready" >/dev/null
 	import "import-$ph" "${KA[@]}" "$ch" --send
 	if ! wait_for 60 test -e "/dev/chan/$ch"; then
 		not_ok "$ph: the import creates /dev/chan/$ch"
 		show_log "import-$ph"
 		kill "$bridge_pid"
-		sync "$ph-done" >/dev/null
+		meet "$ph-done" >/dev/null
 		return
 	fi
 	timeout "$LIMIT" "$PY" "$SEQ" send "/dev/chan/$ch" --count "$N" --progress /tmp/sprog &
@@ -142,16 +162,87 @@ phase_b() {
 			test "$i" -ge 3
 	fi
 	[ "$nfailed" = 0 ] || show_log "import-$ph" 40
-	sync "$ph-done" >/dev/null
+	meet "$ph-done" >/dev/null
+	"$C" destroy "$ch" 2>/dev/null
+}
+
+# recv: the other direction.  A sends into its exported channel, B imports it
+# with --recv and checks; B's importer, now the destination, is killed three
+# times after 3 s of dropping B's outgoing packets, so that it dies having
+# committed messages whose acks A never saw.
+recv_a() {
+	local ph=$1 ch=seq-$1 rc=0
+	"$C" create "$ch" --capacity 64 || { not_ok "$ph: create $ch"; return; }
+	serve "serve-$ph" "${KA[@]}" --export "$ch:recv"
+	wait_for 30 listening "$PORT" || not_ok "$ph: chanbridge serve listens"
+	meet "$ph-ready" >/dev/null
+	timeout "$LIMIT" "$PY" "$SEQ" send "/dev/chan/$ch" --count "$N" || rc=$?
+	same "$ph: A writes $N messages into /dev/chan/$ch" 0 "$rc"
+	"$C" close "$ch"
+	meet "$ph-done" >/dev/null
+	[ "$nfailed" = 0 ] || show_log "serve-$ph" 40
+	kill "$bridge_pid" 2>/dev/null; wait "$bridge_pid" 2>/dev/null
+	"$C" destroy "$ch"
+}
+recv_b() {
+	local ph=$1 ch=seq-$1 checker rc=0 mute=0
+	modprobe sch_netem 2>/dev/null && mute=1
+	rm -f /tmp/rprog
+	meet "$ph-ready" >/dev/null
+	import "import-$ph" "${KA[@]}" "$ch" --recv
+	if ! wait_for 60 test -e "/dev/chan/$ch"; then
+		not_ok "$ph: the import creates /dev/chan/$ch"
+		show_log "import-$ph"
+		kill "$bridge_pid"
+		meet "$ph-done" >/dev/null
+		return
+	fi
+	timeout "$LIMIT" "$PY" "$SEQ" recv "/dev/chan/$ch" --count "$N" --eof 120 \
+		--progress /tmp/rprog >"/tmp/check-$ph.out" 2>&1 &
+	checker=$!
+	restart_import() {
+		if [ "$mute" = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
+			sleep 3
+		else
+			log "no netem: a plain kill"
+		fi
+		kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
+		tc qdisc del dev "$IFACE" root 2>/dev/null
+		sleep 1
+		import "import-$ph" "${KA[@]}" "$ch" --recv
+	}
+	at_thresholds "$checker" /tmp/rprog restart_import
+	wait "$checker" || rc=$?
+	if [ $rc = 0 ]; then
+		ok "$ph: B receives $N messages from A, each exactly once, in order, then end of file"
+	else
+		not_ok "$ph: B receives $N messages from A, each exactly once, in order, then end of file (exit $rc)"
+		show_log "import-$ph" 40
+	fi
+	diag <"/tmp/check-$ph.out"
+	rc=0
+	if wait_for 180 eval '! kill -0 "$bridge_pid" 2>/dev/null'; then
+		wait "$bridge_pid" || rc=$?
+	else
+		rc="still running 180 s after the close"
+		kill -KILL "$bridge_pid"
+	fi
+	same "$ph: the importer exits 0 once the close is through" 0 "$rc"
+	meet "$ph-done" >/dev/null
 	"$C" destroy "$ch" 2>/dev/null
 }
 
 for ph in $PHASES; do
 	case "$ph" in
-	cut | kill-b | kill-a) ;;
+	cut | kill-b | kill-a | recv) ;;
 	*) not_ok "unknown phase $ph"; continue ;;
 	esac
 	log "phase $ph: $N messages"
-	if [ "$role" = a ]; then phase_a "$ph"; else phase_b "$ph"; fi
+	case "$role$ph" in
+	arecv) recv_a "$ph" ;;
+	brecv) recv_b "$ph" ;;
+	a*) phase_a "$ph" ;;
+	b*) phase_b "$ph" ;;
+	esac
 done
 finish

@@ -49,22 +49,22 @@ if [ "$role" = a ]; then
 	"$C" create rdv --capacity 0
 	serve serve --export rdv:send
 	wait_for 30 listening "$PORT" || not_ok "chanbridge serve listens"
-	sync up >/dev/null
-	sync one-blocked >/dev/null
+	meet up >/dev/null
+	meet one-blocked >/dev/null
 	same "2: A's receive gets the blocked write's message" one "$(read_one /dev/chan/rdv)"
-	sync one-read >/dev/null
-	sync two-blocked >/dev/null
+	meet one-read >/dev/null
+	meet two-blocked >/dev/null
 	same "3: nothing reaches A while nobody receives there" nothing \
 		"$(recv_within /dev/chan/rdv 3)"
 	same "4: A's receive gets B's blocked write" two "$(read_one /dev/chan/rdv)"
-	sync two-read >/dev/null
+	meet two-read >/dev/null
 	[ "$nfailed" = 0 ] || show_log serve
 	kill "$bridge_pid" 2>/dev/null
 	finish
 fi
 
 # --- B ------------------------------------------------------------------------
-sync up >/dev/null
+meet up >/dev/null
 import imp rdv --send --capacity 0
 if ! wait_for 60 test -e /dev/chan/rdv; then
 	not_ok "the import creates /dev/chan/rdv"; show_log imp
@@ -79,13 +79,13 @@ blocked_write() {
 		kill -0 "$writer"
 }
 blocked_write one 1
-sync one-blocked >/dev/null
-sync one-read >/dev/null
+meet one-blocked >/dev/null
+meet one-read >/dev/null
 rc=0; wait "$writer" || rc=$?
 same "2: once A received, B's write completes (exit 0)" 0 "$rc"
 blocked_write two 3
-sync two-blocked >/dev/null
-sync two-read >/dev/null
+meet two-blocked >/dev/null
+meet two-read >/dev/null
 rc=0; wait "$writer" || rc=$?
 same "4: once A's reader waited, B's write of \"two\" completes (exit 0)" 0 "$rc"
 [ "$nfailed" = 0 ] || show_log imp

@@ -9,6 +9,9 @@
 # program that never ran; and the guest run itself failing (a WARNING, BUG,
 # lockdep report... on the console, a taint, kchan not unloading, a panic or
 # a timeout: see tools/vm/run).
+#
+# The two-guest tests (tests/pair-*.sh, chanbridge between two hosts) run
+# once, on one kernel, through tools/vm/pair, and count like the others.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,22 +23,25 @@ usage: tools/check.sh [--only PROG[,PROG...]] [--no-vm-selftest] [KVER...]
 
 Runs the guest test programs (build/selftests/chan_*: selftests and libchan
 tests; the examples' run-tests.sh; tests/guest-*.sh) in one QEMU guest per
-kernel with kchan.ko loaded (tools/vm/run), then the host tests
-(tests/host-*.sh), then tools/vm/selftest.sh (the runner's own check),
-parses their TAP output, prints a table per kernel and ends with the line
-"N passed, N failed[, N skipped]".  Exits non-zero if anything failed.
+kernel with kchan.ko loaded (tools/vm/run), then the two-guest tests
+(tests/pair-*.sh, each in its own pair of guests, tools/vm/pair) once on the
+newest non-RT kernel of the list, then the host tests (tests/host-*.sh),
+then tools/vm/selftest.sh (the runner's own check), parses their TAP output,
+prints a table per kernel and ends with the line "N passed, N failed[, N
+skipped]".  Exits non-zero if anything failed.
 Build first: `make all` (make check does).
 
-  --only PROGS       run only these programs (chan_buffered, buffered, or a
-                     path to any executable; comma-separated or repeated);
-                     implies --no-vm-selftest
+  --only PROGS       run only these programs (chan_buffered, buffered,
+                     pair-echo, or a path to any executable;
+                     comma-separated or repeated); implies --no-vm-selftest
   --no-vm-selftest   skip tools/vm/selftest.sh (about a minute)
   KVER...            kernels (default: every installed linux-headers-*-amd64,
                      as the Makefile does)
 
 Environment: KCHAN_PROG_TIMEOUT (seconds per program in the guest, default
 from selftests/chan/settings "timeout=N", else 600); KCHAN_VM_TIMEOUT
-(seconds per guest run, default 1500).
+(seconds per guest run, default 1500); KCHAN_PAIR_TIMEOUT (seconds per guest
+of a two-guest test, default 2400).
 For one test: tools/vm/run --kernel KVER -- build/selftests/chan_x -t NAME
 EOF
 }
@@ -73,21 +79,32 @@ mapfile -t progs < <(
 		[ -x "$t" ] && realpath "$t"
 	done
 	true)
+# The two-guest tests: tests/pair-*.sh.
+mapfile -t pairs < <(for t in tests/pair-*.sh; do [ -x "$t" ] && realpath "$t"; done; true)
 if [ ${#only[@]} -gt 0 ]; then
-	sel=()
+	sel=() psel=()
 	for o in "${only[@]}"; do
 		# A path runs that program (handy for a one-off); a name picks one
-		# of the selftests.
-		match=
+		# of the selftests or of the two-guest tests.
+		match='' pmatch=''
 		case "$o" in */*) [ -x "$o" ] && match=$(realpath "$o") ;; esac
 		for p in "${progs[@]}"; do
 			case "$(basename "$p")" in "$o" | "chan_$o") match=$p ;; esac
 			case "${p#"$root"/}" in "$o") match=$p ;; esac
 		done
-		[ -n "$match" ] || { echo "check: no selftest program '$o'" >&2; exit 2; }
-		sel+=("$match")
+		for p in "${pairs[@]}"; do
+			case "$(basename "$p")" in "$o" | "$o.sh") pmatch=$p ;; esac
+			[ "$match" != "$p" ] || pmatch=$p
+		done
+		if [ -n "$pmatch" ]; then
+			psel+=("$pmatch")
+		elif [ -n "$match" ]; then
+			sel+=("$match")
+		else
+			echo "check: no selftest program '$o'" >&2; exit 2
+		fi
 	done
-	progs=("${sel[@]}")
+	progs=("${sel[@]}") pairs=("${psel[@]}")
 fi
 
 prog_timeout=${KCHAN_PROG_TIMEOUT:-}
@@ -156,7 +173,10 @@ parse_tap() {
 	return 0
 }
 
-for kver in "${kvers[@]}"; do
+# --only with nothing but two-guest tests boots no single guest.
+single_kvers=("${kvers[@]}")
+[ ${#only[@]} -gt 0 ] && [ ${#progs[@]} -eq 0 ] && single_kvers=()
+for kver in "${single_kvers[@]}"; do
 	echo "=== $kver: ${#progs[@]} selftest programs ==="
 	out=$work/$kver.out err=$work/$kver.err
 	# Named like the runner's own logs, so it prunes them alike.
@@ -202,6 +222,31 @@ for kver in "${kvers[@]}"; do
 		fi
 		record "$kver" "(guest run)" fail "${why:-tools/vm/run exited $rc}; console log $log"
 	fi
+done
+
+# Two-guest tests (chanbridge between two hosts): each boots a pair of guests
+# (tools/vm/pair), once, on the newest non-RT kernel of the list; they count
+# under that kernel.
+pair_kver=
+while read -r k; do
+	case "$k" in *-rt-amd64 | '') ;; *) pair_kver=$k ;; esac
+done < <(printf '%s\n' "${kvers[@]}" | sort -V)
+pair_timeout=${KCHAN_PAIR_TIMEOUT:-2400}
+if [ ${#pairs[@]} -gt 0 ] && [ -z "$pair_kver" ]; then
+	echo "=== two-guest tests: no non-RT kernel in the list, not run ==="
+fi
+for t in "${pairs[@]}"; do
+	[ -n "$pair_kver" ] || break
+	name=${t#"$root"/}
+	echo "=== $pair_kver: $name (two guests) ==="
+	part=$work/pair.${name//\//_}
+	plog=$root/build/vm/console-pair-$(basename "$t" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
+	rc=0
+	tools/vm/pair --kernel "$pair_kver" --timeout "$pair_timeout" -- "$t" \
+		>"$part" 2>"$plog" </dev/null || rc=$?
+	cat "$part"
+	[ "$rc" = 0 ] || { tail -n 40 "$plog" | sed 's/^/    /'; echo "    (both guests' stderr: $plog)"; }
+	parse_tap "$pair_kver" "$name" "$part" "$rc"
 done
 
 # Host tests (man pages, install, dkms, completion): no module needed.

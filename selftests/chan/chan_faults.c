@@ -45,7 +45,7 @@
 /* ----- debugfs knobs, saved and restored ------------------------------ */
 
 struct knob {
-	const char *file;	/* under FAULT_DEBUGFS */
+	char file[48];		/* under FAULT_DEBUGFS */
 	char value[32];		/* what we set */
 	char saved[32];		/* what it was */
 	bool set;
@@ -56,7 +56,7 @@ struct knob {
 struct knobs {
 	struct knob k[KNOBS_MAX];
 	int n;
-	const char *failed;	/* the knob that could not be set */
+	char failed[48];	/* the knob that could not be set */
 };
 
 /* Set one knob, remembering its value; 0 or -errno. */
@@ -70,7 +70,7 @@ static int knob_set(struct knobs *ks, const char *file, const char *fmt, ...)
 	if (ks->n == KNOBS_MAX)
 		return -ENOSPC;
 	k = &ks->k[ks->n];
-	k->file = file;
+	snprintf(k->file, sizeof(k->file), "%s", file);
 	va_start(ap, fmt);
 	vsnprintf(k->value, sizeof(k->value), fmt, ap);
 	va_end(ap);
@@ -79,7 +79,7 @@ static int knob_set(struct knobs *ks, const char *file, const char *fmt, ...)
 	if (r >= 0)
 		r = chan_write_file(path, k->value);
 	if (r < 0) {
-		ks->failed = file;
+		snprintf(ks->failed, sizeof(ks->failed), "%s", file);
 		return r;
 	}
 	k->set = true;
@@ -122,7 +122,7 @@ static int knobs_setup(struct knobs *ks, bool random)
 #define KNOB(name, ...) do { \
 	snprintf(file, sizeof(file), "%s/%s", t, name); \
 	if (!ret) \
-		ret = knob_set(ks, strdup(file), __VA_ARGS__); \
+		ret = knob_set(ks, file, __VA_ARGS__); \
 } while (0)
 		KNOB("probability", "0");
 		KNOB("task-filter", "Y");
@@ -699,13 +699,14 @@ DONE(done_select)
 
 /* --- held receive and at-most-once sends (when the module has them) --- */
 
-static int hold(struct fctx *c, struct kchan_hold *h)
+/* The message's length (the ioctl returns it, like read()), or -errno. */
+static long hold(struct fctx *c, struct kchan_hold *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->size = sizeof(*h);
 	h->buf = (__u64)(uintptr_t)c->buf;
 	h->len = sizeof(c->buf);
-	return chan_ioctl(c->fd[0], KCHAN_IOC_HOLD, h);
+	return sysret(ioctl(c->fd[0], KCHAN_IOC_HOLD, h));
 }
 
 static int ack(struct fctx *c, unsigned long cmd, __u64 id)
@@ -727,10 +728,11 @@ CALL(call_hold)
 	struct kchan_hold h;
 
 	c->ret = hold(c, &h);
-	if (!c->ret) {
-		c->ret = h.len;
+	if (c->ret >= 0) {
 		c->hold_id = h.id;
 		c->out = h.seq;
+		if ((__u64)c->ret != h.len)
+			c->ret = -EPROTO;	/* the two lengths disagree */
 	}
 }
 
@@ -752,12 +754,12 @@ DONE(done_hold)
 SETUP(setup_held)
 {
 	struct kchan_hold h;
-	int ret;
+	long ret;
 
 	setup_two_msgs(_metadata, c);
 	ret = hold(c, &h);
 	SKIP_IF_NOTTY(ret, "KCHAN_IOC_HOLD");
-	ASSERT_EQ(0, ret);
+	ASSERT_EQ(2, ret);
 	c->hold_id = h.id;
 }
 
@@ -945,8 +947,8 @@ FIXTURE_SETUP(faults)
 	if (variant->fc.quota) {
 		/* A charge a failed create leaks makes the next create EDQUOT. */
 		ASSERT_EQ(0, chan_param_get("max_user_channels", &self->max_user_channels));
-		ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
 		self->params = true;
+		ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
 		setfsuid(FAULT_UID);
 		ASSERT_EQ(FAULT_UID, setfsuid(-1));
 	}
@@ -969,16 +971,36 @@ static void fctx_clear(struct fctx *c)
 	chan_destroy(c->ctl, c->b);
 }
 
-FIXTURE_TEARDOWN(faults)
+/* Removes a node in the wrong place (see snap()): later tests need /dev clean. */
+static void unlink_stray(const char *name)
 {
-	if (_metadata->exit_code == KSFT_FAIL && self->c.fault)
-		ksft_print_msg("(while failing fault point %d of %s)\n",
-			       self->c.fault, _metadata->name);
-	if (self->c.nth >= 0)
-		pwrite(self->c.nth, "0", 1, 0);
-	setfsuid(0);
-	if (self->c.ctl >= 0)
-		fctx_clear(&self->c);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	unlink(path);
+}
+
+/*
+ * In the parent, after the test process is gone (its files with it):
+ * this runs whatever happened to the test, so the module parameter and
+ * the debugfs knobs always go back.
+ */
+FIXTURE_TEARDOWN_PARENT(faults)
+{
+	int ctl = chan_ctl_open();
+
+	if (self->c.fault)
+		ksft_print_msg("(a check failed at fault point %d)\n", self->c.fault);
+	if (ctl >= 0 && self->c.a[0]) {
+		chan_destroy(ctl, self->c.a);
+		chan_destroy(ctl, self->c.b);
+	}
+	if (ctl >= 0)
+		close(ctl);
+	if (self->c.a[0]) {
+		unlink_stray(self->c.a);
+		unlink_stray(self->c.b);
+	}
 	if (self->params)
 		chan_param_set("max_user_channels", self->max_user_channels);
 	knobs_restore(&self->knobs);
@@ -1153,9 +1175,9 @@ FIXTURE_SETUP(random)
 		snprintf(f1, sizeof(f1), "%s/require-start", t);
 		snprintf(f2, sizeof(f2), "%s/require-end", t);
 		snprintf(f3, sizeof(f3), "%s/stacktrace-depth", t);
-		ASSERT_EQ(0, knob_set(&self->knobs, strdup(f1), "%lu", start));
-		ASSERT_EQ(0, knob_set(&self->knobs, strdup(f2), "%lu", end));
-		ASSERT_EQ(0, knob_set(&self->knobs, strdup(f3), "32"));
+		ASSERT_EQ(0, knob_set(&self->knobs, f1, "%lu", start));
+		ASSERT_EQ(0, knob_set(&self->knobs, f2, "%lu", end));
+		ASSERT_EQ(0, knob_set(&self->knobs, f3, "32"));
 	}
 	chan_ignore(SIGPIPE);
 	self->ctl = chan_ctl_open();
@@ -1164,12 +1186,15 @@ FIXTURE_SETUP(random)
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, variant->capacity, 64, 0, 0));
 }
 
-FIXTURE_TEARDOWN(random)
+FIXTURE_TEARDOWN_PARENT(random)
 {
+	int ctl = chan_ctl_open();
+
 	knobs_restore(&self->knobs);
-	if (self->ctl >= 0) {
-		chan_destroy(self->ctl, self->name);
-		close(self->ctl);
+	if (ctl >= 0) {
+		if (self->name[0])
+			chan_destroy(ctl, self->name);
+		close(ctl);
 	}
 }
 

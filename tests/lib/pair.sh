@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the sourcing tests read what it sets
 # Shared by tests/pair-*.sh, which tools/vm/pair runs in two guests at once
 # (KCHAN_PAIR_ROLE a or b), and once on the host first (precheck).
 #
 #   root=...; . "$root/tests/lib/pair.sh"
 #   pair_require_bridge          # precheck: SKIP everything without the binary
 #   ok/not_ok/skip/check/same    # TAP lines, numbered per side (merged later)
-#   sync NAME [VALUE]            # meet the peer; prints the peer's VALUE
+#   meet NAME [VALUE]            # meet the peer; prints the peer's VALUE
 #   on_a CMD... / on_b CMD...    # run only on that side
 #
 #   make_psk; serve LOG ARGS...; import LOG ARGS...   the bridge, in the background
@@ -45,9 +45,9 @@ same() {	# same DESCRIPTION WANT GOT
 on_a() { [ "$role" != a ] || "$@"; }
 on_b() { [ "$role" != b ] || "$@"; }
 
-# sync NAME [VALUE]: both sides meet at NAME; prints the peer's VALUE.  A side
+# meet NAME [VALUE]: both sides meet at NAME; prints the peer's VALUE.  A side
 # that cannot meet its peer has nothing left to test: it says so and stops.
-sync() {
+meet() {
 	local v rc=0
 	v=$("$PY" "$lib/pair-sync.py" "$@" --timeout "${SYNC_TIMEOUT:-300}") || rc=$?
 	if [ $rc != 0 ]; then

@@ -65,7 +65,7 @@ for size in 64 4096; do
 		"$C" destroy local
 
 		# socat
-		sync "socat-$size" >/dev/null
+		meet "socat-$size" >/dev/null
 		"$C" create raw --capacity 128
 		socat -u OPEN:/dev/chan/raw,rdonly "TCP6:[$PEER%$IFACE]:7200" &
 		relay=$!
@@ -73,16 +73,17 @@ for size in 64 4096; do
 		"$C" close raw
 		wait "$relay"
 		"$C" destroy raw
-		sync "socat-$size-done" >/dev/null
+		meet "socat-$size-done" >/dev/null
 
 		# bridge
-		sync "bridge-$size" >/dev/null
+		meet "bridge-$size" >/dev/null
 		import imp-$size "bench$size" --send
 		wait_for 60 test -e "/dev/chan/bench$size" || log "no /dev/chan/bench$size"
 		"$PY" "$SEQ" send "/dev/chan/bench$size" --count "$n" --size "$size"
 		"$C" close "bench$size"
+		# shellcheck disable=SC2016 # eval expands it
 		wait_for 300 eval '! kill -0 "$bridge_pid" 2>/dev/null'
-		sync "bridge-$size-done" >/dev/null
+		meet "bridge-$size-done" >/dev/null
 		"$C" destroy "bench$size" 2>/dev/null
 	else
 		rm -f /tmp/ready
@@ -91,10 +92,10 @@ for size in 64 4096; do
 		r=$!
 		wait_for 30 listening 7200
 		wait_for 60 test -e /tmp/ready
-		sync "socat-$size" >/dev/null
+		meet "socat-$size" >/dev/null
 		wait "$r"
 		result socat "$(cat /tmp/socat.json)"
-		sync "socat-$size-done" >/dev/null
+		meet "socat-$size-done" >/dev/null
 
 		"$C" create "bench$size" --capacity 128 --msg-max 4096
 		serve "serve-$size" --export "bench$size:send"
@@ -104,10 +105,10 @@ for size in 64 4096; do
 			--ready /tmp/ready >/tmp/bridge.json &
 		r=$!
 		wait_for 60 test -e /tmp/ready
-		sync "bridge-$size" >/dev/null
+		meet "bridge-$size" >/dev/null
 		wait "$r"
 		result bridge "$(cat /tmp/bridge.json)"
-		sync "bridge-$size-done" >/dev/null
+		meet "bridge-$size-done" >/dev/null
 		kill "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
 		"$C" destroy "bench$size"
 	fi

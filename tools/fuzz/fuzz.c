@@ -768,13 +768,15 @@ static long op_hold(void)
 	arg = place_arg(&h, sizeof(h));
 	TRACE("hold %d %zu", s->fd, len);
 	ret = sys(ioctl(s->fd, KCHAN_IOC_HOLD, arg));
-	if (!ret && arg == arena + ARENA_ARG && !arg_mutated) {
+	/* It returns the length, like read(), and says it in len too. */
+	if (ret >= 0 && arg == arena + ARENA_ARG && !arg_mutated) {
 		struct kchan_hold *out = arg;
 
-		if (out->len && !out->id)
-			violation("hold of %llu bytes with id 0", (unsigned long long)out->len);
-		if (h.buf == (uintptr_t)good)
-			msg_check("hold", good, out->len, len);
+		if (out->len != (uint64_t)ret || (ret && !out->id))
+			violation("hold returned %ld, len %llu, id %llu", ret,
+				  (unsigned long long)out->len, (unsigned long long)out->id);
+		else if (h.buf == (uintptr_t)good)
+			msg_check("hold", good, ret, len);
 	}
 	return ret;
 }
