@@ -62,11 +62,11 @@ static struct kchan_msg *kchan_batch_msg(struct kchan *ch,
 		return ERR_PTR(-EINVAL);
 	if (vec.len > ch->msg_max)
 		return ERR_PTR(-EMSGSIZE);
-	msg = kchan_msg_alloc(vec.len);
+	msg = kchan_msg_new(ch, vec.len);
 	if (!msg)
 		return ERR_PTR(-ENOMEM);
 	if (copy_from_user(msg->data, u64_to_user_ptr(vec.buf), vec.len)) {
-		kvfree(msg);
+		kchan_msg_free(ch, msg);
 		return ERR_PTR(-EFAULT);
 	}
 	return msg;
@@ -112,7 +112,7 @@ long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
 	struct kchan_msg *msgs[KCHAN_BATCH_GROUP], *msg;
 	struct kchan_batch_job job;
 	unsigned int done = 0;
-	int n, sent, i, err, bad;
+	int n, sent, err, bad;
 
 	err = kchan_batch_args(uarg, nonblock, &job);
 	if (err)
@@ -137,8 +137,7 @@ long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
 			if (!err)
 				sent = 1 + kchan_send_group(ch, msgs + 1, n - 1, &err);
 		}
-		for (i = sent; i < n; i++)
-			kvfree(msgs[i]);
+		kchan_msg_free_many(ch, msgs + sent, n - sent);
 		done += sent;
 		if (sent < n)
 			break;		/* err says why */
@@ -189,8 +188,8 @@ static int kchan_recv_copy(struct kchan *ch, const struct kchan_batch_job *job,
 				 msgs[i]->len) ||
 		    put_user((u32)msgs[i]->len, &job->uvecs[first + i].len))
 			break;
-		kvfree(msgs[i]);
 	}
+	kchan_msg_free_many(ch, msgs, i);
 	for (j = n - 1; j >= i; j--)	/* last first: each goes to the head */
 		kchan_unreceive(ch, msgs[j]);
 	return i;

@@ -57,6 +57,7 @@ void kchan_kill(struct kchan *ch)
 	list_splice_init(&ch->queue, &dropped);
 	ch->length = 0;
 	kchan_hold_kill_locked(ch, &dropped);
+	kchan_spares_drop(ch, &dropped);
 	spin_unlock(&ch->lock);
 
 	kchan_free_msgs(&dropped);
@@ -179,14 +180,30 @@ static struct class kchan_class = {
 	.name = "chan",
 };
 
+/*
+ * Channels come from their own cache: struct kchan is a little over 1 KiB,
+ * and kmalloc would round it up to 2 KiB.
+ */
+static struct kmem_cache *kchan_cache;
+
 int kchan_class_init(void)
 {
-	return class_register(&kchan_class);
+	int ret;
+
+	kchan_cache = KMEM_CACHE(kchan, SLAB_ACCOUNT);
+	if (!kchan_cache)
+		return -ENOMEM;
+	ret = class_register(&kchan_class);
+	if (ret)
+		kmem_cache_destroy(kchan_cache);
+	return ret;
 }
 
+/* After the last channel is freed. */
 void kchan_class_exit(void)
 {
 	class_unregister(&kchan_class);
+	kmem_cache_destroy(kchan_cache);
 }
 
 /* The last reference is gone: no file, no registry entry, no sysfs reader. */
@@ -195,9 +212,10 @@ static void kchan_dev_release(struct device *dev)
 	struct kchan *ch = kchan_from_dev(dev);
 
 	kchan_registry_forget(ch);
+	kchan_spares_drop(ch, &ch->queue);
 	kchan_free_msgs(&ch->queue);
 	kchan_free_msgs(&ch->held_msgs);
-	kfree(ch);
+	kmem_cache_free(kchan_cache, ch);
 }
 
 /*
@@ -210,7 +228,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	struct kchan *ch;
 	int ret;
 
-	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+	ch = kmem_cache_zalloc(kchan_cache, GFP_KERNEL);
 	if (!ch)
 		return ERR_PTR(-ENOMEM);
 
@@ -219,6 +237,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	INIT_LIST_HEAD(&ch->held_msgs);
 	INIT_LIST_HEAD(&ch->recvq);
 	INIT_LIST_HEAD(&ch->sendq);
+	INIT_LIST_HEAD(&ch->spare);
 	init_waitqueue_head(&ch->poll_wq);
 	INIT_HLIST_NODE(&ch->hnode);
 	do {
@@ -239,6 +258,8 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	strscpy(ch->name, req->name, sizeof(ch->name));
 
 	device_initialize(&ch->dev);
+	/* No power management, so no power/ directory in sysfs, no dpm list. */
+	device_set_pm_not_required(&ch->dev);
 	ch->dev.class = &kchan_class;
 	ch->dev.type = &kchan_dev_type;
 	ch->dev.release = kchan_dev_release;

@@ -116,7 +116,7 @@ static ssize_t kchan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		kchan_unreceive(ch, msg);
 		return -EFAULT;
 	}
-	kvfree(msg);
+	kchan_msg_free(ch, msg);
 	return len;
 }
 
@@ -134,17 +134,17 @@ static ssize_t kchan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (len > ch->msg_max)
 		return -EMSGSIZE;
 
-	msg = kchan_msg_alloc(len);
+	msg = kchan_msg_new(ch, len);
 	if (!msg)
 		return -ENOMEM;
 	if (!copy_from_iter_full(msg->data, len, from)) {
-		kvfree(msg);
+		kchan_msg_free(ch, msg);
 		return -EFAULT;
 	}
 
 	ret = kchan_send(ch, msg, kchan_nonblock(iocb));
 	if (ret) {
-		kvfree(msg);
+		kchan_msg_free(ch, msg);
 		if (ret == -EPIPE)
 			send_sig(SIGPIPE, current, 0);
 		return ret;

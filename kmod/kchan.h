@@ -13,7 +13,9 @@
  *   struct kchan_msg  one message, owned by whoever holds it: the writer
  *                     until it is queued, the channel while it is queued,
  *                     held (hold.c) or parked in a blocked writer's waiter, the reader
- *                     once dequeued (until copied out, or put back).
+ *                     once dequeued (until copied out, or put back), then
+ *                     the channel again as a spare buffer (msg.c), freed
+ *                     at destroy or by kchan_dev_release().
  *   struct kchan_waiter
  *                     a blocked reader or writer, on its own stack, or one
  *                     case of a select (select.c); it is on ch->recvq or
@@ -62,7 +64,7 @@
 struct kchan_quota;
 
 struct kchan_msg {
-	struct list_head link;		/* in ch->queue or ch->held_msgs */
+	struct list_head link;		/* in ch->queue, ch->held_msgs or ch->spare */
 	size_t len;
 	u64 seq;			/* place in the channel's history, set on accept */
 	union {
@@ -77,6 +79,22 @@ struct kchan_msg {
 	};
 	char data[];
 };
+
+/*
+ * Small messages are all allocated at KCHAN_MSG_SMALL_SIZE, so that any
+ * freed one can carry any other (msg.c); len never changes after the
+ * allocation, so it tells which kind a message is.
+ */
+#define KCHAN_MSG_SMALL_SIZE	256
+#define KCHAN_MSG_SMALL		(KCHAN_MSG_SMALL_SIZE - offsetof(struct kchan_msg, data))
+
+/* A message's fields as a new one of @len bytes has them (kchan_msg_alloc()). */
+static inline void kchan_msg_init(struct kchan_msg *msg, size_t len)
+{
+	msg->len = len;
+	msg->seq = 0;
+	msg->once.stream = 0;
+}
 
 /* kchan_send() and a writer's waiter: a SEND_ONCE found a duplicate, not sent. */
 #define KCHAN_DUPLICATE	2
@@ -135,6 +153,8 @@ struct kchan {
 	u64 received;
 	u64 dropped;			/* timer firings never delivered */
 	u64 timer_seen;			/* timer_fired at the last delivery */
+	struct list_head spare;		/* small message buffers to reuse (msg.c) */
+	unsigned int nspare;		/* on spare; read unlocked as a hint */
 
 	/* Fixed at creation. */
 	u64 id;				/* random, nonzero: struct kchan_info.id */
@@ -258,6 +278,12 @@ long kchan_ioctl_stream_seq(struct kchan *ch,
 void kchan_hold_release(struct kchan *ch, struct file *file);
 void kchan_hold_kill_locked(struct kchan *ch, struct list_head *dropped);
 void kchan_free_msgs(struct list_head *msgs);
+
+/* msg.c: message buffers, reused per channel */
+struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len);
+void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
+void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n);
+void kchan_spares_drop(struct kchan *ch, struct list_head *to);
 
 /* timer.c: timer channels */
 void kchan_timer_init(struct kchan *ch);

@@ -231,17 +231,20 @@ taken:
 	return 0;
 }
 
-/* A message of @len bytes, charged to the caller's memory cgroup. */
+/*
+ * A new message of @len bytes, charged to the caller's memory cgroup; a
+ * small one at the one small size (see kchan_msg_new() for reuse).
+ */
 struct kchan_msg *kchan_msg_alloc(size_t len)
 {
 	struct kchan_msg *msg;
+	size_t size = struct_size(msg, data, len);
 
-	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
-	if (msg) {
-		msg->len = len;
-		msg->seq = 0;
-		msg->once.stream = 0;
-	}
+	if (len <= KCHAN_MSG_SMALL)
+		size = KCHAN_MSG_SMALL_SIZE;
+	msg = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (msg)
+		kchan_msg_init(msg, len);
 	return msg;
 }
 
@@ -258,7 +261,7 @@ void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
 	ch->received--;
 	if (ch->dead) {
 		spin_unlock(&ch->lock);
-		kvfree(msg);
+		kvfree(msg);	/* destroyed: no spares kept */
 		return;
 	}
 	kchan_requeue_locked(ch, msg, &wake);	/* at its seq's place */

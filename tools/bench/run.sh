@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The `make bench` driver: one guest run of the io_uring check, one of the
-# benchmark, then the chart on the host.  The guest sees the host read-only,
+# benchmark, one of pathcost, then the chart on the host.  The guest sees the host read-only,
 # so kchanbench sends its JSON and chart data back on stdout, framed by
 # "@@kchanbench-file NAME" ... "@@kchanbench-end"; this script files them in
 # build/bench/ and prints the rest (the table and the goals).
@@ -13,29 +13,31 @@ cd "$root"
 
 usage() {
 	cat <<'EOF'
-usage: tools/bench/run.sh [--kernel KVER] [--no-check] [-- KCHANBENCH-ARGS...]
+usage: tools/bench/run.sh [--kernel KVER] [--no-check] [--no-path] [-- KCHANBENCH-ARGS...]
 
-Runs build/bench/iouring_check (kselftest TAP) and build/bench/kchanbench in
-QEMU guests (tools/vm/run, kchan.ko loaded), then draws build/bench/chart.png
+Runs build/bench/iouring_check (kselftest TAP), build/bench/kchanbench and
+build/bench/pathcost in QEMU guests (tools/vm/run, kchan.ko loaded), then draws build/bench/chart.png
 from build/bench/results.dat with gnuplot (installs gnuplot-nox if missing).
 Build first: make -C tools/bench (make bench does).
 
   --kernel KVER   guest kernel (default: the newest installed non-RT
                   linux-headers-*-amd64, as make bench)
   --no-check      skip the io_uring check
+  --no-path       skip pathcost (the per-message kernel path, one process)
   KCHANBENCH-ARGS passed on, e.g. -- --quick, or -- --only pingpong
 
 Results: build/bench/results.json, results.dat, table.txt, chart.png,
-iouring_check.tap.  Exit status: non-zero if the check failed, a figure
+iouring_check.tap, pathcost.txt.  Exit status: non-zero if the check failed, a figure
 failed to run, or the guest run failed; missed goals are findings, not errors.
 EOF
 }
 
-kver='' check=1
+kver='' check=1 path=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kver=${2:?}; shift 2 ;;
 	--no-check) check=0; shift ;;
+	--no-path) path=0; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) usage >&2; exit 2 ;;
@@ -70,7 +72,7 @@ if [ "$check" = 1 ]; then
 	fi
 fi
 
-rm -f "$out/results.json" "$out/results.dat" "$out/chart.png" "$out/table.txt"
+rm -f "$out/results.json" "$out/results.dat" "$out/chart.png" "$out/table.txt" "$out/pathcost.txt"
 raw=$out/guest-stdout.txt
 echo "bench: tools/vm/run --kernel $kver -- build/bench/kchanbench --json build/bench/results.json $*" >&2
 bench_rc=0
@@ -90,6 +92,16 @@ awk -v dir="$out" '
 	{ print }
 ' "$raw" >"$out/table.txt"
 cat "$out/table.txt"
+
+if [ "$path" = 1 ]; then
+	echo "bench: kernel path (pathcost) on $kver" >&2
+	if tools/vm/run --kernel "$kver" -- build/bench/pathcost >"$out/pathcost.txt"; then
+		echo; cat "$out/pathcost.txt"
+	else
+		rc=1
+		echo "bench: pathcost FAILED" >&2
+	fi
+fi
 
 if [ -s "$out/results.dat" ]; then
 	gnuplot -e "datafile='$out/results.dat'; outfile='$out/chart.png'; subtitle='$kver, $(date +%F)'" \

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Message buffers without an allocation per message.  Every small message
+ * (up to KCHAN_MSG_SMALL bytes of data) is allocated at one size, so any
+ * freed one fits any other: a channel keeps the buffers its readers are
+ * done with on ch->spare, and its writers take them back from there.  A
+ * spinlock round trip replaces kmalloc, the memcg charge and kfree.
+ *
+ * The spares are charged to the memory cgroup of the writer that first
+ * allocated them (GFP_KERNEL_ACCOUNT), like the queued messages they were.
+ * An idle channel keeps at most 16 KiB of them (kchan_spare_max()), until
+ * destroy or its last reference.  Larger messages still come from kvmalloc
+ * and go back to it.
+ */
+#include <linux/slab.h>
+
+#include "kchan.h"
+
+/* Spare buffers a channel keeps at most: 16 KiB. */
+#define KCHAN_SPARE_MAX		64U
+
+/*
+ * Spares @ch may keep: no more than its full queue holds, and no more
+ * bytes than its quota charge, max(capacity, 1) * msg_max (quota.c).
+ */
+static unsigned int kchan_spare_max(const struct kchan *ch)
+{
+	u64 fit = (u64)max(ch->capacity, 1U) * ch->msg_max /
+		  KCHAN_MSG_SMALL_SIZE;
+
+	return min3((u64)max(ch->capacity, 1U), (u64)KCHAN_SPARE_MAX, fit);
+}
+
+/* A message of @len bytes for @ch, from its spares if it is small. */
+struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
+{
+	struct kchan_msg *msg = NULL;
+
+	if (len <= KCHAN_MSG_SMALL && READ_ONCE(ch->nspare)) {
+		spin_lock(&ch->lock);
+		msg = list_first_entry_or_null(&ch->spare, struct kchan_msg,
+					       link);
+		if (msg) {
+			list_del(&msg->link);
+			WRITE_ONCE(ch->nspare, ch->nspare - 1);
+		}
+		spin_unlock(&ch->lock);
+	}
+	if (!msg)
+		return kchan_msg_alloc(len);
+	kchan_msg_init(msg, len);
+	return msg;
+}
+
+/* Keep @msg as a spare of @ch, under ch->lock; false if it must be freed. */
+static bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
+{
+	lockdep_assert_held(&ch->lock);
+	if (msg->len > KCHAN_MSG_SMALL || ch->dead ||
+	    ch->nspare >= kchan_spare_max(ch))
+		return false;
+	list_add(&msg->link, &ch->spare);	/* the warmest is reused first */
+	WRITE_ONCE(ch->nspare, ch->nspare + 1);
+	return true;
+}
+
+/* @msgs[0..n) are done with: keep what @ch may keep, free the rest. */
+void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n)
+{
+	int i, kept = 0;
+
+	if (!n)
+		return;
+	if (msgs[0]->len <= KCHAN_MSG_SMALL) {
+		spin_lock(&ch->lock);
+		while (kept < n && kchan_msg_keep_locked(ch, msgs[kept]))
+			kept++;
+		spin_unlock(&ch->lock);
+	}
+	for (i = kept; i < n; i++)
+		kvfree(msgs[i]);
+}
+
+void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg)
+{
+	kchan_msg_free_many(ch, &msg, 1);
+}
+
+/* Destroy or the end of the channel: the spares go (under ch->lock or alone). */
+void kchan_spares_drop(struct kchan *ch, struct list_head *to)
+{
+	list_splice_init(&ch->spare, to);
+	WRITE_ONCE(ch->nspare, 0);
+}
