@@ -13,7 +13,7 @@ set -uo pipefail
 . "$(dirname "$0")/../userspace/chanbridge/tests/lib.sh"
 bridge_init
 NUM=$root/userspace/chanbridge/tests/numbered.py
-N=${BRIDGE_N:-2000}
+N=${BRIDGE_N:-1200}
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 
 mkchan rs --capacity 8	# the server's source: the importer receives
@@ -30,7 +30,7 @@ start_import() {
 	chans+=(l-rd)
 	wait_for 30 test -e /dev/chan/l-rd
 }
-start_serve $((N / 2))	# dies after committing N/2 of rd
+start_serve
 start_import $((N / 4))	# dies after committing N/4 of rs
 
 timeout 600 $PY "$NUM" send /dev/chan/rs 1 "$N" &
@@ -42,7 +42,7 @@ s2=$!
 timeout 600 $PY "$NUM" recv /dev/chan/rd "$N" 120 >$W/rd.out 2>$W/rd.err &
 r2=$!
 
-wait_for 300 gone "$imp"
+wait_for 300 gone "$imp" || kill -9 "$imp"
 wait "$imp"; rc=$?
 same "the importer died after committing N/4 messages, before acking them" 99 $rc
 check "... and said so" grep -q "exiting after $((N / 4)) commits, unacked" $W/imp.log
@@ -51,14 +51,24 @@ start_import
 check "the restarted importer resumes right after the last commit" \
 	wait_for 60 grep -q "resuming after seq $((N / 4))\$" $W/imp.log
 
-wait_for 300 gone "$srv"
+# The server, killed and started again, dies after N/4 more commits of rd.
+kill -9 "$srv"
+wait "$srv" 2>/dev/null
+start_serve $((N / 4))
+if ! wait_for 300 gone "$srv"; then
+	echo "# stalled: rs $(lines $W/rs.out), rd $(lines $W/rd.out); l-rd $(cat /sys/class/chan/l-rd/length) rd $(cat /sys/class/chan/rd/length)"
+	"$CB" status --status-socket $W/serve.sock 2>&1 | diag
+	"$CB" status --status-socket $W/imp.sock 2>&1 | diag
+	cat $W/serve.log $W/imp.log | diag
+	kill -9 "$srv"
+fi
 wait "$srv"; rc=$?
-same "the server died after committing N/2 messages, before acking them" 99 $rc
+same "the restarted server died after committing N/4 more messages, before acking them" 99 $rc
 echo "# server died after $(lines $W/rs.out) and $(lines $W/rd.out) messages"
 cp $W/serve.log $W/serve1.log
 start_serve
 check "the restarted server resumes the importer's stream right after its last commit" \
-	wait_for 60 grep -q "resumes after seq $((N / 2))\$" $W/serve.log
+	wait_for 60 grep -q "resumes after seq [1-9][0-9]*\$" $W/serve.log
 
 wait_for 300 sh -c "[ \$(wc -l <$W/rs.out) -ge $((3 * N / 4)) ]"
 kill -9 "$imp"
@@ -84,5 +94,5 @@ check "the importer still runs" alive "$imp"
 check "its status shows retransmissions or duplicates dropped after the kills" \
 	grep -Eq "retransmitted [1-9]|duplicates [1-9]" $W/st
 diag <$W/st
-for f in $W/*.log; do echo "--- $f"; head -n 12 "$f"; echo ...; tail -n 12 "$f"; done | diag
+for f in $W/*.log; do echo "--- $f"; cat "$f"; done | diag
 bridge_done
