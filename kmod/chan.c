@@ -167,7 +167,12 @@ static char *kchan_devnode(struct device *dev, umode_t *mode,
 		*uid = ch->owner;
 	if (gid)
 		*gid = ch->group;
-	return kasprintf(GFP_KERNEL, "chan/%s", ch->name);
+	/*
+	 * devtmpfs ignores a NULL here and falls back to the bare device
+	 * name, which would put the node at /dev/<name>: this short string
+	 * must not fail (found by fault injection, chan_faults).
+	 */
+	return kasprintf(GFP_KERNEL | __GFP_NOFAIL, "chan/%s", ch->name);
 }
 
 static const struct device_type kchan_dev_type = {
