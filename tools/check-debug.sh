@@ -16,11 +16,16 @@ cd "$root"
 
 usage() {
 	cat <<'EOF2'
-usage: tools/check-debug.sh [--only PROG[,PROG...]]
+usage: tools/check-debug.sh [--all | --only PROG[,PROG...]]
 
 Builds the debug kernel if needed (about 20 min on 2 cores, cached in
 ${KCHAN_CACHE:-~/.cache/kchan}/debug-kernel), kchan.ko for it and the test
-programs, then runs tools/check.sh on it.
+programs, then runs tools/check.sh on it: by default the selftest and stress
+suite, build/selftests/chan_* (the kernel's selftests, libchan's tests, fault
+injection, the concurrent fuzzer).
+  --all          every guest program, also the examples and the bridge tests
+                 (user-space programs over the same kernel paths: about an
+                 hour more under the detectors)
   --only PROGS   only these programs (as tools/check.sh --only)
 Environment: KCHAN_PROG_TIMEOUT (per program, default 1800 s here: the
 detectors slow everything down), KCHAN_VM_TIMEOUT (the guest run, default
@@ -29,9 +34,11 @@ EOF2
 }
 
 check_args=(--no-vm-selftest)
+all=0 only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--only) check_args+=(--only "${2:?}"); shift 2 ;;
+	--only) check_args+=(--only "${2:?}"); only=1; shift 2 ;;
+	--all) all=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -59,6 +66,11 @@ t1=$(date +%s)
 make --no-print-directory debug-module check-debug-build ||
 	step_failed "building kchan.ko for $kver or the test programs failed"
 t2=$(date +%s)
+if [ $all = 0 ] && [ $only = 0 ]; then
+	progs=$(cd build/selftests && ls -1d chan_* | paste -sd, -)
+	[ -n "$progs" ] || step_failed "no test programs in build/selftests"
+	check_args+=(--only "$progs")
+fi
 
 # Everything runs several times slower under KASAN, lockdep and
 # SLUB_DEBUG_ON, and under TCG on top.
