@@ -115,7 +115,6 @@ $PY "$NUM" send /dev/chan/nums 1 3
 timeout 60 "$CC" recv r-nums >$W/close.out 2>&1; rc=$?
 same "after a close, the far channel drains what was sent before it, then ends" "0 1 2 3" \
 	"$rc $(tr '\n' ' ' <$W/close.out | sed 's/ $//')"
-gone() { ! alive "$1"; }
 wait_for 30 gone "$last_pid"
 check "the importer exits once every channel is closed" gone "$last_pid"
 check "the importer logged the close" grep -q "closed after seq" $W/imp-nums.log

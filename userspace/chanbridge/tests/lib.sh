@@ -47,9 +47,14 @@ bridge_cleanup() {
 mkchan() { chans+=("$1"); "$CC" create "$@"; }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s (by the clock: under TCG
-# starting CMD can take longer than the sleep).
+# starting CMD can take longer than the sleep).  CMD must exist: a missing
+# one would fail every time, silently, until the time is up.
 wait_for() {
 	local end=$((SECONDS + $1)); shift
+	if ! type -t "$1" >/dev/null; then
+		echo "# wait_for: no command $1" >&2
+		return 2
+	fi
 	while [ $SECONDS -lt $end ]; do
 		"$@" 2>/dev/null && return 0
 		sleep 0.1
@@ -79,6 +84,7 @@ import() {
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # A child that exited stays a zombie until waited for: that is not alive.
 alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
+gone() { ! alive "$1"; }
 
 bridge_done() {
 	echo "1..$n"
