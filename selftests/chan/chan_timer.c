@@ -463,7 +463,8 @@ TEST_F_TIMEOUT(timer, destroy_while_ticking, CHAN_TIMEOUT)
 
 TEST_F_TIMEOUT(timer, destroy_before_after_fires, CHAN_TIMEOUT)
 {
-	const __s64 d = 100 * NS_PER_MS;
+	/* Long enough to see the reader blocked first, on a debug kernel too. */
+	const __s64 d = 2 * NS_PER_S;
 	struct chan_io *io;
 	__s64 t0, t1;
 	pid_t pid;
@@ -475,14 +476,14 @@ TEST_F_TIMEOUT(timer, destroy_before_after_fires, CHAN_TIMEOUT)
 	ASSERT_EQ(0, chan_reap(pid));
 	EXPECT_EQ(-1, io->ret);
 	EXPECT_EQ(ENODEV, io->err);
-	sleep_ns(3 * d);
+	sleep_ns(d + d / 2);	/* past when it would have fired */
 	EXPECT_EQ(0, info_of(fd).sent);
 	EXPECT_EQ(-ENODEV, read_tick(fd));
 	close(fd);
 	/* And with nobody holding it open, the name is free again at once. */
 	ASSERT_EQ(0, create_timer(self->ctl, NAME(0), KCHAN_CREATE_AFTER, d));
 	ASSERT_EQ(0, chan_destroy(self->ctl, NAME(0)));
-	sleep_ns(3 * d);
+	sleep_ns(d + d / 2);
 }
 
 /* ---------------------------------------------------------------------- */
