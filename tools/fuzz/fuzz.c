@@ -22,6 +22,7 @@
  *  - rmmod fails (EAGAIN/EBUSY) while the worker has a kchan file open.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1225,25 +1226,58 @@ static void make_it_fail(bool on)
 		file_rw("/proc/self/make-it-fail", v, 0, true);
 }
 
+/*
+ * Could the workers have made a channel called @name?  rnd_name()'s names,
+ * or one of them with one bit flipped by place_arg() (a zero-padded
+ * KCHAN_NAME_MAX buffer at most one bit away).
+ */
+static bool fuzz_name(const char *name)
+{
+	char want[KCHAN_NAME_MAX], got[KCHAN_NAME_MAX];
+	int i, j, bits;
+
+	memset(got, 0, sizeof(got));
+	memcpy(got, name, strnlen(name, sizeof(got) - 1));
+	for (i = 0; i < NAMES + 3; i++) {
+		memset(want, 0, sizeof(want));
+		if (i < NAMES)
+			snprintf(want, sizeof(want), "fz-%d", i);
+		else if (i == NAMES)
+			strcpy(want, ".hidden");
+		else if (i == NAMES + 1)
+			strcpy(want, "a/b");
+		else
+			memset(want, 'n', KCHAN_NAME_MAX - 1);
+		for (j = 0, bits = 0; j < KCHAN_NAME_MAX; j++)
+			bits += __builtin_popcount((unsigned char)(want[j] ^ got[j]));
+		if (bits <= 1)
+			return true;
+	}
+	return false;
+}
+
 /* Destroys the channels the workers left, so the module can unload. */
 static void cleanup(void)
 {
 	struct kchan_name req;
-	int ctl, i;
+	struct dirent *d;
+	DIR *dir;
+	int ctl;
 
 	ctl = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return;
-	for (i = 0; i < NAMES; i++) {
+	dir = opendir("/sys/class/chan");
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.' || !fuzz_name(d->d_name))
+			continue;
 		memset(&req, 0, sizeof(req));
 		req.size = sizeof(req);
-		snprintf(req.name, sizeof(req.name), "fz-%d", i);
+		memcpy(req.name, d->d_name, strnlen(d->d_name, sizeof(req.name) - 1));
 		ioctl(ctl, KCHAN_IOC_DESTROY, &req);
 	}
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	memset(req.name, 'n', KCHAN_NAME_MAX - 1);
-	ioctl(ctl, KCHAN_IOC_DESTROY, &req);
+	if (dir)
+		closedir(dir);
 	close(ctl);
 }
 
