@@ -60,6 +60,20 @@ at_thresholds() {
 	done
 }
 
+# kill_muted: SIGKILL this guest's bridge after 3 s of dropping its own
+# outgoing packets (netem, if the kernel has it), so it dies with commits
+# whose acks never left; then let packets out again.
+kill_muted() {
+	if modprobe sch_netem 2>/dev/null &&
+		tc qdisc add dev "$IFACE" root netem loss 100%; then
+		sleep 3
+	else
+		log "no netem: a plain kill"
+	fi
+	kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
+	tc qdisc del dev "$IFACE" root 2>/dev/null
+}
+
 phase_a() {
 	local ph=$1 ch=seq-$1 t0=$SECONDS checker syncer rc=0
 	"$C" create "$ch" --capacity 64 || { not_ok "$ph: create $ch"; return; }
@@ -76,16 +90,8 @@ phase_a() {
 		# (netem), while B's data still comes in and is committed up to
 		# the window.  The restarted server must refuse those again when
 		# B's importer sends them once more.
-		mute=0
-		modprobe sch_netem 2>/dev/null && mute=1
 		restart_serve() {
-			if [ "$mute" = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
-				sleep 3
-			else
-				log "no netem: a plain kill"
-			fi
-			kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
-			tc qdisc del dev "$IFACE" root 2>/dev/null
+			kill_muted
 			sleep 2
 			serve "serve-$ph" "${KA[@]}" --export "$ch:send"
 		}
@@ -190,8 +196,7 @@ recv_a() {
 	"$C" destroy "$ch"
 }
 recv_b() {
-	local ph=$1 ch=seq-$1 checker rc=0 mute=0
-	modprobe sch_netem 2>/dev/null && mute=1
+	local ph=$1 ch=seq-$1 checker rc=0
 	rm -f /tmp/rprog
 	meet "$ph-ready" >/dev/null
 	import "import-$ph" "${KA[@]}" "$ch" --recv
@@ -206,13 +211,7 @@ recv_b() {
 		--progress /tmp/rprog >"/tmp/check-$ph.out" 2>&1 &
 	checker=$!
 	restart_import() {
-		if [ "$mute" = 1 ] && tc qdisc add dev "$IFACE" root netem loss 100%; then
-			sleep 3
-		else
-			log "no netem: a plain kill"
-		fi
-		kill -KILL "$bridge_pid"; wait "$bridge_pid" 2>/dev/null
-		tc qdisc del dev "$IFACE" root 2>/dev/null
+		kill_muted
 		sleep 1
 		import "import-$ph" "${KA[@]}" "$ch" --recv
 	}
