@@ -3,7 +3,9 @@
 
 # Kernels to build for and test on: every Debian amd64 kernel whose headers
 # are installed (6.1 from linux-headers-amd64, 6.12 from linux-headers-6.12-amd64).
-KVERS ?= $(sort $(patsubst /usr/src/linux-headers-%,%,$(wildcard /usr/src/linux-headers-*-amd64)))
+# KHEADERS: where the linux-headers-* trees are (another directory: the tests).
+KHEADERS ?= /usr/src
+KVERS ?= $(sort $(patsubst $(KHEADERS)/linux-headers-%,%,$(wildcard $(KHEADERS)/linux-headers-*-amd64)))
 BUILD := $(CURDIR)/build
 KSFT_DIR := $(BUILD)/ksft
 PRIMES ?= 25
@@ -28,7 +30,7 @@ modules: $(foreach k,$(KVERS),$(BUILD)/$(k)/kchan.ko)
 $(BUILD)/%/kchan.ko: $(KMOD_SRCS)
 	@mkdir -p $(BUILD)/$*
 	@tar cf - $(KMOD_SRCS) | tar xf - -C $(BUILD)/$*
-	$(MAKE) -C /usr/src/linux-headers-$* M=$(BUILD)/$* W=1 $(if $(C),C=$(C)) modules
+	$(MAKE) -C $(KHEADERS)/linux-headers-$* M=$(BUILD)/$* W=1 $(if $(C),C=$(C)) modules
 
 userspace:
 	$(MAKE) -C userspace
