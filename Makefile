@@ -3,6 +3,7 @@
 
 # Kernels to build for and test on: every Debian amd64 kernel whose headers
 # are installed (6.1 from linux-headers-amd64, 6.12 from linux-headers-6.12-amd64).
+# These depend on installed packages: see "Targets that need the packages".
 # KHEADERS: where the linux-headers-* trees are (another directory: the tests).
 KHEADERS ?= /usr/src
 KVERS ?= $(sort $(patsubst $(KHEADERS)/linux-headers-%,%,$(wildcard $(KHEADERS)/linux-headers-*-amd64)))
@@ -21,8 +22,25 @@ KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/kchan.h
 
 all: modules userspace examples selftests
 
+# --- Targets that need the packages ------------------------------------------
+# `make demo` on a machine without the packages installs them (deps) and then
+# builds against them, so nothing that depends on them may be computed before
+# deps has run: KVERS and DEMO_KVER come from the headers deps installs, and
+# make evaluates prerequisite lists and reads directories (its $(wildcard),
+# cached) as it parses.  So each target X in NEEDS_DEPS is two steps: deps,
+# then a new make of the internal target _X, which parses everything afresh.
+# A fragment adds its own: `NEEDS_DEPS += X` and a rule for _X (the rule that
+# makes X itself is at the end, after the fragments).  `make _X` skips deps.
+NEEDS_DEPS := demo check bench
+
 deps:
 	@tools/install-deps.sh
+
+# $(call need-kernel,KVER,VARIABLE): a recipe line that stops with a hint
+# when KVER is empty (no headers even after deps), instead of running a
+# guest for an empty kernel release.
+need-kernel = @test -n "$(1)" || { echo "make $(@:_%=%): no kernel: no $(KHEADERS)/linux-headers-*-amd64" \
+	"(tools/install-deps.sh installs them), and no $(2)= given" >&2; exit 1; }
 
 # One kchan.ko per kernel: build/<kver>/kchan.ko
 modules: $(foreach k,$(KVERS),$(BUILD)/$(k)/kchan.ko)
@@ -45,17 +63,19 @@ $(KSFT_DIR)/kselftest_harness.h:
 selftests: $(KSFT_DIR)/kselftest_harness.h
 	$(MAKE) -C selftests/chan KSFT_DIR=$(KSFT_DIR)
 
-demo: deps
+# make demo, make check: deps, then these (see NEEDS_DEPS).
+_demo:
+	$(call need-kernel,$(DEMO_KVER),DEMO_KVER)
 	$(MAKE) all
 	tools/vm/run --kernel $(DEMO_KVER) -- userspace/examples/sieve-demo.sh $(PRIMES)
 
-check: deps
+_check:
 	$(MAKE) all
 	tools/check.sh $(KVERS)
 
 # make bench: kchan against pipe, mqueue, seqpacket, eventfd in one guest run (tools/bench/README.md)
-.PHONY: bench
-bench: deps
+_bench:
+	$(call need-kernel,$(DEMO_KVER),DEMO_KVER)
 	$(MAKE) modules $(KSFT_DIR)/kselftest_harness.h
 	$(MAKE) -C tools/bench KSFT_DIR=$(KSFT_DIR)
 	tools/bench/run.sh --kernel $(DEMO_KVER)
@@ -175,6 +195,13 @@ uninstall-dkms-source:
 
 # Feature fragments: mk/<feature>.mk, one owner each (bridge, fuzz, debug lane, ...).
 -include $(sort $(wildcard mk/*.mk))
+
+# Every target that needs the packages (NEEDS_DEPS, with the fragments'):
+# deps, then a new make for the rest.  The new make's output and exit status
+# are the target's (make check's last line stays "N passed, N failed").
+.PHONY: $(NEEDS_DEPS) $(addprefix _,$(NEEDS_DEPS))
+$(NEEDS_DEPS): deps
+	@$(MAKE) --no-print-directory _$@
 
 clean:
 	rm -rf $(BUILD)

@@ -11,9 +11,11 @@
 CHECK_DEBUG_BUILD += userspace examples selftests
 DEBUG_JOBS ?= $(shell nproc)
 
-.PHONY: check-debug debug-kernel debug-module check-debug-build
+.PHONY: debug-kernel debug-module check-debug-build
 
-check-debug: deps
+# deps first, then _check-debug in a new make (NEEDS_DEPS, the Makefile).
+NEEDS_DEPS += check-debug
+_check-debug:
 	tools/check-debug.sh
 
 debug-kernel:

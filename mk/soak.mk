@@ -9,7 +9,7 @@
 #                        a violation or any kernel report (tools/vm/run).
 #                        FAULTS=5 fails 5% of kchan's allocations (debug
 #                        kernel only)
-.PHONY: kchanfuzz soak
+.PHONY: kchanfuzz
 CHECK_DEBUG_BUILD += kchanfuzz
 
 DURATION ?= 600
@@ -21,7 +21,11 @@ SOAK_KVER = $(if $(filter command line environment,$(origin KVER)),$(KVER),$(DEM
 kchanfuzz:
 	$(MAKE) -C tools/fuzz
 
-soak: deps kchanfuzz
+# deps first (not beside kchanfuzz: cc may be what it installs), then _soak
+# in a new make, which sees the headers deps installed (NEEDS_DEPS, the Makefile).
+NEEDS_DEPS += soak
+_soak: kchanfuzz
+	$(call need-kernel,$(SOAK_KVER),KVER)
 	$(if $(filter %-kchan-debug,$(SOAK_KVER)),$(MAKE) debug-module,$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
 	tools/vm/run --kernel $(SOAK_KVER) --timeout $$(($(DURATION) + 900)) -- \
 		build/fuzz/kchanfuzz --duration $(DURATION) --procs $(PROCS) $(if $(SEED),--seed $(SEED)) \
