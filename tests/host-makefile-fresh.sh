@@ -52,6 +52,7 @@ EOF
 # A stub Makefile in DIR: every goal logs "LABEL GOAL".
 stub_make() {
 	mkdir -p "$1"
+	# shellcheck disable=SC2016 # make's $@ and the recipe's $$FRESH_LOG
 	printf '.DEFAULT_GOAL := all\nMakefile: ;\n%%:\n\t@echo "%s $@" >>"$$FRESH_LOG"\n' "$2" >"$1/Makefile"
 }
 
@@ -70,7 +71,9 @@ for k in ${kernels[*]} 6.1.0-99-common; do
 done
 EOF
 chmod +x "$tree/tools/install-deps.sh"
+# shellcheck disable=SC2016 # the stubs' own code
 stub tools/fetch-kselftest.sh 'mkdir -p "$1" && touch "$1/kselftest.h" "$1/kselftest_harness.h"'
+# shellcheck disable=SC2016 # the stubs' own code
 stub tools/check.sh 'echo "3 passed, ${FRESH_CHECK_RC:-0} failed"; exit "${FRESH_CHECK_RC:-0}"'
 for f in tools/vm/run tools/bench/run.sh tools/bench/bridge.sh tools/check-debug.sh; do
 	stub "$f" ""
