@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Batched I/O: KCHAN_IOC_SEND_BATCH and KCHAN_IOC_RECV_BATCH move many
- * messages per system call, with one lock round per group of messages
- * when nobody waits.  Only the first message of a batch may wait; the
+ * messages per system call, with one lock round per group of messages,
+ * whoever they wake.  Only the first message of a batch may wait; the
  * rest move only if they can at once, so a batch never holds back a
  * message it has already moved.
  */
@@ -20,12 +20,19 @@ struct kchan_batch_job {
 	bool nonblock;
 };
 
-static int kchan_batch_args(struct kchan_batch __user *uarg, bool nonblock,
+/*
+ * The batch's arguments, for a file opened with @mode: each message has
+ * the access rules of one read() or write().
+ */
+static int kchan_batch_args(struct file *file, fmode_t mode,
+			    struct kchan_batch __user *uarg,
 			    struct kchan_batch_job *job)
 {
 	struct kchan_batch arg;
 	int ret;
 
+	if (!(file->f_mode & mode))
+		return -EBADF;
 	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_BATCH_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
@@ -34,7 +41,7 @@ static int kchan_batch_args(struct kchan_batch __user *uarg, bool nonblock,
 		return -EINVAL;
 	job->uvecs = u64_to_user_ptr(arg.msgs);
 	job->count = arg.count;
-	job->nonblock = nonblock;
+	job->nonblock = file->f_flags & O_NONBLOCK;
 	return 0;
 }
 
@@ -72,49 +79,32 @@ static struct kchan_msg *kchan_batch_msg(struct kchan *ch,
 	return msg;
 }
 
-/*
- * A match woke a waiter: wake it now rather than at the end of the group,
- * since a struct kchan_wake holds one task.  Drops and retakes ch->lock.
- */
-static void kchan_wake_matched(struct kchan *ch, struct kchan_wake *wake)
-	__must_hold(&ch->lock)
-{
-	if (!wake->task)
-		return;
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, wake);
-	*wake = (struct kchan_wake){};
-	spin_lock(&ch->lock);
-}
-
 /* Queue @msgs[0..n) without waiting; returns how many the channel took. */
 static int kchan_send_group(struct kchan *ch, struct kchan_msg **msgs, int n,
 			    int *err)
 {
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	int i;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	for (i = 0; i < n; i++) {
 		*err = kchan_try_send_locked(ch, msgs[i], &wake);
 		if (*err)
 			break;
-		kchan_wake_matched(ch, &wake);
 	}
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return i;
 }
 
-long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
-			    bool nonblock)
+long kchan_ioctl_send_batch(struct file *file, struct kchan_batch __user *uarg)
 {
 	struct kchan_msg *msgs[KCHAN_BATCH_GROUP], *msg;
+	struct kchan *ch = file->private_data;
 	struct kchan_batch_job job;
 	unsigned int done = 0;
 	int n, sent, err, bad;
 
-	err = kchan_batch_args(uarg, nonblock, &job);
+	err = kchan_batch_args(file, FMODE_WRITE, uarg, &job);
 	if (err)
 		return err;
 	if (kchan_is_timer(ch))
@@ -160,19 +150,17 @@ long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
 static int kchan_recv_group(struct kchan *ch, const struct kchan_msgvec *vecs,
 			    struct kchan_msg **msgs, int n, int *err, bool *eof)
 {
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	int i;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	for (i = 0; i < n; i++) {
 		*err = kchan_try_recv_locked(ch, vecs[i].len, &msgs[i], &wake);
 		*eof = !*err && !msgs[i];
 		if (*err || *eof)
 			break;
-		kchan_wake_matched(ch, &wake);
 	}
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return i;
 }
 
@@ -189,23 +177,23 @@ static int kchan_recv_copy(struct kchan *ch, const struct kchan_batch_job *job,
 		    put_user((u32)msgs[i]->len, &job->uvecs[first + i].len))
 			break;
 	}
-	kchan_msg_free_many(ch, msgs, i);
+	kchan_recv_done(ch, msgs, i);
 	for (j = n - 1; j >= i; j--)	/* last first: each goes to the head */
 		kchan_unreceive(ch, msgs[j]);
 	return i;
 }
 
-long kchan_ioctl_recv_batch(struct kchan *ch, struct kchan_batch __user *uarg,
-			    bool nonblock)
+long kchan_ioctl_recv_batch(struct file *file, struct kchan_batch __user *uarg)
 {
 	struct kchan_msgvec vecs[KCHAN_BATCH_GROUP];
 	struct kchan_msg *msgs[KCHAN_BATCH_GROUP];
+	struct kchan *ch = file->private_data;
 	struct kchan_batch_job job;
 	unsigned int done = 0;
 	int n, got, copied, err, bad;
 	bool eof = false;
 
-	err = kchan_batch_args(uarg, nonblock, &job);
+	err = kchan_batch_args(file, FMODE_READ, uarg, &job);
 	if (err)
 		return err;
 

@@ -8,11 +8,16 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "kchan.h"
 
-/* Go's close(); the caller wakes pollers once ch->lock is released. */
-int kchan_close_locked(struct kchan *ch)
+/*
+ * Go's close(), in a kchan_lock() section: blocked writers deliver
+ * nothing; blocked readers see end of file once nothing queued, held or
+ * being copied out is left (the settling of kchan_unlock() tells them).
+ */
+int kchan_close_locked(struct kchan *ch, struct kchan_wake *wake)
 {
 	lockdep_assert_held(&ch->lock);
 	if (ch->dead)
@@ -20,48 +25,40 @@ int kchan_close_locked(struct kchan *ch)
 	if (ch->closed)
 		return -EPIPE;
 	ch->closed = true;
-	/*
-	 * Blocked writers deliver nothing; blocked readers (queue empty) see
-	 * EOF, unless held messages may still come back: then the last ack
-	 * ends the file for them (hold.c).
-	 */
-	kchan_fail_waiters(&ch->sendq, -EPIPE);
-	if (!ch->held)
-		kchan_fail_waiters(&ch->recvq, 0);
+	kchan_fail_waiters(&ch->sendq, -EPIPE, wake);
 	return 0;
 }
 
 int kchan_close(struct kchan *ch)
 {
+	struct kchan_wake wake;
 	int ret;
 
 	kchan_timer_stop(ch, false);	/* a late delivery finds it closed */
-	spin_lock(&ch->lock);
-	ret = kchan_close_locked(ch);
-	spin_unlock(&ch->lock);
-	if (!ret)
-		kchan_wake_all_pollers(ch);
+	kchan_lock(ch, &wake);
+	ret = kchan_close_locked(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return ret;
 }
 
 /* Destroy: every blocked and later operation fails with ENODEV. */
 void kchan_kill(struct kchan *ch)
 {
+	struct kchan_wake wake;
 	LIST_HEAD(dropped);
 
 	kchan_timer_stop(ch, true);
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	ch->dead = true;
-	kchan_fail_waiters(&ch->sendq, -ENODEV);
-	kchan_fail_waiters(&ch->recvq, -ENODEV);
+	kchan_fail_waiters(&ch->sendq, -ENODEV, &wake);
+	kchan_fail_waiters(&ch->recvq, -ENODEV, &wake);
 	list_splice_init(&ch->queue, &dropped);
 	ch->length = 0;
 	kchan_hold_kill_locked(ch, &dropped);
 	kchan_spares_drop(ch, &dropped);
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch, &wake);
 
 	kchan_free_msgs(&dropped);
-	kchan_wake_all_pollers(ch);
 }
 
 void kchan_fill_info(struct kchan *ch, struct kchan_info *info)
@@ -191,6 +188,13 @@ static struct class kchan_class = {
  */
 static struct kmem_cache *kchan_cache;
 
+/*
+ * Channels allocated and not yet released.  A release may come late, from
+ * a workqueue (CONFIG_DEBUG_KOBJECT_RELEASE delays every one): module exit
+ * waits for the last before it destroys the cache and the class.
+ */
+static atomic_t kchan_live = ATOMIC_INIT(0);
+
 int kchan_class_init(void)
 {
 	int ret;
@@ -204,9 +208,10 @@ int kchan_class_init(void)
 	return ret;
 }
 
-/* After the last channel is freed. */
+/* Module exit, after the registry dropped its references. */
 void kchan_class_exit(void)
 {
+	wait_var_event(&kchan_live, !atomic_read(&kchan_live));
 	class_unregister(&kchan_class);
 	kmem_cache_destroy(kchan_cache);
 }
@@ -220,7 +225,11 @@ static void kchan_dev_release(struct device *dev)
 	kchan_spares_drop(ch, &ch->queue);
 	kchan_free_msgs(&ch->queue);
 	kchan_free_msgs(&ch->held_msgs);
+	kfree(ch->streams);
 	kmem_cache_free(kchan_cache, ch);
+	/* Last: module exit may go on once this is seen (kchan_class_exit()). */
+	if (atomic_dec_and_test(&kchan_live))
+		wake_up_var(&kchan_live);
 }
 
 /*
@@ -236,6 +245,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	ch = kmem_cache_zalloc(kchan_cache, GFP_KERNEL);
 	if (!ch)
 		return ERR_PTR(-ENOMEM);
+	atomic_inc(&kchan_live);
 
 	spin_lock_init(&ch->lock);
 	INIT_LIST_HEAD(&ch->queue);
@@ -251,6 +261,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	ch->capacity = req->capacity;
 	ch->msg_max = req->msg_max ?: KCHAN_MSG_MAX_DEFAULT;
 	ch->flags = req->flags;
+	ch->nstreams = req->streams ?: KCHAN_STREAMS_DEFAULT;
 	ch->period_ns = req->period_ns;
 	kchan_timer_init(ch);
 	if (kchan_is_timer(ch)) {

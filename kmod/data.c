@@ -19,84 +19,45 @@ static bool kchan_nonblock(const struct kiocb *iocb)
 	       (iocb->ki_flags & IOCB_NOWAIT);
 }
 
-/*
- * Sleep on @q until a counterpart sets our result, or a signal comes.
- * Called and returns with ch->lock held.  @ready is the poll event our
- * waiting makes true (a waiting reader makes an unbuffered channel
- * writable), announced to pollers before we sleep.
- *
- * No wake-up is lost: the result is set and read under ch->lock, and we
- * are TASK_INTERRUPTIBLE before the lock is dropped.  No signal is lost:
- * schedule() does not sleep in that state with a signal pending.
- */
-static int kchan_wait(struct kchan *ch, struct kchan_waiter *w,
-		      struct list_head *q, __poll_t ready)
-{
-	w->task = current;
-	w->sel = NULL;
-	w->result = KCHAN_WAITING;
-	list_add_tail(&w->link, q);
-	if (ready && wq_has_sleeper(&ch->poll_wq)) {
-		spin_unlock(&ch->lock);
-		wake_up_poll(&ch->poll_wq, ready);
-		spin_lock(&ch->lock);
-	}
-	while (w->result == KCHAN_WAITING) {
-		if (signal_pending(current)) {
-			list_del(&w->link);
-			return -ERESTARTSYS;
-		}
-		set_current_state(TASK_INTERRUPTIBLE);
-		spin_unlock(&ch->lock);
-		schedule();
-		spin_lock(&ch->lock);
-	}
-	return w->result;
-}
-
 /* Queue @msg, hand it to a reader, or wait until a reader takes it. */
 int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock)
 {
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	struct kchan_waiter w;
 	int ret;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	ret = kchan_try_send_locked(ch, msg, &wake);
 	if (ret == -EAGAIN && !nonblock) {
 		/* The reader that takes our message counts it as sent. */
 		w.msg = msg;
-		ret = kchan_wait(ch, &w, &ch->sendq,
-				 kchan_waiting_ready(ch, false));
+		ret = kchan_wait(ch, &w, &ch->sendq, &wake);
 	}
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return ret;
 }
 
 /*
  * Take the next message for a reader whose buffer holds @room bytes;
- * *msgp is NULL at end of file.  The message is the caller's until it is
- * copied out, or handed back with kchan_unreceive().
+ * *msgp is NULL at end of file.  The message is the caller's to copy out,
+ * then kchan_recv_done(), or to hand back with kchan_unreceive().
  */
 int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
 	       struct kchan_msg **msgp)
 {
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	struct kchan_waiter w;
 	int ret;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	ret = kchan_try_recv_locked(ch, room, msgp, &wake);
 	if (ret == -EAGAIN && !nonblock) {
 		w.room = room;
 		w.msg = NULL;
-		ret = kchan_wait(ch, &w, &ch->recvq,
-				 kchan_waiting_ready(ch, true));
-		*msgp = ret ? NULL : w.msg;	/* NULL if woken by close */
+		ret = kchan_wait(ch, &w, &ch->recvq, &wake);
+		*msgp = ret ? NULL : w.msg;	/* NULL at end of file */
 	}
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return ret;
 }
 
@@ -116,7 +77,7 @@ static ssize_t kchan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		kchan_unreceive(ch, msg);
 		return -EFAULT;
 	}
-	kchan_msg_free(ch, msg);
+	kchan_recv_done(ch, &msg, 1);
 	return len;
 }
 
@@ -153,36 +114,47 @@ static ssize_t kchan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 }
 
 /*
- * poll_wait() comes first and the state is read under ch->lock, which
- * every state change holds before it checks for pollers: a change after
- * our look finds us on poll_wq and wakes us.
+ * What poll reports on a file opened with @mode, under ch->lock.  Like a
+ * pipe, a file that can still read a closed channel's messages reports
+ * no EPOLLERR until they are drained: event loops take it as fatal.
  */
-static __poll_t kchan_poll(struct file *file, poll_table *wait)
+__poll_t kchan_poll_mask(const struct kchan *ch, fmode_t mode)
 {
-	struct kchan *ch = file->private_data;
 	__poll_t mask = 0;
 
-	poll_wait(file, &ch->poll_wq, wait);
-
-	spin_lock(&ch->lock);
-	if (ch->dead) {
-		mask = EPOLLERR | EPOLLHUP;
-		goto out;
-	}
-	if (file->f_mode & FMODE_READ) {
-		if (ch->length || !list_empty(&ch->sendq))
+	if (ch->dead)
+		return EPOLLERR | EPOLLHUP;
+	if (mode & FMODE_READ) {
+		if (kchan_readable(ch))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		else if (kchan_at_eof(ch))
 			mask |= EPOLLHUP;
 	}
-	if (file->f_mode & FMODE_WRITE) {
-		/* A write fails at once: closed (EPIPE), or a timer's (EPERM). */
-		if (ch->closed || kchan_is_timer(ch))
-			mask |= EPOLLERR;
-		else if (kchan_has_room(ch) || !list_empty(&ch->recvq))
+	if (mode & FMODE_WRITE) {
+		if (kchan_write_fails(ch)) {
+			if (!(mode & FMODE_READ) || kchan_at_eof(ch))
+				mask |= EPOLLERR;
+		} else if (kchan_writable(ch)) {
 			mask |= EPOLLOUT | EPOLLWRNORM;
+		}
 	}
-out:
+	return mask;
+}
+
+/*
+ * poll_wait() comes first and the state is read under ch->lock, which
+ * every state change holds, and which kchan_unlock() releases before it
+ * looks for pollers: a change after our look finds us on poll_wq.
+ */
+static __poll_t kchan_poll(struct file *file, poll_table *wait)
+{
+	struct kchan *ch = file->private_data;
+	__poll_t mask;
+
+	poll_wait(file, &ch->poll_wq, wait);
+
+	spin_lock(&ch->lock);
+	mask = kchan_poll_mask(ch, file->f_mode);
 	spin_unlock(&ch->lock);
 	return mask;
 }
@@ -200,6 +172,7 @@ static long kchan_ioctl_info(struct kchan *ch, struct kchan_info __user *uinfo)
 		return -E2BIG;
 
 	kchan_fill_info(ch, &info);
+	info.size = usize;	/* the caller's, unchanged */
 	if (copy_to_user(uinfo, &info, min_t(size_t, usize, sizeof(info))))
 		return -EFAULT;
 	/* A newer caller's fields we do not know are zero. */
@@ -221,11 +194,9 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KCHAN_IOC_BASE(KCHAN_IOC_INFO):
 		return kchan_ioctl_info(ch, (struct kchan_info __user *)arg);
 	case KCHAN_IOC_BASE(KCHAN_IOC_SEND_BATCH):
-		return kchan_ioctl_send_batch(ch, (struct kchan_batch __user *)arg,
-					      file->f_flags & O_NONBLOCK);
+		return kchan_ioctl_send_batch(file, (struct kchan_batch __user *)arg);
 	case KCHAN_IOC_BASE(KCHAN_IOC_RECV_BATCH):
-		return kchan_ioctl_recv_batch(ch, (struct kchan_batch __user *)arg,
-					      file->f_flags & O_NONBLOCK);
+		return kchan_ioctl_recv_batch(file, (struct kchan_batch __user *)arg);
 	case KCHAN_IOC_BASE(KCHAN_IOC_SELECT):
 		return kchan_ioctl_select((struct kchan_select __user *)arg);
 	case KCHAN_IOC_BASE(KCHAN_IOC_HOLD):
@@ -237,7 +208,7 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KCHAN_IOC_BASE(KCHAN_IOC_SEND_ONCE):
 		return kchan_ioctl_send_once(file, (struct kchan_send_once __user *)arg);
 	case KCHAN_IOC_BASE(KCHAN_IOC_STREAM_SEQ):
-		return kchan_ioctl_stream_seq(ch, (struct kchan_stream_seq __user *)arg);
+		return kchan_ioctl_stream_seq(file, (struct kchan_stream_seq __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -267,20 +238,17 @@ static int kchan_open(struct inode *inode, struct file *file)
 static int kchan_release(struct inode *inode, struct file *file)
 {
 	struct kchan *ch = file->private_data;
-	bool closed = false;
+	struct kchan_wake wake;
 
-	if (file->f_mode & FMODE_READ)
-		kchan_hold_release(ch, file);
-	spin_lock(&ch->lock);
-	if (file->f_mode & FMODE_READ)
+	kchan_lock(ch, &wake);
+	if (file->f_mode & FMODE_READ) {
+		kchan_hold_release_locked(ch, file, &wake);
 		ch->readers--;
+	}
 	if ((file->f_mode & FMODE_WRITE) && !--ch->writers &&
 	    (ch->flags & KCHAN_CREATE_AUTOCLOSE))
-		closed = !kchan_close_locked(ch);
-	spin_unlock(&ch->lock);
-
-	if (closed)
-		kchan_wake_all_pollers(ch);
+		kchan_close_locked(ch, &wake);
+	kchan_unlock(ch, &wake);
 	put_device(&ch->dev);
 	return 0;
 }

@@ -1,22 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The two halves of a lossless relay (chanbridge): held receive
- * (KCHAN_IOC_HOLD, _ACK, _RETURN) and at-most-once sends
- * (KCHAN_IOC_SEND_ONCE, _STREAM_SEQ).
+ * Held receive, one half of a lossless relay (chanbridge; streams.c is
+ * the other): KCHAN_IOC_HOLD, _ACK and _RETURN.
  *
  * A held message stays the channel's: it sits on ch->held_msgs, tagged
  * with the file that holds it and its hold id, and counts in ch->held,
  * which keeps its slot taken (kchan_has_room()) and end of file away
  * (kchan_at_eof()).  Only its file can ack it (freed: the slot goes to a
  * waiting writer) or return it (back into the queue at the place its seq
- * gives it, or straight to a waiting reader).  A hold counts in ch->held
- * from the moment it takes the message, but joins held_msgs only once the
- * message is copied out: until then no ack can free it under the copy.
- *
- * The stream table of SEND_ONCE is checked and updated in the same
- * ch->lock hold that accepts the message (kchan_accept_locked()), also
- * when a reader accepts a blocked sender's message, so two senders of one
- * stream can never both deliver a seq.
+ * gives it, or straight to a waiting reader).  While a hold copies the
+ * message out it counts in ch->copying, like any receive; it joins
+ * held_msgs only once the copy is done, so no ack can free it under the
+ * copy.  Whatever a return, an ack or a failed copy changes, the settling
+ * of kchan_unlock() passes on: freed slots to writers, end of file to
+ * readers, readiness to pollers.
  */
 #include <linux/list_sort.h>
 #include <linux/sched/signal.h>
@@ -34,183 +31,7 @@ void kchan_free_msgs(struct list_head *msgs)
 		kvfree(msg);
 }
 
-/* ----- streams ---------------------------------------------------------- */
-
-static struct kchan_stream *kchan_stream_find(struct kchan *ch, u64 stream)
-{
-	int i;
-
-	for (i = 0; i < KCHAN_STREAMS_MAX; i++)
-		if (ch->streams[i].stream == stream)
-			return &ch->streams[i];
-	return NULL;
-}
-
-/* The least recently used entry; a free one has last_use 0. */
-static struct kchan_stream *kchan_stream_victim(struct kchan *ch)
-{
-	struct kchan_stream *victim = &ch->streams[0];
-	int i;
-
-	for (i = 1; i < KCHAN_STREAMS_MAX; i++)
-		if (ch->streams[i].last_use < victim->last_use)
-			victim = &ch->streams[i];
-	return victim;
-}
-
-/* True if @msg is a SEND_ONCE whose seq its stream already passed. */
-bool kchan_stream_dup_locked(struct kchan *ch, struct kchan_msg *msg)
-{
-	struct kchan_stream *s;
-
-	lockdep_assert_held(&ch->lock);
-	if (!msg->once.stream)
-		return false;
-	s = kchan_stream_find(ch, msg->once.stream);
-	if (!s)
-		return false;
-	s->last_use = ++ch->stream_clock;	/* a relay resending: still in use */
-	return msg->once.seq <= s->last_seq;
-}
-
-/*
- * The channel takes @msg (queued, or handed to a reader): it gets its
- * place in the channel's history, and a SEND_ONCE its stream's last seq.
- * The caller checked kchan_stream_dup_locked() in the same lock hold.
- */
-void kchan_accept_locked(struct kchan *ch, struct kchan_msg *msg)
-{
-	struct kchan_stream *s;
-
-	lockdep_assert_held(&ch->lock);
-	msg->seq = ++ch->sent;
-	if (!msg->once.stream)
-		return;
-	s = kchan_stream_find(ch, msg->once.stream);
-	if (!s) {
-		s = kchan_stream_victim(ch);
-		s->stream = msg->once.stream;
-	}
-	s->last_seq = msg->once.seq;
-	s->last_use = ++ch->stream_clock;
-}
-
-long kchan_ioctl_send_once(struct file *file,
-			   struct kchan_send_once __user *uarg)
-{
-	struct kchan *ch = file->private_data;
-	struct kchan_send_once arg;
-	struct kchan_msg *msg;
-	u32 result = 0;
-	int ret;
-
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EBADF;
-	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_SEND_ONCE_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	if (arg.flags || arg.reserved0 || arg.reserved[0] || arg.reserved[1] ||
-	    !arg.stream || !arg.seq || !arg.len)
-		return -EINVAL;
-	if (kchan_is_timer(ch))
-		return -EPERM;
-	if (arg.len > ch->msg_max)
-		return -EMSGSIZE;
-
-	msg = kchan_msg_alloc(arg.len);
-	if (!msg)
-		return -ENOMEM;
-	if (copy_from_user(msg->data, u64_to_user_ptr(arg.buf), arg.len)) {
-		kvfree(msg);
-		return -EFAULT;
-	}
-	msg->once.stream = arg.stream;
-	msg->once.seq = arg.seq;
-
-	ret = kchan_send(ch, msg, file->f_flags & O_NONBLOCK);
-	if (ret == KCHAN_DUPLICATE) {
-		result = KCHAN_SEND_DUPLICATE;
-		ret = 0;
-	}
-	if (ret || result)
-		kvfree(msg);
-	if (ret == -EPIPE)
-		send_sig(SIGPIPE, current, 0);	/* as write() */
-	if (ret)
-		return ret;
-	/* Sent even if this faults: a retry finds it a duplicate. */
-	return put_user(result, &uarg->result_flags);
-}
-
-long kchan_ioctl_stream_seq(struct kchan *ch,
-			    struct kchan_stream_seq __user *uarg)
-{
-	struct kchan_stream_seq arg;
-	struct kchan_stream *s;
-	u64 seq = 0;
-	int ret;
-
-	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_STREAM_SEQ_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	if (arg.flags || arg.reserved[0] || arg.reserved[1] || !arg.stream)
-		return -EINVAL;
-
-	spin_lock(&ch->lock);
-	if (ch->dead) {
-		spin_unlock(&ch->lock);
-		return -ENODEV;
-	}
-	s = kchan_stream_find(ch, arg.stream);
-	if (s)
-		seq = s->last_seq;
-	spin_unlock(&ch->lock);
-	return put_user(seq, &uarg->seq);
-}
-
 /* ----- held receive ----------------------------------------------------- */
-
-/* A match under ch->lock woke a task: wake it now, the lock still held. */
-static void kchan_wake_task_locked(struct kchan_wake *wake)
-{
-	if (!wake->task)
-		return;
-	/* It reads its result under ch->lock: it cannot be gone yet. */
-	wake_up_process(wake->task);
-	put_task_struct(wake->task);
-	wake->task = NULL;
-}
-
-/*
- * Put @msg, already accepted, back where its seq belongs: to the first
- * waiting reader, else into the queue at its seq's place, searching from
- * @from (the queue's head, or where the previous, older one went).
- * Returns where it went.
- */
-static struct list_head *kchan_requeue_from(struct kchan *ch,
-					    struct kchan_msg *msg,
-					    struct list_head *from,
-					    struct kchan_wake *wake)
-{
-	struct list_head *pos;
-
-	if (kchan_hand_off(ch, msg, wake))
-		return from;
-	for (pos = from->next; pos != &ch->queue; pos = pos->next)
-		if (list_entry(pos, struct kchan_msg, link)->seq > msg->seq)
-			break;
-	list_add_tail(&msg->link, pos);
-	ch->length++;
-	wake->poll |= EPOLLIN | EPOLLRDNORM;
-	return &msg->link;
-}
-
-void kchan_requeue_locked(struct kchan *ch, struct kchan_msg *msg,
-			  struct kchan_wake *wake)
-{
-	lockdep_assert_held(&ch->lock);
-	kchan_requeue_from(ch, msg, &ch->queue, wake);
-}
 
 static int kchan_seq_cmp(void *priv, const struct list_head *a,
 			 const struct list_head *b)
@@ -248,19 +69,13 @@ static unsigned int kchan_return_locked(struct kchan *ch, struct file *file,
 	list_for_each_entry_safe(msg, next, &back, link) {
 		list_del(&msg->link);
 		pos = kchan_requeue_from(ch, msg, pos, wake);
-		kchan_wake_task_locked(wake);
 	}
 	return n;
 }
 
-/*
- * Free the messages @file holds with an id <= @id.  Their slots go to the
- * oldest waiting writers; the last one on a closed channel is its end of
- * file, for blocked readers too.
- */
+/* Free the messages @file holds with an id <= @id; the settling passes on their slots. */
 static unsigned int kchan_ack_locked(struct kchan *ch, struct file *file,
-				     u64 id, struct list_head *freed,
-				     struct kchan_wake *wake)
+				     u64 id, struct list_head *freed)
 {
 	struct kchan_msg *msg, *next;
 	unsigned int n = 0;
@@ -272,19 +87,7 @@ static unsigned int kchan_ack_locked(struct kchan *ch, struct file *file,
 			n++;
 		}
 	}
-	if (!n)
-		return 0;
 	ch->held -= n;
-	while (kchan_has_room(ch) && kchan_admit_writer(ch, wake)) {
-		wake->poll |= EPOLLIN | EPOLLRDNORM;
-		kchan_wake_task_locked(wake);
-	}
-	if (kchan_has_room(ch))
-		wake->poll |= EPOLLOUT | EPOLLWRNORM;
-	if (kchan_at_eof(ch)) {
-		kchan_fail_waiters(&ch->recvq, 0);
-		wake->poll |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
-	}
 	return n;
 }
 
@@ -292,42 +95,39 @@ long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
 		     bool ack)
 {
 	struct kchan *ch = file->private_data;
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	struct kchan_ack arg;
 	unsigned int n;
 	LIST_HEAD(freed);
 	int ret;
 
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;	/* only a reading file holds anything */
 	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_ACK_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
 	if (arg.flags || arg.reserved0 || arg.reserved[0] || arg.reserved[1])
 		return -EINVAL;
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	if (ch->dead) {
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch, &wake);
 		return -ENODEV;
 	}
 	if (ack)
-		n = kchan_ack_locked(ch, file, arg.id, &freed, &wake);
+		n = kchan_ack_locked(ch, file, arg.id, &freed);
 	else
 		n = kchan_return_locked(ch, file, arg.id, &wake);
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	kchan_free_msgs(&freed);
 	return put_user(n, &uarg->count);
 }
 
 /* The file goes: what it still holds goes back to the channel. */
-void kchan_hold_release(struct kchan *ch, struct file *file)
+void kchan_hold_release_locked(struct kchan *ch, struct file *file,
+			       struct kchan_wake *wake)
 {
-	struct kchan_wake wake = {};
-
-	spin_lock(&ch->lock);
-	kchan_return_locked(ch, file, 0, &wake);
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_return_locked(ch, file, 0, wake);
 }
 
 /* Destroy: held messages go with the queue, but not those still copying out. */
@@ -357,7 +157,7 @@ static int kchan_hold_copy_out(struct kchan_hold __user *uarg,
 long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 {
 	struct kchan *ch = file->private_data;
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	struct kchan_hold arg;
 	struct kchan_msg *msg;
 	size_t room;
@@ -373,13 +173,13 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 		return -EINVAL;
 	room = min_t(u64, arg.len, SIZE_MAX);
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	if (ch->dead) {
 		ret = -ENODEV;
 		goto unlock;
 	}
 	if (kchan_at_eof(ch)) {
-		spin_unlock(&ch->lock);
+		kchan_unlock(ch, &wake);
 		if (put_user(0ULL, &uarg->len) || put_user(0ULL, &uarg->id) ||
 		    put_user(0ULL, &uarg->seq))
 			return -EFAULT;
@@ -389,42 +189,34 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 		ret = -ENOBUFS;
 		goto unlock;
 	}
-	/* Held from here on: a dequeue frees no slot (kchan_has_room()). */
-	ch->held++;
+	/* The message counts in ch->copying until it is held, or back. */
 	ret = kchan_try_recv_locked(ch, room, &msg, &wake);
 	if (!ret && !msg)
-		ret = -EAGAIN;	/* not at EOF: we hold one */
-	if (ret) {
-		ch->held--;
+		ret = -EAGAIN;	/* cannot be: end of file was ruled out above */
+	if (ret)
 		goto unlock;
-	}
 	id = ++ch->hold_id;
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 
 	ret = kchan_hold_copy_out(uarg, &arg, msg, id);
+	if (ret) {
+		kchan_unreceive(ch, msg);	/* nothing held, as read() */
+		return ret;
+	}
 
-	wake = (struct kchan_wake){};
-	spin_lock(&ch->lock);
-	if (ret || ch->dead) {
-		/* Nothing held: as if read() had put it back (kchan_unreceive()). */
-		ch->held--;
-		ch->received--;
-		if (ch->dead) {
-			ret = -ENODEV;
-			spin_unlock(&ch->lock);
-			kvfree(msg);
-			return ret;
-		}
-		kchan_requeue_locked(ch, msg, &wake);
-		goto unlock;
+	kchan_lock(ch, &wake);
+	ch->copying--;
+	if (ch->dead) {
+		kchan_unlock(ch, &wake);
+		kvfree(msg);
+		return -ENODEV;
 	}
 	msg->hold.file = file;
 	msg->hold.id = id;
 	list_add_tail(&msg->link, &ch->held_msgs);
+	ch->held++;
 	ret = msg->len;
 unlock:
-	spin_unlock(&ch->lock);
-	kchan_wake(ch, &wake);
+	kchan_unlock(ch, &wake);
 	return ret;
 }

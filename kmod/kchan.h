@@ -32,16 +32,20 @@
  *   kchan_registry_lock (mutex)  the name table, channel count and per-user
  *                                quotas; create, destroy, close-by-name,
  *                                device add/del.
- *   kchan_select_lock (mutex)    held by a select while it holds the locks
- *                                of all its channels, taken in ascending
- *                                address order; lockdep's nest lock for
- *                                them.  Never taken with the registry lock.
+ *   kchan_selection.nest (mutex) one per select call, private to it: the
+ *                                nest lock lockdep needs to accept the
+ *                                select holding the locks of all its
+ *                                channels at once.  What keeps two selects
+ *                                from deadlocking is the order those are
+ *                                taken in, ascending address (select.c).
  *   ch->lock (spinlock)          all mutable state of one channel: queue,
  *                                waiters, counters, closed/dead flags.
  *                                Never held across a user copy, an
  *                                allocation or a sleep.
- *   ch->poll_wq.lock             taken inside wake_up_poll(), always after
- *                                ch->lock is released.
+ *   ch->poll_wq.lock, task pi_lock
+ *                                taken by the wake-ups of kchan_unlock(),
+ *                                after ch->lock is released (wake_up_process()
+ *                                under it only past KCHAN_WAKE_TASKS).
  * Plain reads and writes take ch->lock only; no global lock.
  */
 #ifndef KCHAN_INTERNAL_H
@@ -121,17 +125,27 @@ struct kchan_waiter {
 	int result;			/* KCHAN_WAITING, 0, or -errno */
 };
 
-/* What a match owes others once ch->lock is released: see kchan_wake(). */
+/* Tasks one locked section may collect before it wakes the rest under the lock. */
+#define KCHAN_WAKE_TASKS	16
+
+/*
+ * What one locked section owes others once ch->lock is released, collected
+ * between kchan_lock() and kchan_unlock() (queue.c), as ipc/mqueue.c does
+ * with a wake_q (which modules cannot use: wake_q_add() is not exported).
+ */
 struct kchan_wake {
-	struct task_struct *task;	/* the waiter matched, with a reference */
+	__poll_t before;		/* kchan_ready() when the lock was taken */
+	unsigned int length;		/* ch->length then */
+	unsigned int taken;		/* slots taken then: kchan_slots_taken() */
 	__poll_t poll;			/* events to tell pollers */
+	unsigned int ntasks;
+	struct task_struct *tasks[KCHAN_WAKE_TASKS];	/* each with a reference */
 };
 
-/* What KCHAN_IOC_SEND_ONCE remembers of one stream (hold.c). */
+/* What KCHAN_IOC_SEND_ONCE remembers of one stream (streams.c). */
 struct kchan_stream {
 	u64 stream;			/* 0: a free entry */
 	u64 last_seq;
-	u64 last_use;			/* ch->stream_clock when last seen */
 };
 
 struct kchan {
@@ -139,10 +153,10 @@ struct kchan {
 	struct list_head queue;		/* buffered messages, in seq order */
 	unsigned int length;		/* messages in queue */
 	struct list_head held_msgs;	/* held messages (hold.c) */
-	unsigned int held;		/* held_msgs, and holds still copying out */
+	unsigned int held;		/* on held_msgs */
+	unsigned int copying;		/* taken by readers (and holds) still copying out */
 	u64 hold_id;			/* the last hold id given */
-	u64 stream_clock;		/* ticks at every use of streams[] */
-	struct kchan_stream streams[KCHAN_STREAMS_MAX];
+	struct kchan_stream *streams;	/* nstreams entries, from the first SEND_ONCE */
 	struct list_head recvq;		/* blocked readers; non-empty only while queue is */
 	struct list_head sendq;		/* blocked writers, each with its message */
 	bool closed;
@@ -161,6 +175,7 @@ struct kchan {
 	unsigned int capacity;
 	size_t msg_max;
 	u32 flags;			/* KCHAN_CREATE_* */
+	unsigned int nstreams;		/* SEND_ONCE streams remembered at most */
 	u64 period_ns;			/* timer channels */
 	kuid_t owner;
 	kgid_t group;
@@ -192,36 +207,58 @@ static inline bool kchan_is_timer(const struct kchan *ch)
 }
 
 /*
- * A writer finds room while the queued and the held messages leave a
- * slot: a held message keeps its slot until it is acked.
+ * The readiness predicates, shared by the wait loops (queue.c), poll,
+ * select and the wake-ups (kchan_ready()), as fs/pipe.c shares
+ * pipe_readable() and pipe_writable().  All under ch->lock.
+ *
+ * A slot is taken by every message the channel still owns: queued, held
+ * (until acked) or being copied out by a reader (until the copy is done:
+ * a faulting copy puts it back).  So a writer finds room only while
+ * length + held + copying < capacity.
  */
+static inline unsigned int kchan_slots_taken(const struct kchan *ch)
+{
+	return ch->length + ch->held + ch->copying;
+}
+
 static inline bool kchan_has_room(const struct kchan *ch)
 {
-	return ch->length + ch->held < ch->capacity;
+	return kchan_slots_taken(ch) < ch->capacity;
 }
 
-/* End of file: closed, and nothing queued or held is left to come. */
+/* End of file: closed, and nothing queued, held or being copied is left to come. */
 static inline bool kchan_at_eof(const struct kchan *ch)
 {
-	return ch->closed && !ch->length && !ch->held;
+	return ch->closed && !ch->length && !ch->held && !ch->copying;
 }
 
-/*
- * What a blocked reader (@recv) or writer makes true for pollers: only on
- * an unbuffered channel does a waiting reader make it writable, and a
- * waiting writer readable.
- */
-static inline __poll_t kchan_waiting_ready(const struct kchan *ch, bool recv)
+bool kchan_has_waiter(const struct list_head *q);
+
+/* A read would take a message at once: queued, or from a blocked writer. */
+static inline bool kchan_readable(const struct kchan *ch)
 {
-	if (ch->capacity)
-		return 0;
-	return recv ? EPOLLOUT | EPOLLWRNORM : EPOLLIN | EPOLLRDNORM;
+	return ch->length || kchan_has_waiter(&ch->sendq);
 }
 
-/* After close or destroy: every poller re-evaluates. */
-static inline void kchan_wake_all_pollers(struct kchan *ch)
+/* A write would fail at once: closed (EPIPE), or a timer's (EPERM). */
+static inline bool kchan_write_fails(const struct kchan *ch)
 {
-	wake_up_poll(&ch->poll_wq, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR);
+	return ch->closed || kchan_is_timer(ch);
+}
+
+/* A write would complete at once: a free slot, or a blocked reader. */
+static inline bool kchan_writable(const struct kchan *ch)
+{
+	return kchan_has_room(ch) || kchan_has_waiter(&ch->recvq);
+}
+
+/* What poll reports on a file opened with @mode (data.c, and kchan_ready()). */
+__poll_t kchan_poll_mask(const struct kchan *ch, fmode_t mode);
+
+/* Every event poll could report on any file of @ch: what wake-ups compare. */
+static inline __poll_t kchan_ready(const struct kchan *ch)
+{
+	return kchan_poll_mask(ch, FMODE_READ) | kchan_poll_mask(ch, FMODE_WRITE);
 }
 
 /* The smallest timer period: keeps a tick channel from eating a CPU. */
@@ -249,33 +286,45 @@ void kchan_registry_forget(struct kchan *ch);
 int kchan_quota_charge(struct kchan *ch);
 void kchan_quota_uncharge(struct kchan *ch);
 
-/* queue.c: matching sends with receives, under ch->lock */
+/* queue.c: the matching core, and the one way to wake */
+void kchan_wake_begin(struct kchan *ch, struct kchan_wake *wake);
+void kchan_settle_locked(struct kchan *ch, struct kchan_wake *wake);
+void kchan_wake_flush(struct kchan *ch, struct kchan_wake *wake);
+void kchan_lock(struct kchan *ch, struct kchan_wake *wake)
+	__acquires(&ch->lock);
+void kchan_unlock(struct kchan *ch, struct kchan_wake *wake)
+	__releases(&ch->lock);
 int kchan_try_send_locked(struct kchan *ch, struct kchan_msg *msg,
 			  struct kchan_wake *wake);
 int kchan_try_recv_locked(struct kchan *ch, size_t room,
 			  struct kchan_msg **msgp, struct kchan_wake *wake);
-struct kchan_msg *kchan_msg_alloc(size_t len);
-void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
-void kchan_fail_waiters(struct list_head *q, int result);
-void kchan_wake(struct kchan *ch, struct kchan_wake *wake);
-bool kchan_hand_off(struct kchan *ch, struct kchan_msg *msg,
-		    struct kchan_wake *wake);
-struct kchan_waiter *kchan_admit_writer(struct kchan *ch,
-					struct kchan_wake *wake);
-
-/* hold.c: held receive, and the streams of KCHAN_IOC_SEND_ONCE */
-bool kchan_stream_dup_locked(struct kchan *ch, struct kchan_msg *msg);
-void kchan_accept_locked(struct kchan *ch, struct kchan_msg *msg);
+int kchan_wait(struct kchan *ch, struct kchan_waiter *w, struct list_head *q,
+	       struct kchan_wake *wake);
+void kchan_fail_waiters(struct list_head *q, int result,
+			struct kchan_wake *wake);
 void kchan_requeue_locked(struct kchan *ch, struct kchan_msg *msg,
 			  struct kchan_wake *wake);
+struct list_head *kchan_requeue_from(struct kchan *ch, struct kchan_msg *msg,
+				     struct list_head *from,
+				     struct kchan_wake *wake);
+void kchan_recv_done(struct kchan *ch, struct kchan_msg **msgs, int n);
+void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg);
+struct kchan_msg *kchan_msg_alloc(size_t len);
+
+/* streams.c: the at-most-once streams of KCHAN_IOC_SEND_ONCE */
+int kchan_stream_check_locked(struct kchan *ch, const struct kchan_msg *msg);
+void kchan_stream_record_locked(struct kchan *ch, const struct kchan_msg *msg);
+long kchan_ioctl_send_once(struct file *file,
+			   struct kchan_send_once __user *uarg);
+long kchan_ioctl_stream_seq(struct file *file,
+			    struct kchan_stream_seq __user *uarg);
+
+/* hold.c: held receive */
 long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg);
 long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
 		     bool ack);
-long kchan_ioctl_send_once(struct file *file,
-			   struct kchan_send_once __user *uarg);
-long kchan_ioctl_stream_seq(struct kchan *ch,
-			    struct kchan_stream_seq __user *uarg);
-void kchan_hold_release(struct kchan *ch, struct file *file);
+void kchan_hold_release_locked(struct kchan *ch, struct file *file,
+			       struct kchan_wake *wake);
 void kchan_hold_kill_locked(struct kchan *ch, struct list_head *dropped);
 void kchan_free_msgs(struct list_head *msgs);
 
@@ -283,6 +332,7 @@ void kchan_free_msgs(struct list_head *msgs);
 struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len);
 void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n);
+bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg);
 void kchan_spares_drop(struct kchan *ch, struct list_head *to);
 
 /* timer.c: timer channels */
@@ -296,7 +346,7 @@ void kchan_class_exit(void);
 struct kchan *kchan_alloc(const struct kchan_create *req);
 int kchan_publish(struct kchan *ch, dev_t devt);
 void kchan_unpublish(struct kchan *ch);
-int kchan_close_locked(struct kchan *ch);
+int kchan_close_locked(struct kchan *ch, struct kchan_wake *wake);
 int kchan_close(struct kchan *ch);
 void kchan_kill(struct kchan *ch);
 void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
@@ -308,10 +358,8 @@ int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
 	       struct kchan_msg **msgp);
 
 /* batch.c: KCHAN_IOC_SEND_BATCH, KCHAN_IOC_RECV_BATCH */
-long kchan_ioctl_send_batch(struct kchan *ch, struct kchan_batch __user *uarg,
-			    bool nonblock);
-long kchan_ioctl_recv_batch(struct kchan *ch, struct kchan_batch __user *uarg,
-			    bool nonblock);
+long kchan_ioctl_send_batch(struct file *file, struct kchan_batch __user *uarg);
+long kchan_ioctl_recv_batch(struct file *file, struct kchan_batch __user *uarg);
 
 /* select.c: KCHAN_IOC_SELECT */
 long kchan_ioctl_select(struct kchan_select __user *uargs);

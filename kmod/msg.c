@@ -53,7 +53,7 @@ struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
 }
 
 /* Keep @msg as a spare of @ch, under ch->lock; false if it must be freed. */
-static bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
+bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
 {
 	lockdep_assert_held(&ch->lock);
 	if (msg->len > KCHAN_MSG_SMALL || ch->dead ||

@@ -103,7 +103,7 @@ static int kchan_check_timer(const struct kchan_create *req)
 	if (timer != KCHAN_CREATE_AFTER && timer != KCHAN_CREATE_TICK)
 		return -EINVAL;
 	if ((req->flags & KCHAN_CREATE_AUTOCLOSE) || req->capacity ||
-	    req->msg_max || req->period_ns < KCHAN_TIMER_MIN_NS)
+	    req->msg_max || req->streams || req->period_ns < KCHAN_TIMER_MIN_NS)
 		return -EINVAL;
 	return 0;
 }
@@ -121,12 +121,14 @@ static int kchan_ioctl_create(const void __user *arg)
 	if (ret)
 		return ret;
 	if (req.flags & ~KCHAN_CREATE_FLAGS || req.mode & ~0777 ||
-	    req.reserved[0] || req.reserved[1] || req.reserved[2] ||
+	    req.reserved[0] || req.reserved[1] ||
 	    !kchan_name_valid(req.name) ||
 	    req.capacity > READ_ONCE(kchan_max_capacity) ||
 	    req.msg_max > READ_ONCE(kchan_max_msg_size))
 		return -EINVAL;
 	if (!req.msg_max && KCHAN_MSG_MAX_DEFAULT > READ_ONCE(kchan_max_msg_size))
+		return -EINVAL;
+	if (req.streams > KCHAN_STREAMS_MAX)
 		return -EINVAL;
 
 	ch = kchan_alloc(&req);
@@ -153,13 +155,17 @@ static int kchan_ioctl_create(const void __user *arg)
 	}
 	hash_add(kchan_names, &ch->hnode, kchan_name_hash(ch->name));
 	kchan_count++;
+	/*
+	 * The timer runs before anybody can open the node: a close through
+	 * a file opened the moment it appears then stops it (kchan_close()).
+	 */
+	kchan_timer_start(ch);
 	ret = kchan_publish(ch, MKDEV(MAJOR(kchan_devt_base), minor));
 	if (ret) {
 		/* cdev_device_add() may have let an open through: fail it */
 		kchan_kill(ch);
 		goto out_unlock;
 	}
-	kchan_timer_start(ch);
 	mutex_unlock(&kchan_registry_lock);
 	return 0;	/* the registry keeps the reference */
 
@@ -284,7 +290,8 @@ static struct kchan *kchan_unpublish_any(void)
 
 /*
  * Module exit: no file of ours is open (each holds a module reference), so
- * dropping the registry's reference frees every channel at once.
+ * dropping the registry's reference releases every channel, perhaps late
+ * (kchan_class_exit() waits for that).
  */
 void kchan_registry_exit(void)
 {
@@ -293,8 +300,6 @@ void kchan_registry_exit(void)
 	misc_deregister(&kchan_control);
 	while ((ch = kchan_unpublish_any()))
 		put_device(&ch->dev);
-	if (kchan_count)
-		pr_err("kchan: %u channels still referenced at exit\n", kchan_count);
 	kchan_class_exit();
 	unregister_chrdev_region(kchan_devt_base, KCHAN_MINORS);
 	ida_destroy(&kchan_minors);

@@ -26,9 +26,6 @@
 
 #include "kchan.h"
 
-/* Serialises the lock-all phases, so lockdep accepts their nested locks. */
-static DEFINE_MUTEX(kchan_select_lock);
-
 struct kchan_case {
 	struct file *file;
 	struct kchan *ch;
@@ -36,6 +33,7 @@ struct kchan_case {
 	void __user *buf;
 	size_t len;
 	struct kchan_msg *msg;		/* SEND: ours until a receiver takes it */
+	unsigned int chan;		/* its channel's index in chans[] */
 	struct kchan_waiter w;		/* linked while queued */
 };
 
@@ -44,8 +42,16 @@ struct kchan_selection {
 	unsigned int ncases;
 	struct kchan_case cases[KCHAN_SELECT_MAX];
 	struct kchan *chans[KCHAN_SELECT_MAX];	/* distinct, ascending */
+	struct kchan_wake wakes[KCHAN_SELECT_MAX];	/* one per chans[] */
 	unsigned int nchans;
 	u8 order[KCHAN_SELECT_MAX];		/* the cases, shuffled */
+	/*
+	 * Only for lockdep, which wants one lock held across the nested
+	 * acquisition of many locks of one class.  Nobody else takes it:
+	 * what keeps two selects from deadlocking is that both take the
+	 * channel locks they share in the same order, ascending address.
+	 */
+	struct mutex nest;
 };
 
 static int kchan_cmp_ptr(const void *a, const void *b)
@@ -56,26 +62,32 @@ static int kchan_cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Step 1: every channel's lock, in ascending address order; wakes begin. */
 static void kchan_lock_all(struct kchan_selection *s)
 {
 	unsigned int i;
 
-	mutex_lock(&kchan_select_lock);
+	mutex_lock(&s->nest);
 	for (i = 0; i < s->nchans; i++) {
-		spin_lock_nest_lock(&s->chans[i]->lock, &kchan_select_lock);
+		spin_lock_nest_lock(&s->chans[i]->lock, &s->nest);
 		__release(&s->chans[i]->lock);	/* for sparse: held until unlock_all */
+		kchan_wake_begin(s->chans[i], &s->wakes[i]);
 	}
 }
 
+/* Settle and unlock every channel, then wake whom they owe, as kchan_unlock(). */
 static void kchan_unlock_all(struct kchan_selection *s)
 {
 	unsigned int i = s->nchans;
 
 	while (i--) {
 		__acquire(&s->chans[i]->lock);	/* for sparse: see lock_all */
+		kchan_settle_locked(s->chans[i], &s->wakes[i]);
 		spin_unlock(&s->chans[i]->lock);
 	}
-	mutex_unlock(&kchan_select_lock);
+	mutex_unlock(&s->nest);
+	for (i = 0; i < s->nchans; i++)
+		kchan_wake_flush(s->chans[i], &s->wakes[i]);
 }
 
 /* Read one case from user space and take a reference to its channel file. */
@@ -129,9 +141,10 @@ static void kchan_case_release(struct kchan_case *c)
 
 /* Try case @i without waiting, under all the locks: -EAGAIN if not ready. */
 static int kchan_case_try(struct kchan_selection *s, unsigned int i,
-			  struct kchan_msg **msgp, struct kchan_wake *wake)
+			  struct kchan_msg **msgp)
 {
 	struct kchan_case *c = &s->cases[i];
+	struct kchan_wake *wake = &s->wakes[c->chan];
 	int ret;
 
 	if (c->op == KCHAN_SELECT_RECV)
@@ -161,19 +174,20 @@ static void kchan_case_queue(struct kchan_selection *s, unsigned int i)
 	}
 }
 
-/* A waiting case makes an unbuffered channel ready for its counterparts. */
-static void kchan_case_announce(struct kchan_case *c)
-{
-	struct kchan_wake wake = {
-		.poll = kchan_waiting_ready(c->ch, c->op == KCHAN_SELECT_RECV),
-	};
-
-	kchan_wake(c->ch, &wake);
-}
-
 /*
  * Sleep until a case wins; 0, or -errno once we gave up (the selector is
  * then ours and no case can win any more).
+ *
+ * sel.winner is read without a channel lock.  A matcher claims it with a
+ * cmpxchg (a full barrier), and only then queues our wake-up, which it
+ * issues after its ch->lock is released (queue.c).  Two timelines:
+ *   matcher:  cmpxchg(winner)         ...  wake_up_process(us)
+ *   we:       set_current_state()  ;  read winner  ;  schedule()
+ * set_current_state() is a full barrier too: either our read sees the
+ * claim and we do not sleep, or the claim comes after it, so the wake-up
+ * that follows the claim finds us no longer running and wakes us.  The
+ * result that goes with the claim is read later under the winner's
+ * ch->lock (kchan_select_dequeue()), where the matcher wrote it.
  */
 static int kchan_select_sleep(struct kchan_selection *s, s64 timeout_ns)
 {
@@ -219,8 +233,9 @@ static int kchan_select_dequeue(struct kchan_selection *s, int winner,
 
 	for (i = 0; i < s->ncases; i++) {
 		struct kchan_case *c = &s->cases[i];
+		struct kchan_wake wake;
 
-		spin_lock(&c->ch->lock);
+		kchan_lock(c->ch, &wake);
 		if (!list_empty(&c->w.link))
 			list_del_init(&c->w.link);
 		if (i == winner) {
@@ -231,7 +246,7 @@ static int kchan_select_dequeue(struct kchan_selection *s, int winner,
 			else if (!ret)
 				c->msg = NULL;	/* a reader has it */
 		}
-		spin_unlock(&c->ch->lock);
+		kchan_unlock(c->ch, &wake);
 	}
 	return ret;
 }
@@ -240,31 +255,25 @@ static int kchan_select_dequeue(struct kchan_selection *s, int winner,
 static int kchan_select_run(struct kchan_selection *s, s64 timeout_ns,
 			    int *index, struct kchan_msg **msgp)
 {
-	struct kchan_wake wake = {};
-	struct kchan *woken = NULL;
 	unsigned int i, k;
 	int ret = -EAGAIN;
 
 	kchan_lock_all(s);
 	for (k = 0; k < s->ncases && ret == -EAGAIN; k++) {
 		i = s->order[k];
-		ret = kchan_case_try(s, i, msgp, &wake);
-		woken = s->cases[i].ch;
+		ret = kchan_case_try(s, i, msgp);
 		*index = i;
 	}
 	if (ret != -EAGAIN || !timeout_ns) {
 		kchan_unlock_all(s);
-		kchan_wake(woken, &wake);
 		if (ret == -EAGAIN)
 			*index = -1;	/* Go's default case */
 		return ret;
 	}
 	for (i = 0; i < s->ncases; i++)
 		kchan_case_queue(s, i);
-	kchan_unlock_all(s);
+	kchan_unlock_all(s);	/* tells pollers what our waiting made ready */
 
-	for (i = 0; i < s->ncases; i++)
-		kchan_case_announce(&s->cases[i]);
 	ret = kchan_select_sleep(s, timeout_ns);
 	if (ret) {
 		kchan_select_dequeue(s, -1, msgp);
@@ -316,6 +325,7 @@ long kchan_ioctl_select(struct kchan_select __user *uargs)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
+	mutex_init(&s->nest);
 	atomic_set(&s->sel.winner, KCHAN_SEL_OPEN);
 	s->ncases = args.ncases;
 	for (i = 0; i < s->ncases; i++) {
@@ -337,6 +347,9 @@ long kchan_ioctl_select(struct kchan_select __user *uargs)
 	for (i = 0; i < s->ncases; i++)
 		if (!s->nchans || s->chans[s->nchans - 1] != s->chans[i])
 			s->chans[s->nchans++] = s->chans[i];
+	for (i = 0; i < s->ncases; i++)
+		while (s->chans[s->cases[i].chan] != s->cases[i].ch)
+			s->cases[i].chan++;
 	kchan_shuffle(s->order, s->ncases);
 
 	ret = kchan_select_run(s, args.timeout_ns, &index, &msg);
@@ -363,9 +376,11 @@ out:
 		msg = NULL;
 		ret = ret ?: -EFAULT;
 	}
-	kvfree(msg);
+	if (msg)
+		kchan_recv_done(s->cases[index].ch, &msg, 1);
 	for (i = 0; i < s->ncases; i++)
 		kchan_case_release(&s->cases[i]);
+	mutex_destroy(&s->nest);
 	kfree(s);
 	return ret;
 }

@@ -16,7 +16,7 @@ static void kchan_timer_deliver(struct work_struct *work)
 {
 	struct kchan *ch = container_of(work, struct kchan, timer_work);
 	char text[KCHAN_TIMER_MSG_MAX];
-	struct kchan_wake wake = {};
+	struct kchan_wake wake;
 	struct kchan_msg *msg;
 	int len, ret = -ENOMEM;
 	u64 fired;
@@ -27,18 +27,17 @@ static void kchan_timer_deliver(struct work_struct *work)
 	if (msg)
 		memcpy(msg->data, text, len);
 
-	spin_lock(&ch->lock);
+	kchan_lock(ch, &wake);
 	fired = atomic64_read(&ch->timer_fired);
 	if (msg)
 		ret = kchan_try_send_locked(ch, msg, &wake);
 	/* Every firing since the last delivery but the one sent now is lost. */
 	ch->dropped += fired - ch->timer_seen - (ret ? 0 : 1);
 	ch->timer_seen = fired;
-	spin_unlock(&ch->lock);
+	kchan_unlock(ch, &wake);
 
 	if (ret)
 		kvfree(msg);
-	kchan_wake(ch, &wake);
 }
 
 static enum hrtimer_restart kchan_timer_fire(struct hrtimer *timer)

@@ -398,13 +398,26 @@ TEST_F(control, create_reserved_nonzero_einval)
 	struct kchan_create req;
 	unsigned int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < ARRAY_SIZE(req.reserved); i++) {
 		chan_req_init(&req, self->name, 0, 0, 0, 0);
 		req.reserved[i] = 1u << (i * 8);
 		EXPECT_EQ(-EINVAL, chan_ioctl(self->ctl, KCHAN_IOC_CREATE, &req))
 			TH_LOG("reserved[%u]", i);
 		EXPECT_FALSE(node_exists(self->name));
 	}
+}
+
+TEST_F(control, create_streams_beyond_max_einval)
+{
+	struct kchan_create req;
+
+	chan_req_init(&req, self->name, 0, 0, 0, 0);
+	req.streams = KCHAN_STREAMS_MAX + 1;
+	EXPECT_EQ(-EINVAL, chan_ioctl(self->ctl, KCHAN_IOC_CREATE, &req));
+	EXPECT_FALSE(node_exists(self->name));
+	req.streams = KCHAN_STREAMS_MAX;
+	EXPECT_EQ(0, chan_ioctl(self->ctl, KCHAN_IOC_CREATE, &req));
+	EXPECT_EQ(0, chan_destroy(self->ctl, self->name));
 }
 
 TEST_F(control, create_bad_pointer_efault)

@@ -735,7 +735,7 @@ TEST_F(held, wrong_access_mode_ebadf)
 	ASSERT_EQ(1, write(wr, "q", 1));
 	EXPECT_EQ(-EBADF, hold(wr).ret);
 	EXPECT_EQ(-EBADF, send_once(rd, "x", 1, 1));
-	EXPECT_EQ(0, ack(wr, ~0ULL));	/* holds nothing: count 0 */
+	EXPECT_EQ(-EBADF, ack(wr, ~0ULL));	/* only a reading file holds */
 	EXPECT_EQ(1, info_of(rd).length);
 	EXPECT_EQ(0, stream_seq(rd, 1));
 	close(wr);
@@ -871,37 +871,62 @@ TEST_F(held, send_once_bad_arguments)
 	memset(&q, 0, sizeof(q));
 	q.size = sizeof(q);
 	q.stream = 1;
-	q.flags = 1;
+	q.flags = KCHAN_STREAM_FORGET << 1;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_STREAM_SEQ, &q));
 	q.flags = 0;
 	q.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_STREAM_SEQ, &q));
 }
 
-TEST_F(held, send_once_table_evicts_least_recently_used)
+/* KCHAN_IOC_STREAM_SEQ with KCHAN_STREAM_FORGET: the seq, and the entry is free. */
+static __u64 stream_forget(int fd, __u64 stream)
+{
+	struct kchan_stream_seq q = {
+		.size = sizeof(q), .stream = stream, .flags = KCHAN_STREAM_FORGET,
+	};
+
+	if (chan_ioctl(fd, KCHAN_IOC_STREAM_SEQ, &q))
+		return (__u64)-errno;
+	return q.seq;
+}
+
+TEST_F(held, send_once_table_full_enospc_never_evicts)
 {
 	struct chan_env env;
 	__u64 s;
 
 	chan_env_setup(&env, 64, MAX, 0);
-	for (s = 1; s <= KCHAN_STREAMS_MAX; s++)
+	for (s = 1; s <= KCHAN_STREAMS_DEFAULT; s++)
 		ASSERT_EQ(0, send_once(env.fd, "m", s, 10));
-	for (s = 1; s <= KCHAN_STREAMS_MAX; s++)
+	for (s = 1; s <= KCHAN_STREAMS_DEFAULT; s++)
 		EXPECT_EQ(10, stream_seq(env.fd, s));
-	/* One more stream: the oldest, stream 1, is forgotten. */
-	ASSERT_EQ(0, send_once(env.fd, "m", KCHAN_STREAMS_MAX + 1, 10));
+	/* One more stream: refused, nothing sent, nobody forgotten. */
+	EXPECT_EQ(-ENOSPC, send_once(env.fd, "m", KCHAN_STREAMS_DEFAULT + 1, 10));
+	EXPECT_EQ(KCHAN_STREAMS_DEFAULT, info_of(env.fd).sent);
+	EXPECT_EQ(10, stream_seq(env.fd, 1));
+	EXPECT_EQ(1, send_once(env.fd, "m", 1, 10));	/* still a duplicate */
+	/* Known streams go on while the table is full. */
+	EXPECT_EQ(0, send_once(env.fd, "m", 1, 11));
+	/* Forgetting one makes room, and returns its last seq. */
+	EXPECT_EQ(11, stream_forget(env.fd, 1));
 	EXPECT_EQ(0, stream_seq(env.fd, 1));
-	for (s = 2; s <= KCHAN_STREAMS_MAX + 1; s++)
-		EXPECT_EQ(10, stream_seq(env.fd, s));
-	/* A duplicate counts as use: stream 2 stays, stream 3 goes next. */
-	EXPECT_EQ(1, send_once(env.fd, "m", 2, 10));
-	ASSERT_EQ(0, send_once(env.fd, "m", KCHAN_STREAMS_MAX + 2, 10));
-	EXPECT_EQ(10, stream_seq(env.fd, 2));
-	EXPECT_EQ(0, stream_seq(env.fd, 3));
-	/* Forgotten, so stream 1's seq 10 is news again. */
-	EXPECT_EQ(0, send_once(env.fd, "m", 1, 10));
-	EXPECT_EQ(KCHAN_STREAMS_MAX + 3, info_of(env.fd).sent);
+	EXPECT_EQ(0, stream_forget(env.fd, 1));		/* unknown: seq 0 */
+	EXPECT_EQ(0, send_once(env.fd, "m", KCHAN_STREAMS_DEFAULT + 1, 10));
+	EXPECT_EQ(KCHAN_STREAMS_DEFAULT + 2, info_of(env.fd).sent);
 	chan_env_teardown(&env);
+}
+
+TEST_F(held, stream_forget_needs_write_access)
+{
+	int rfd;
+
+	ASSERT_EQ(0, send_once(self->env.fd, "m", 7, 3));
+	rfd = chan_open(self->env.name, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, rfd);
+	EXPECT_EQ(3, stream_seq(rfd, 7));		/* reading is for anyone */
+	EXPECT_EQ((__u64)-EBADF, stream_forget(rfd, 7));
+	EXPECT_EQ(3, stream_seq(rfd, 7));
+	close(rfd);
 }
 
 TEST_F(held, send_once_nonblocking_full_eagain)

@@ -54,7 +54,11 @@ struct kchan_create {
 	__u32 capacity;		/* messages buffered; 0 = unbuffered (rendezvous) */
 	__u32 msg_max;		/* largest message in bytes; 0 = KCHAN_MSG_MAX_DEFAULT */
 	__u32 mode;		/* permission bits of the node; 0 = 0600 */
-	__u32 reserved[3];	/* must be zero */
+	__u32 streams;		/* KCHAN_IOC_SEND_ONCE streams remembered;
+				 * 0 = KCHAN_STREAMS_DEFAULT, at most
+				 * KCHAN_STREAMS_MAX; zero for timers
+				 */
+	__u32 reserved[2];	/* must be zero */
 	char name[KCHAN_NAME_MAX];
 	__u64 period_ns;	/* timers: the delay or period; else zero (since VER1) */
 };
@@ -80,7 +84,10 @@ struct kchan_name {
 
 /* Go's len() and cap(), and more: the answer of KCHAN_IOC_INFO. */
 struct kchan_info {
-	__u32 size;		/* in: sizeof(struct kchan_info); the kernel fills that much */
+	__u32 size;		/* in: sizeof(struct kchan_info); the kernel fills that
+				 * much (zeroing what it does not know) and leaves
+				 * size as it was
+				 */
 	__u32 state;		/* out: KCHAN_STATE_* */
 	__u32 capacity;		/* Go's cap() */
 	__u32 length;		/* Go's len(): messages buffered now */
@@ -233,13 +240,20 @@ struct kchan_ack {
  * sends like write(), tagged with a stream (any nonzero 64-bit name the
  * sender picks, e.g. the source channel's info.id) and a seq that must
  * increase within the stream.  The channel remembers the last seq it
- * accepted for each of the KCHAN_STREAMS_MAX streams it saw most recently,
- * in the same step as it accepts the message: a message whose seq is not
- * above the stream's last is not sent again, and the call succeeds with
- * KCHAN_SEND_DUPLICATE set.  KCHAN_IOC_STREAM_SEQ reads a stream's last seq
- * (0 if unknown), so a relay that restarted knows where to resume.
+ * accepted for each stream, in the same step as it accepts the message: a
+ * message whose seq is not above the stream's last is not sent again, and
+ * the call succeeds with KCHAN_SEND_DUPLICATE set.
+ *
+ * A channel remembers up to kchan_create.streams streams
+ * (KCHAN_STREAMS_DEFAULT if 0) and never forgets one by itself: a stream
+ * it does not know, with every entry taken, fails with ENOSPC and sends
+ * nothing.  KCHAN_IOC_STREAM_SEQ reads a stream's last seq (0 if unknown),
+ * so a relay that restarted knows where to resume; with KCHAN_STREAM_FORGET
+ * (on a file open for writing) it also frees the stream's entry, after
+ * which the stream's old seqs would be accepted again.
  */
-#define KCHAN_STREAMS_MAX	16
+#define KCHAN_STREAMS_DEFAULT	16
+#define KCHAN_STREAMS_MAX	1024
 
 /* struct kchan_send_once.result_flags */
 #define KCHAN_SEND_DUPLICATE	0x1U	/* seq was not above the stream's last: not sent */
@@ -258,9 +272,12 @@ struct kchan_send_once {
 
 #define KCHAN_SEND_ONCE_SIZE_VER0	64
 
+/* struct kchan_stream_seq.flags */
+#define KCHAN_STREAM_FORGET	0x1U	/* and free the stream's entry (needs write access) */
+
 struct kchan_stream_seq {
 	__u32 size;		/* sizeof(struct kchan_stream_seq) */
-	__u32 flags;		/* must be zero */
+	__u32 flags;		/* KCHAN_STREAM_FORGET or zero */
 	__u64 stream;		/* in: nonzero */
 	__u64 seq;		/* out: the last seq accepted, 0 if none is remembered */
 	__u64 reserved[2];	/* must be zero */
@@ -282,8 +299,11 @@ struct kchan_stream_seq {
 #define KCHAN_IOC_CLOSE		_IO(KCHAN_IOC_MAGIC, 0x10)	/* needs an fd open for writing */
 #define KCHAN_IOC_INFO		_IOWR(KCHAN_IOC_MAGIC, 0x11, struct kchan_info)
 #define KCHAN_IOC_SEND_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x12, struct kchan_batch)
-#define KCHAN_IOC_RECV_BATCH	_IOW(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
-/* KCHAN_IOC_HOLD needs an fd open for reading, KCHAN_IOC_SEND_ONCE one for writing. */
+#define KCHAN_IOC_RECV_BATCH	_IOWR(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch)
+/*
+ * Access: SEND_BATCH and SEND_ONCE need an fd open for writing, as write();
+ * RECV_BATCH, HOLD, ACK and RETURN one open for reading, as read() (EBADF).
+ */
 #define KCHAN_IOC_HOLD		_IOWR(KCHAN_IOC_MAGIC, 0x14, struct kchan_hold)
 #define KCHAN_IOC_ACK		_IOWR(KCHAN_IOC_MAGIC, 0x15, struct kchan_ack)
 #define KCHAN_IOC_RETURN	_IOWR(KCHAN_IOC_MAGIC, 0x16, struct kchan_ack)

@@ -44,6 +44,7 @@ _Static_assert(CHAN_STATE_CLOSED == KCHAN_STATE_CLOSED, "CHAN_STATE_CLOSED");
 _Static_assert(CHAN_STATE_DESTROYED == KCHAN_STATE_DESTROYED, "CHAN_STATE_DESTROYED");
 _Static_assert(CHAN_STATE_AUTOCLOSE == KCHAN_STATE_AUTOCLOSE, "CHAN_STATE_AUTOCLOSE");
 _Static_assert(CHAN_STATE_TIMER == KCHAN_STATE_TIMER, "CHAN_STATE_TIMER");
+_Static_assert(CHAN_STREAMS_DEFAULT == KCHAN_STREAMS_DEFAULT, "CHAN_STREAMS_DEFAULT");
 _Static_assert(CHAN_STREAMS_MAX == KCHAN_STREAMS_MAX, "CHAN_STREAMS_MAX");
 
 /* ----- names and the control device ------------------------------------ */
@@ -107,13 +108,14 @@ CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
 	if (opts) {
-		if (opts->reserved[0] || opts->reserved[1])
+		if (opts->reserved0 || opts->reserved[0])
 			return chan_ret(-EINVAL);
 		req.flags = opts->flags;
 		req.capacity = opts->capacity;
 		req.msg_max = opts->msg_max;
 		req.mode = opts->mode;
 		req.period_ns = opts->period_ns;
+		req.streams = opts->streams;
 	}
 	ret = name_copy(req.name, name);
 	if (ret)
@@ -298,17 +300,29 @@ CHAN_EXPORT int chan_send_once(int fd, const void *msg, size_t len,
 	return s.result_flags & KCHAN_SEND_DUPLICATE ? CHAN_DUPLICATE : 0;
 }
 
-CHAN_EXPORT int chan_stream_seq(int fd, uint64_t stream, uint64_t *seq)
+static int stream_seq(int fd, uint64_t stream, uint32_t flags, uint64_t *seq)
 {
 	struct kchan_stream_seq s;
 
 	memset(&s, 0, sizeof(s));
 	s.size = sizeof(s);
+	s.flags = flags;
 	s.stream = stream;
 	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &s) < 0)
 		return chan_ret(-errno);
-	*seq = s.seq;
+	if (seq)
+		*seq = s.seq;
 	return 0;
+}
+
+CHAN_EXPORT int chan_stream_seq(int fd, uint64_t stream, uint64_t *seq)
+{
+	return stream_seq(fd, stream, 0, seq);
+}
+
+CHAN_EXPORT int chan_stream_forget(int fd, uint64_t stream, uint64_t *seq)
+{
+	return stream_seq(fd, stream, KCHAN_STREAM_FORGET, seq);
 }
 
 /* ----- select and poll --------------------------------------------------- */
@@ -492,6 +506,8 @@ static const char *chan_error_text(int err, int op)
 	case ENOSPC:
 		if (op == CHAN_OP_CREATE)
 			return "Too many channels (module limit max_channels)";
+		if (op == CHAN_OP_SEND)
+			return "The channel remembers no more send-once streams (chan_stream_forget)";
 		return NULL;
 	case EDQUOT:
 		if (op == CHAN_OP_CREATE)

@@ -51,7 +51,9 @@ struct chan_opts {
 	unsigned int mode;	/* permission bits of /dev/chan/<name>; 0: 0600 */
 	unsigned int flags;	/* CHAN_AUTOCLOSE, CHAN_AFTER or CHAN_TICK */
 	uint64_t period_ns;	/* CHAN_AFTER, CHAN_TICK: the delay or period */
-	uint64_t reserved[2];	/* must be zero */
+	unsigned int streams;	/* chan_send_once() streams remembered; 0: CHAN_STREAMS_DEFAULT */
+	unsigned int reserved0;	/* must be zero */
+	uint64_t reserved[1];	/* must be zero */
 };
 
 int chan_create(const char *name, const struct chan_opts *opts);
@@ -203,14 +205,24 @@ int chan_return(int fd, uint64_t id);
  * chan_send() at most once per (@stream, @seq), both nonzero, @seq rising
  * within a stream: returns 0 once sent, CHAN_DUPLICATE (and sends nothing)
  * if the channel already took a seq >= @seq of @stream.  The channel
- * remembers its CHAN_STREAMS_MAX most recently used streams.
+ * remembers chan_opts.streams streams (CHAN_STREAMS_DEFAULT; at most
+ * CHAN_STREAMS_MAX) and never forgets one by itself: a new stream with
+ * every entry taken fails with -ENOSPC.
  */
-#define CHAN_STREAMS_MAX	16
+#define CHAN_STREAMS_DEFAULT	16
+#define CHAN_STREAMS_MAX	1024
 int chan_send_once(int fd, const void *msg, size_t len, uint64_t stream,
 		   uint64_t seq);
 
-/* The last seq the channel took from @stream into *@seq (0: none remembered). */
+/* The last seq the channel took from @stream into *@seq (0: none). */
 int chan_stream_seq(int fd, uint64_t stream, uint64_t *seq);
+
+/*
+ * The same, and the channel forgets @stream, freeing its entry (an fd open
+ * for writing): its old seqs would then be sent again.  For a relay whose
+ * source is gone for good.
+ */
+int chan_stream_forget(int fd, uint64_t stream, uint64_t *seq);
 
 /* ----- errors ------------------------------------------------------------ */
 

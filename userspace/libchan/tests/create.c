@@ -71,7 +71,10 @@ TEST_F(lt, create_opts)
 	close(fd);
 
 	/* Reserved fields are refused by the library itself. */
-	o.reserved[1] = 1;
+	o.reserved0 = 1;
+	EXPECT_EQ(-EINVAL, chan_create(lt_name(&self->env), &o));
+	o.reserved0 = 0;
+	o.reserved[0] = 1;
 	EXPECT_EQ(-EINVAL, chan_create(lt_name(&self->env), &o));
 }
 
