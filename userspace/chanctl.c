@@ -2,7 +2,7 @@
 /*
  * chanctl: create, destroy, close, inspect and use kchan channels.
  *
- *   chanctl create NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL]
+ *   chanctl create NAME [--capacity N] [--msg-max BYTES] [--streams N] [--mode OCTAL]
  *                       [--autoclose | --after DURATION | --tick DURATION]
  *   chanctl destroy NAME...
  *   chanctl close NAME...
@@ -332,20 +332,21 @@ int check_control(void)
 	return err;
 }
 
-enum { OPT_CAPACITY, OPT_MSG_MAX, OPT_MODE, OPT_AUTOCLOSE, OPT_AFTER, OPT_TICK };
+enum { OPT_CAPACITY, OPT_MSG_MAX, OPT_STREAMS, OPT_MODE, OPT_AUTOCLOSE, OPT_AFTER, OPT_TICK };
 
 static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct chanctl_opt opts[] = {
 		[OPT_CAPACITY] = { "--capacity", 0, 1 },
 		[OPT_MSG_MAX] = { "--msg-max", 0, 1 },
+		[OPT_STREAMS] = { "--streams", 0, 1 },
 		[OPT_MODE] = { "--mode", 0, 1 },
 		[OPT_AUTOCLOSE] = { "--autoclose", 0, 0 },
 		[OPT_AFTER] = { "--after", 0, 1 },
 		[OPT_TICK] = { "--tick", 0, 1 },
 		{ NULL, 0, 0 },
 	};
-	unsigned long capacity = 0, msg_max = 0, mode = 0;
+	unsigned long capacity = 0, msg_max = 0, streams = 0, mode = 0;
 	unsigned int flags = 0, timer = 0;
 	long long period = 0;
 	int have_sizes = 0;
@@ -375,6 +376,12 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 						   opts[k].name, val);
 			have_sizes = 1;
 			break;
+		case OPT_STREAMS:
+			if (parse_uint(val, 10, CHAN_STREAMS_MAX, &streams))
+				return usage_error(cmd, "--streams: invalid value '%s' (a decimal number from 0 to %d)",
+						   val, CHAN_STREAMS_MAX);
+			have_sizes = 1;
+			break;
 		case OPT_MODE:
 			if (parse_uint(val, 8, 0777, &mode))
 				return usage_error(cmd, "--mode: invalid value '%s' (octal permission bits, at most 0777)",
@@ -400,7 +407,7 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 	if (!name)
 		return usage_error(cmd, "missing channel name");
 	if (timer && (have_sizes || flags))
-		return usage_error(cmd, "a timer channel (--after, --tick) takes no --capacity, --msg-max or --autoclose:\n"
+		return usage_error(cmd, "a timer channel (--after, --tick) takes no --capacity, --msg-max, --streams or --autoclose:\n"
 				   "its capacity is 1 and its messages are the expiry times");
 
 	err = check_control();
@@ -409,6 +416,7 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 	memset(&co, 0, sizeof(co));
 	co.capacity = capacity;
 	co.msg_max = msg_max;
+	co.streams = streams;
 	co.mode = mode;
 	co.flags = timer ? timer : flags;
 	co.period_ns = period;
@@ -477,13 +485,15 @@ static int cmd_close(const struct chanctl_cmd *cmd, int argc, char **argv)
 
 static const struct chanctl_cmd commands[] = {
 	{
-		"create", "NAME [--capacity N] [--msg-max BYTES] [--mode OCTAL] "
+		"create", "NAME [--capacity N] [--msg-max BYTES] [--streams N] [--mode OCTAL] "
 		"[--autoclose | --after DURATION | --tick DURATION]",
 		"Create channel NAME and its node /dev/chan/NAME, owned by you.\n"
 		"\n"
 		"  --capacity N       messages it buffers (default 0: unbuffered, a\n"
 		"                     write waits for a reader)\n"
 		"  --msg-max BYTES    largest message (default 0: 4096)\n"
+		"  --streams N        at-most-once streams it remembers for relays (default\n"
+		"                     0: 16; at most 1024); a new one beyond fails, ENOSPC\n"
 		"  --mode OCTAL       permission bits of the node (default 0600)\n"
 		"  --autoclose        close the channel when the last writer's file is\n"
 		"                     released, so 'producer > /dev/chan/NAME' ends a reader\n"
