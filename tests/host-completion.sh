@@ -58,7 +58,7 @@ complete_is "--help close create destroy help list recv send stat" chanctl ""
 complete_is "close create" chanctl c
 complete_is "stat" chanctl st
 complete_is "--help" chanctl --
-complete_is "--after --autoclose --capacity --help --mode --msg-max --tick" chanctl create x --
+complete_is "--after --autoclose --capacity --help --mode --msg-max --streams --tick" chanctl create x --
 complete_is "--capacity" chanctl create x --ca
 complete_is "" chanctl create ""
 complete_is "" chanctl create x --capacity ""
