@@ -125,8 +125,12 @@ struct kchan_waiter {
 	int result;			/* KCHAN_WAITING, 0, or -errno */
 };
 
-/* Tasks one locked section may collect before it wakes the rest under the lock. */
-#define KCHAN_WAKE_TASKS	16
+/*
+ * Tasks one locked section may collect before it wakes the rest under the
+ * lock: a match wakes one, only a close or a batch more.  Small, as a
+ * select keeps one struct kchan_wake per channel.
+ */
+#define KCHAN_WAKE_TASKS	8
 
 /*
  * What one locked section owes others once ch->lock is released, collected

@@ -37,14 +37,11 @@ struct kchan_case {
 	struct kchan_waiter w;		/* linked while queued */
 };
 
+/* Only the first ncases (nchans) entries of each array are set and used. */
 struct kchan_selection {
 	struct kchan_selector sel;
 	unsigned int ncases;
-	struct kchan_case cases[KCHAN_SELECT_MAX];
-	struct kchan *chans[KCHAN_SELECT_MAX];	/* distinct, ascending */
-	struct kchan_wake wakes[KCHAN_SELECT_MAX];	/* one per chans[] */
 	unsigned int nchans;
-	u8 order[KCHAN_SELECT_MAX];		/* the cases, shuffled */
 	/*
 	 * Only for lockdep, which wants one lock held across the nested
 	 * acquisition of many locks of one class.  Nobody else takes it:
@@ -52,6 +49,10 @@ struct kchan_selection {
 	 * channel locks they share in the same order, ascending address.
 	 */
 	struct mutex nest;
+	struct kchan_case cases[KCHAN_SELECT_MAX];
+	struct kchan *chans[KCHAN_SELECT_MAX];	/* distinct, ascending */
+	struct kchan_wake wakes[KCHAN_SELECT_MAX];	/* one per chans[] */
+	u8 order[KCHAN_SELECT_MAX];		/* the cases, shuffled */
 };
 
 static int kchan_cmp_ptr(const void *a, const void *b)
@@ -124,7 +125,7 @@ static int kchan_case_prepare(struct kchan_case *c, const void __user *ucase,
 		return -EINVAL;
 	if (c->len > c->ch->msg_max)
 		return -EMSGSIZE;
-	c->msg = kchan_msg_alloc(c->len);
+	c->msg = kchan_msg_new(c->ch, c->len);
 	if (!c->msg)
 		return -ENOMEM;
 	if (copy_from_user(c->msg->data, c->buf, c->len))
@@ -134,7 +135,8 @@ static int kchan_case_prepare(struct kchan_case *c, const void __user *ucase,
 
 static void kchan_case_release(struct kchan_case *c)
 {
-	kvfree(c->msg);
+	if (c->msg)
+		kchan_msg_free(c->ch, c->msg);	/* a send that did not happen */
 	if (c->file)
 		fput(c->file);
 }
@@ -322,16 +324,21 @@ long kchan_ioctl_select(struct kchan_select __user *uargs)
 	    put_user(len, &uargs->result_len))
 		return -EFAULT;
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	/* Past the largest kmalloc cache, every select would cost a page allocation. */
+	BUILD_BUG_ON(!IS_ENABLED(CONFIG_DEBUG_MUTEXES) &&
+		     sizeof(*s) > KMALLOC_MAX_CACHE_SIZE);
+	s = kmalloc(sizeof(*s), GFP_KERNEL);	/* zeroed as far as it is used */
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->nest);
 	atomic_set(&s->sel.winner, KCHAN_SEL_OPEN);
 	s->ncases = args.ncases;
+	s->nchans = 0;
 	for (i = 0; i < s->ncases; i++) {
 		const void __user *ucase = u64_to_user_ptr(args.cases) +
 					   (size_t)i * args.case_size;
 
+		memset(&s->cases[i], 0, sizeof(s->cases[i]));
 		INIT_LIST_HEAD(&s->cases[i].w.link);
 		ret = kchan_case_prepare(&s->cases[i], ucase, args.case_size);
 		if (ret) {
