@@ -71,7 +71,8 @@ void kchan_wake_flush(struct kchan *ch, struct kchan_wake *wake)
 {
 	unsigned int i;
 
-	/* A task reference keeps each alive even if it already returned
+	/*
+	 * A task reference keeps each alive even if it already returned
 	 * (ipc/mqueue.c learnt this the hard way, CVE-2021-47069).
 	 */
 	for (i = 0; i < wake->ntasks; i++) {
