@@ -814,6 +814,18 @@ static void describe(int i, char *out, size_t len)
 
 static double rel(uint64_t t) { return t == INF ? -1 : (double)(t - sh->t0) / 1e6; }
 
+/* Worth showing in a failing history: it changed something, or saw something. */
+static bool informative(const struct rec *r)
+{
+	if (!r->resp)
+		return true;
+	if (r->kind == K_POLL)
+		return r->aux2 > 0 && r->res != 0;
+	if (r->kind == K_RECV || r->kind == K_HOLD || r->kind == K_SEND)
+		return r->res != -EAGAIN && r->res != -ENOBUFS;
+	return true;
+}
+
 /* Print a violation and the channel's operations that overlap the ones involved. */
 static void violation(int c, const char *rule, const int *inv, int ninv, const char *fmt, ...)
 {
@@ -839,10 +851,11 @@ static void violation(int c, const char *rule, const int *inv, int ninv, const c
 		if (!H[inv[k]].resp && H[inv[k]].inv > hi) hi = H[inv[k]].inv;
 	}
 	for (i = 0; i < (int)NH; i++)
-		if (H[i].ch == c && H[i].inv && H[i].inv <= hi && R(&H[i]) >= lo &&
-		    !(H[i].kind == K_POLL && H[i].aux2 == 0 && H[i].res == 0))
+		if (H[i].ch == c && H[i].inv && H[i].inv <= hi && R(&H[i]) >= lo)
 			total++;
-	printf("#   the %d operations on channel %d overlapping [%.3f, %.3f] ms (* = involved):\n",
+	printf("#   the %d operations on channel %d overlapping [%.3f, %.3f] ms, without those that\n"
+	       "#   changed nothing (EAGAIN, ENOBUFS, polls that saw nothing, probes), at most 40;\n"
+	       "#   [invoked, returned] ms from the round's start, * = involved:\n",
 	       total, c, rel(lo), rel(hi));
 	for (i = 0; i < (int)NH; i++) {
 		bool star = false;
@@ -851,9 +864,9 @@ static void violation(int c, const char *rule, const int *inv, int ninv, const c
 			continue;
 		for (k = 0; k < ninv; k++)
 			star |= inv[k] == i;
-		if (!star && H[i].kind == K_POLL && H[i].aux2 == 0 && H[i].res == 0)
-			continue;	/* probes that saw nothing */
-		if (!star && total > 40 && shown >= 30)
+		if (!star && !informative(&H[i]))
+			continue;
+		if (!star && shown >= 40)
 			continue;
 		describe(i, line, sizeof(line));
 		printf("#   %c [%10.3f, %10.3f] %s\n", star ? '*' : ' ', rel(H[i].inv),
@@ -861,7 +874,7 @@ static void violation(int c, const char *rule, const int *inv, int ninv, const c
 		shown++;
 	}
 	if (total > shown)
-		printf("#     (%d more not shown)\n", total - shown);
+		printf("#     (%d not shown)\n", total - shown);
 	fflush(stdout);
 }
 
@@ -1213,13 +1226,13 @@ static void check_channel(int c)
 			 * until the next receive is invoked */
 			from = H[v->send].resp;
 			for (i = 0; i <= v->ngive; i++) {
-				uint64_t to;
+				/* takes and give-backs alternate: the i-th take follows
+				 * the write (i = 0) or the i-th give-back */
+				uint64_t to = i < v->ntake ? H[v->take[i]].inv : INF;
 
-				while (t < v->ntake && H[v->take[t]].inv < from)
-					t++;
+				(void)t;
 				if (v->consume >= 0 && H[v->consume].kind == K_ACK && H[v->consume].inv < from)
 					break;
-				to = t < v->ntake ? H[v->take[t]].inv : INF;
 				if (to > from)
 					a[na++] = (struct iv){ from, to, (int)h, 0 };
 				if (i < v->ngive)
@@ -1321,6 +1334,7 @@ eagain_done:
 		int nw = 0, m;
 		bool eof_ok = first_close >= 0 && H[first_close].resp;
 		uint64_t teof = eof_ok ? H[first_close].resp : 0;
+		int teof_arg = first_close;
 
 		for (k = 0; k < nops; k++) {
 			struct rec *r = &H[ops[k]];
@@ -1346,8 +1360,10 @@ eagain_done:
 				continue;
 			if (v->consume < 0 || !H[v->consume].resp)
 				eof_ok = false;
-			else if (H[v->consume].resp > teof)
+			else if (H[v->consume].resp > teof) {
 				teof = H[v->consume].resp;
+				teof_arg = v->consume;
+			}
 		}
 		if (eof_ok)
 			w[nw++] = (struct wit){ teof, teof, INF, INF, -1, -1, 0 };
@@ -1386,28 +1402,36 @@ eagain_done:
 				continue;
 			for (m = 0; m < nw; m++) {
 				uint64_t x, q = w[m].arg == ops[k] ? w[m].q2 : w[m].q1;
-				int inv[3] = { ops[k], w[m].src, w[m].arg };
+				int inv[4] = { ops[k], w[m].src, w[m].arg, first_close }, ni;
 
 				if (w[m].dir != dir || q <= w[m].wr)
 					continue;	/* not ready for sure at wr */
 				x = r->inv > w[m].wr ? r->inv : w[m].wr;
+				if (w[m].src < 0) {	/* end of file: the close and the last receive */
+					inv[1] = teof_arg;
+					inv[2] = first_close;
+					ni = 3;
+				} else {
+					ni = w[m].arg >= 0 ? 3 : 2;
+				}
 				if (r->kind == K_POLL && r->res == 0 && w[m].wr <= r->inv + r->aux2 * MS &&
 				    q >= R(r)) {
-					violation(c, "poll-timeout", inv, w[m].src >= 0 ? (w[m].arg >= 0 ? 3 : 2) : 1,
+					violation(c, "poll-timeout", inv, ni,
 						  "poll(%s) timed out though the channel was %s from %.3f ms on%s",
 						  dir ? "POLLOUT" : "POLLIN", dir ? "writable" : "readable",
 						  rel(w[m].wr), w[m].src < 0 ? " (end of file)" : "");
 					goto live_done;
 				}
 				if (R(r) > x + bound_ns && q > x + bound_ns) {
-					violation(c, "not-woken", inv, w[m].src >= 0 ? (w[m].arg >= 0 ? 3 : 2) : 1,
-						  "%s waited from %.3f ms to %s while the channel was %s from %.3f ms%s until %.3f ms (bound %" PRIu64 " ms)",
+					violation(c, "not-woken", inv, ni,
+						  "%s waited from %.3f ms to %s while the channel was %s from %.3f ms%s %s %.3f ms (bound %" PRIu64 " ms)",
 						  r->kind == K_POLL ? (dir ? "poll(POLLOUT)" : "poll(POLLIN)") :
 						  r->kind == K_RECV ? "a blocking read" : "a blocking write",
 						  rel(r->inv), r->resp ? "its return" : "the end",
 						  dir ? "writable" : "readable", rel(w[m].wr),
 						  w[m].src < 0 ? " (end of file)" : "",
-						  rel(q), bound_ns / MS);
+						  q == INF ? "for good" : "until", q == INF ? 0.0 : rel(q),
+						  (uint64_t)(bound_ns / MS));
 					goto live_done;
 				}
 			}
