@@ -118,7 +118,7 @@ struct shared {
 };
 
 static struct shared *sh;
-static int verbose;
+static int verbose, dump;
 static uint64_t bound_ns = 2000 * MS, grace_ns = 10000 * MS;
 
 static uint64_t now_ns(void)
@@ -710,8 +710,8 @@ static void drainer(void)
 struct vinfo {
 	uint64_t val;
 	int send;		/* record index, -1 none */
-	int ntake, ngive, nconsume;
-	int take[8], give[8];
+	int ntake, ngive, nconsume, ctake, cgive;
+	int *take, *give;
 	int consume;		/* RECV of it, or ACK of it; -1 */
 };
 
@@ -864,9 +864,9 @@ static void violation(int c, const char *rule, const int *inv, int ninv, const c
 			continue;
 		for (k = 0; k < ninv; k++)
 			star |= inv[k] == i;
-		if (!star && !informative(&H[i]))
+		if (!star && !dump && !informative(&H[i]))
 			continue;
-		if (!star && shown >= 40)
+		if (!star && !dump && shown >= 40)
 			continue;
 		describe(i, line, sizeof(line));
 		printf("#   %c [%10.3f, %10.3f] %s\n", star ? '*' : ' ', rel(H[i].inv),
@@ -940,8 +940,14 @@ static void check_channel(int c)
 			ops[nops++] = i;
 
 	/* values */
-	for (unsigned int h = 0; h < VCAP; h++)
+	for (unsigned int h = 0; h < VCAP; h++) {
+		if (V[h].send != -2) {
+			free(V[h].take);
+			free(V[h].give);
+		}
+		memset(&V[h], 0, sizeof(V[h]));
 		V[h].send = -2;
+	}
 	NV = 0;
 	for (k = 0; k < nops; k++) {
 		struct rec *r = &H[ops[k]];
@@ -961,10 +967,20 @@ static void check_channel(int c)
 		}
 		if (is_take(r) || r->kind == K_ACK || r->kind == K_RET) {
 			v = vget(r->val, true);
-			if (is_take(r) && v->ntake < 8)
+			if (is_take(r)) {
+				if (v->ntake == v->ctake) {
+					v->ctake = v->ctake ? 2 * v->ctake : 4;
+					v->take = realloc(v->take, sizeof(int) * v->ctake);
+				}
 				v->take[v->ntake++] = idx;
-			if (r->kind == K_RET && r->res >= 0 && v->ngive < 8)
+			}
+			if (r->kind == K_RET && r->res >= 0) {
+				if (v->ngive == v->cgive) {
+					v->cgive = v->cgive ? 2 * v->cgive : 4;
+					v->give = realloc(v->give, sizeof(int) * v->cgive);
+				}
 				v->give[v->ngive++] = idx;
+			}
 			if ((r->kind == K_RECV && r->res == 1) || (r->kind == K_ACK && r->res >= 0)) {
 				v->nconsume++;
 				v->consume = idx;
@@ -1659,6 +1675,7 @@ int main(int argc, char **argv)
 	seed = now_ns() ^ ((uint64_t)getpid() << 32);
 	if ((e = getenv("KCHAN_LINCHECK_SEED")))
 		seed = strtoull(e, NULL, 0);
+	dump = getenv("KCHAN_LINCHECK_DUMP") != NULL;
 	if ((e = getenv("KCHAN_LINCHECK_DURATION")))
 		duration = strtod(e, NULL);
 	while ((opt = getopt_long(argc, argv, "s:d:n:r:o:p:t:b:g:vh", lo, NULL)) != -1) {
@@ -1703,7 +1720,9 @@ int main(int argc, char **argv)
 	}
 	V = NULL;
 	VCAP = 1u << 19;
-	V = malloc(sizeof(*V) * VCAP);
+	V = calloc(VCAP, sizeof(*V));
+	for (unsigned int h = 0; h < VCAP; h++)
+		V[h].send = -2;
 	uffd_ok = uffd_probe();
 	if (!uffd_ok)
 		printf("# userfaultfd unavailable (%s): no stalled copies\n", strerror(errno));
