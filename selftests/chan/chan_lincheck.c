@@ -95,6 +95,7 @@ struct rec {
 
 struct cfg {
 	uint32_t cap[NCH];
+	uint8_t noread[NCH], nowrite[NCH];	/* swarm: a channel without readers or writers */
 	char name[NCH][KCHAN_NAME_MAX];
 	/* general threads' weights */
 	uint32_t w_write, w_write_nb, w_read, w_read_nb, w_read_uffd, w_poll_in,
@@ -254,10 +255,16 @@ static void stall_put(int i)
 static void *resolver(void *arg)
 {
 	uint64_t seed = (uintptr_t)arg;
+	bool stopped = false;
 
 	for (;;) {
 		int i, active = 0;
 		uint64_t t = now_ns();
+		bool stop_now = !stopped && atomic_load(&sh->stop);
+
+		/* The round ends: the parent closes, the drainer reads to end of
+		 * file.  Copies stalled now stay stalled across that a while. */
+		stopped |= stop_now;
 
 		pthread_mutex_lock(&stall_lock);
 		for (i = 0; i < NSTALL; i++) {
@@ -273,6 +280,8 @@ static void *resolver(void *arg)
 				s->due = t + (uint64_t)rn(&seed, sh->cfg.stall_ms + 1) * MS;
 				s->fault = rn(&seed, 100) < sh->cfg.fault_pct;
 			}
+			if (s->state == 1 && stop_now)
+				s->due = t + (uint64_t)(100 + rn(&seed, 400)) * MS;
 			if (s->state == 1 && t >= s->due) {
 				if (s->fault) {
 					/* The copy's retry finds no access: EFAULT. */
@@ -299,6 +308,7 @@ static void *resolver(void *arg)
 		pthread_mutex_unlock(&stall_lock);
 		if (!active && !atomic_load(&workers_live))
 			return NULL;
+		(void)stopped;
 		usleep(2000);
 	}
 }
@@ -553,7 +563,7 @@ static void think(struct thr *t)
 		usleep(rn(&t->seed, sh->cfg.think_us));
 }
 
-static const int poll_ms[] = { 200, 1000, 4000 };
+static const int poll_ms[] = { 200, 1000, 4000, 8000 };
 
 static void *general(void *arg)
 {
@@ -567,14 +577,17 @@ static void *general(void *arg)
 	while (!atomic_load(&sh->stop)) {
 		int c = pick_ch(t), op = pick(&t->seed, w, 9);
 
+		if ((g->noread[c] && op >= 2 && op <= 4) || (g->nowrite[c] && op <= 1))
+			op = 7;	/* a probe instead */
+
 		switch (op) {
 		case 0: do_write(t, c, false); break;
 		case 1: do_write(t, c, true); break;
 		case 2: do_read(t, c, t->fd_rw[c], 0); break;
 		case 3: do_read(t, c, t->fd_nb[c], F_NB); break;
 		case 4: do_read(t, c, t->fd_rw[c], F_UFFD); break;
-		case 5: do_poll(t, c, t->fd_ro[c], POLLIN, poll_ms[rn(&t->seed, 3)]); break;
-		case 6: do_poll(t, c, t->fd_wo[c], POLLOUT, poll_ms[rn(&t->seed, 3)]); break;
+		case 5: do_poll(t, c, t->fd_ro[c], POLLIN, poll_ms[rn(&t->seed, 4)]); break;
+		case 6: do_poll(t, c, t->fd_wo[c], POLLOUT, poll_ms[rn(&t->seed, 4)]); break;
 		case 7: do_poll(t, c, t->fd_rw[c], POLLIN | POLLOUT, 0); break;
 		case 8:
 			if (now_ns() >= sh->close_from)
@@ -1481,8 +1494,13 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 #define W(pct) (rn(&s, 100) < (pct) ? 1 + rn(&s, 8) : 0)
 	memset(g, 0, sizeof(*g));
 	g->seed = seed;
-	for (c = 0; c < NCH; c++)
+	for (c = 0; c < NCH; c++) {
 		g->cap[c] = caps[rn(&s, 6)];
+		switch (rn(&s, 8)) {
+		case 0: case 1: g->noread[c] = 1; break;	/* only holds take */
+		case 2: g->nowrite[c] = 1; break;
+		}
+	}
 	if (!g->cap[0] && !g->cap[1] && !g->cap[2])
 		g->cap[rn(&s, NCH)] = 1 + rn(&s, 4);
 	g->w_write = W(85);
@@ -1737,8 +1755,10 @@ int main(int argc, char **argv)
 		if (verbose || n) {
 			const struct cfg *g = &sh->cfg;
 
-			printf("# round %u: caps %u/%u/%u, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
-			       r, g->cap[0], g->cap[1], g->cap[2], nops, (now_ns() - t) / 1e9,
+			printf("# round %u: caps %u%s/%u%s/%u%s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
+			       r, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
+			       g->cap[1], g->noread[1] ? "(no reads)" : g->nowrite[1] ? "(no writes)" : "",
+			       g->cap[2], g->noread[2] ? "(no reads)" : g->nowrite[2] ? "(no writes)" : "", nops, (now_ns() - t) / 1e9,
 			       g->w_write, g->w_write_nb, g->w_read, g->w_read_nb, g->w_read_uffd,
 			       g->w_poll_in, g->w_poll_out, g->w_probe, g->w_close, g->w_hold,
 			       g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->hold_ms, g->stall_ms);
