@@ -1240,7 +1240,13 @@ static void check_channel(int c)
 
 	/* EAGAIN (O_NONBLOCK read, hold): a message was certainly queued throughout. */
 	{
-		struct iv *a = malloc(sizeof(*a) * 9 * (NV + 1));
+		size_t niv = 1;
+		struct iv *a;
+
+		for (unsigned int h = 0; h < VCAP; h++)
+			if (V[h].send != -2)
+				niv += V[h].ngive + 1;
+		a = malloc(sizeof(*a) * niv);
 		uint64_t *pm;
 		int *pa, na = 0;
 
@@ -1359,7 +1365,7 @@ eagain_done:
 	 * readiness begins.  A poll, blocking read or blocking write waiting
 	 * in that direction must return within the bound. */
 	{
-		struct wit *w = malloc(sizeof(*w) * (nops + 2));
+		struct wit *w = malloc(sizeof(*w) * (2 * nops + 2));
 		int nw = 0, m;
 		bool eof_ok = first_close >= 0 && H[first_close].resp;
 		uint64_t teof = eof_ok ? H[first_close].resp : 0;
