@@ -1514,8 +1514,8 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	g->w_read = W(80);
 	g->w_read_nb = W(50);
 	g->w_read_uffd = W(60);
-	g->w_poll_in = W(60);
-	g->w_poll_out = W(60);
+	g->w_poll_in = W(80);
+	g->w_poll_out = W(80);
 	g->w_probe = W(80) * 2;
 	g->w_close = rn(&s, 100) < 50;
 	g->w_hold = W(80);
