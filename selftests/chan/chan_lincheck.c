@@ -96,6 +96,7 @@ struct rec {
 struct cfg {
 	uint32_t cap[NCH];
 	uint8_t noread[NCH], nowrite[NCH];	/* swarm: a channel without readers or writers */
+	uint32_t tail;		/* the round's tail: 1 producers stop early, 2 consumers do */
 	char name[NCH][KCHAN_NAME_MAX];
 	/* general threads' weights */
 	uint32_t w_write, w_write_nb, w_read, w_read_nb, w_read_uffd, w_poll_in,
@@ -113,7 +114,7 @@ struct shared {
 	atomic_int stop;
 	atomic_uint nrec;
 	uint32_t maxops;
-	uint64_t t0, close_from;
+	uint64_t t0, close_from, tail_from;
 	struct cfg cfg;
 	struct rec recs[MAXREC];
 };
@@ -577,7 +578,10 @@ static void *general(void *arg)
 	while (!atomic_load(&sh->stop)) {
 		int c = pick_ch(t), op = pick(&t->seed, w, 9);
 
-		if ((g->noread[c] && op >= 2 && op <= 4) || (g->nowrite[c] && op <= 1))
+		bool tail = g->tail && now_ns() >= sh->tail_from;
+
+		if (((g->noread[c] || (tail && g->tail == 2)) && op >= 2 && op <= 4) ||
+		    ((g->nowrite[c] || (tail && g->tail == 1)) && op <= 1))
 			op = 7;	/* a probe instead */
 
 		switch (op) {
@@ -1503,8 +1507,8 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	for (c = 0; c < NCH; c++) {
 		g->cap[c] = caps[rn(&s, 6)];
 		switch (rn(&s, 8)) {
-		case 0: case 1: g->noread[c] = 1; break;	/* only holds take */
-		case 2: g->nowrite[c] = 1; break;
+		case 0: case 1: case 2: g->noread[c] = 1; break;	/* only holds take */
+		case 3: g->nowrite[c] = 1; break;
 		}
 	}
 	if (!g->cap[0] && !g->cap[1] && !g->cap[2])
@@ -1524,7 +1528,8 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	g->w_ret = W(70);
 	g->w_rel = W(50);
 	g->w_hprobe = W(50);
-	g->hold_ms = rn(&s, 2) ? 30 : 3000 + rn(&s, 2000);
+	g->tail = rn(&s, 3);
+	g->hold_ms = rn(&s, 3) ? 30 : 3000 + rn(&s, 2000);
 	g->think_us = 200 + rn(&s, 3000);
 	g->stall_ms = 50 + rn(&s, 800);
 	g->fault_pct = 50;
@@ -1585,6 +1590,7 @@ static int run_round(int ctl, uint64_t seed, uint32_t round_ms, uint32_t procs,
 	sh->t0 = now_ns();
 	t_end = sh->t0 + (uint64_t)round_ms * MS;
 	sh->close_from = sh->t0 + (uint64_t)round_ms * MS * 7 / 10;
+	sh->tail_from = sh->t0 + (uint64_t)round_ms * MS * 5 / 10;
 	for (i = 0; i < (int)procs; i++) {
 		pids[np] = fork();
 		if (!pids[np])
@@ -1691,7 +1697,7 @@ int main(int argc, char **argv)
 	};
 	uint64_t seed;
 	double duration = 40;
-	uint32_t rounds = 0, round_ms = 5000, procs = 3, threads = 3, ops = 0;
+	uint32_t rounds = 0, round_ms = 4000, procs = 3, threads = 3, ops = 0;
 	int opt, ctl, uffd_ok, failed = 0;
 	uint32_t r;
 	const char *e;
@@ -1761,10 +1767,11 @@ int main(int argc, char **argv)
 		if (verbose || n) {
 			const struct cfg *g = &sh->cfg;
 
-			printf("# round %u: caps %u%s/%u%s/%u%s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
+			printf("# round %u: caps %u%s/%u%s/%u%s, tail %s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
 			       r, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
 			       g->cap[1], g->noread[1] ? "(no reads)" : g->nowrite[1] ? "(no writes)" : "",
-			       g->cap[2], g->noread[2] ? "(no reads)" : g->nowrite[2] ? "(no writes)" : "", nops, (now_ns() - t) / 1e9,
+			       g->cap[2], g->noread[2] ? "(no reads)" : g->nowrite[2] ? "(no writes)" : "",
+			       g->tail == 1 ? "no writes" : g->tail == 2 ? "no reads" : "-", nops, (now_ns() - t) / 1e9,
 			       g->w_write, g->w_write_nb, g->w_read, g->w_read_nb, g->w_read_uffd,
 			       g->w_poll_in, g->w_poll_out, g->w_probe, g->w_close, g->w_hold,
 			       g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->hold_ms, g->stall_ms);
