@@ -103,7 +103,7 @@ struct cfg {
 		 w_poll_out, w_probe, w_close;
 	/* holders' weights */
 	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe;
-	uint32_t hold_ms, think_us, stall_ms, fault_pct;
+	uint32_t hold_ms, think_us, stall_ms, fault_pct, profile;
 	uint32_t procs, threads;	/* general threads per process (+1 holder) */
 	uint32_t aff[MAXPROC][MAXTHR + 1][NCH];
 	uint64_t seed;
@@ -1513,23 +1513,36 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	}
 	if (!g->cap[0] && !g->cap[1] && !g->cap[2])
 		g->cap[rn(&s, NCH)] = 1 + rn(&s, 4);
-	g->w_write = W(85);
-	g->w_write_nb = W(50);
-	g->w_read = W(80);
-	g->w_read_nb = W(50);
-	g->w_read_uffd = W(60);
-	g->w_poll_in = W(80);
-	g->w_poll_out = W(80);
-	g->w_probe = W(80) * 2;
-	g->w_close = rn(&s, 100) < 50;
-	g->w_hold = W(80);
-	g->w_hold_uffd = W(40);
-	g->w_ack = W(80);
-	g->w_ret = W(70);
-	g->w_rel = W(50);
-	g->w_hprobe = W(50);
+	/* Three shapes of workload, each with its kinds switched on or off at
+	 * random: everything at once; relays (holds with acks, returns and fd
+	 * releases, pollers, few readers); stalled copies (uffd reads and holds
+	 * near closes). */
+	g->profile = rn(&s, 3);
+	switch (g->profile) {
+	case 0:
+		g->w_write = W(90); g->w_write_nb = W(60); g->w_read = W(90); g->w_read_nb = W(60);
+		g->w_read_uffd = W(60); g->w_poll_in = W(80); g->w_poll_out = W(80);
+		g->w_probe = 2 * W(80); g->w_close = rn(&s, 2);
+		g->w_hold = W(80); g->w_hold_uffd = W(40); g->w_ack = W(80); g->w_ret = W(70);
+		g->w_rel = W(50); g->w_hprobe = W(50);
+		break;
+	case 1:
+		g->w_write = 1 + rn(&s, 8); g->w_write_nb = W(50); g->w_read = W(70);
+		g->w_read_nb = W(30); g->w_read_uffd = W(30); g->w_poll_in = 2 + rn(&s, 8);
+		g->w_poll_out = 2 + rn(&s, 8); g->w_probe = 4 + rn(&s, 12); g->w_close = rn(&s, 2);
+		g->w_hold = 4 + rn(&s, 8); g->w_hold_uffd = W(40); g->w_ack = 1 + rn(&s, 4);
+		g->w_ret = 1 + rn(&s, 4); g->w_rel = 1 + rn(&s, 4); g->w_hprobe = W(50);
+		break;
+	default:
+		g->w_write = 1 + rn(&s, 8); g->w_write_nb = W(50); g->w_read = W(80);
+		g->w_read_nb = W(40); g->w_read_uffd = 4 + rn(&s, 8); g->w_poll_in = W(50);
+		g->w_poll_out = W(50); g->w_probe = W(80); g->w_close = 1;
+		g->w_hold = W(60); g->w_hold_uffd = 2 + rn(&s, 6); g->w_ack = 1 + rn(&s, 4);
+		g->w_ret = 1 + rn(&s, 4); g->w_rel = W(60); g->w_hprobe = W(50);
+		break;
+	}
 	g->tail = rn(&s, 3);
-	g->hold_ms = rn(&s, 3) ? 30 : 3000 + rn(&s, 2000);
+	g->hold_ms = rn(&s, 3) ? 3000 + rn(&s, 2000) : 30;
 	g->think_us = 200 + rn(&s, 3000);
 	g->stall_ms = 50 + rn(&s, 800);
 	g->fault_pct = 50;
@@ -1767,8 +1780,8 @@ int main(int argc, char **argv)
 		if (verbose || n) {
 			const struct cfg *g = &sh->cfg;
 
-			printf("# round %u: caps %u%s/%u%s/%u%s, tail %s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
-			       r, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
+			printf("# round %u: profile %u, caps %u%s/%u%s/%u%s, tail %s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
+			       r, g->profile, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
 			       g->cap[1], g->noread[1] ? "(no reads)" : g->nowrite[1] ? "(no writes)" : "",
 			       g->cap[2], g->noread[2] ? "(no reads)" : g->nowrite[2] ? "(no writes)" : "",
 			       g->tail == 1 ? "no writes" : g->tail == 2 ? "no reads" : "-", nops, (now_ns() - t) / 1e9,
