@@ -103,7 +103,8 @@ struct cfg {
 		 w_poll_out, w_probe, w_close;
 	/* holders' weights */
 	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe;
-	uint32_t hold_ms, think_us, stall_ms, fault_pct, profile;
+	uint32_t hold_ms, think_us, stall_ms, stall_min_ms, fault_pct, profile;
+	uint32_t scenario, variant;	/* scripted rounds; 0: random */
 	uint32_t procs, threads;	/* general threads per process (+1 holder) */
 	uint32_t aff[MAXPROC][MAXTHR + 1][NCH];
 	uint64_t seed;
@@ -278,10 +279,11 @@ static void *resolver(void *arg)
 			if (s->state == 0 && read(s->uffd, &m, sizeof(m)) == sizeof(m) &&
 			    m.event == UFFD_EVENT_PAGEFAULT) {
 				s->state = 1;
-				s->due = t + (uint64_t)rn(&seed, sh->cfg.stall_ms + 1) * MS;
+				s->due = t + (uint64_t)(sh->cfg.stall_min_ms +
+							rn(&seed, sh->cfg.stall_ms + 1)) * MS;
 				s->fault = rn(&seed, 100) < sh->cfg.fault_pct;
 			}
-			if (s->state == 1 && stop_now)
+			if (s->state == 1 && stop_now && !sh->cfg.scenario)
 				s->due = t + (uint64_t)(100 + rn(&seed, 400)) * MS;
 			if (s->state == 1 && t >= s->due) {
 				if (s->fault) {
@@ -605,6 +607,8 @@ static void *general(void *arg)
 	return NULL;
 }
 
+static void holder_finish(struct thr *t);
+
 static void *holder(void *arg)
 {
 	struct thr *t = arg;
@@ -638,7 +642,16 @@ static void *holder(void *arg)
 		}
 		think(t);
 	}
-	/* End of round: everything held goes, one way or another. */
+	holder_finish(t);
+	atomic_fetch_sub(&workers_live, 1);
+	return NULL;
+}
+
+/* End of round: everything held goes, one way or another. */
+static void holder_finish(struct thr *t)
+{
+	int c;
+
 	for (c = 0; c < NCH; c++) {
 		if (!t->nheld[c])
 			continue;
@@ -653,6 +666,108 @@ static void *holder(void *arg)
 		while (t->nheld[c])
 			do_ackret(t, c, true, F_END);
 	}
+}
+
+/*
+ * Scripted rounds ("scenario seeds"): the same operations, recorded and
+ * checked the same way, in an order that visits a seam on purpose.  The
+ * checker knows nothing of them.
+ *  1. a relay holds the one message of a buffered channel, two readers
+ *     wait, the channel is closed, the hold goes back (KCHAN_IOC_RETURN,
+ *     close(2) of the holding fd, or its copy-out faults);
+ *  2. holds fill capacity-1 channels; a poller waits for POLLIN and a
+ *     writer blocks on one, a poller waits for POLLOUT and a reader blocks
+ *     on the other; a prober polls both;
+ *  3. a reader's copy of the last message stalls (userfaultfd), the
+ *     channel is closed, a second reader reads, the copy faults, a third
+ *     reader reads.
+ */
+static bool at(uint32_t ms)
+{
+	uint64_t until = sh->t0 + (uint64_t)ms * MS;
+
+	while (now_ns() < until) {
+		if (atomic_load(&sh->stop))
+			return false;
+		usleep(2000);
+	}
+	return true;
+}
+
+static void probe_until(struct thr *t, int c0, int c1, uint32_t ms)
+{
+	while (!atomic_load(&sh->stop) && now_ns() < sh->t0 + (uint64_t)ms * MS) {
+		do_poll(t, c0, t->fd_rw[c0], POLLIN | POLLOUT, 0);
+		if (c1 >= 0)
+			do_poll(t, c1, t->fd_rw[c1], POLLIN | POLLOUT, 0);
+		usleep(50000);
+	}
+}
+
+static void *scripted(void *arg)
+{
+	struct thr *t = arg;
+	uint32_t sc = sh->cfg.scenario, var = sh->cfg.variant, p = t->proc, i = t->idx;
+
+	if (sc == 1) {
+		if (p == 1 && i == 1 && at(0))
+			do_write(t, 0, false);
+		if (p == 1 && i == 0 && at(300)) {
+			do_hold(t, 0, var == 2);	/* variant 2: the hold's copy stalls, then faults */
+			if (at(1500)) {
+				if (var == 0)
+					do_ackret(t, 0, false, 0);
+				else if (var == 1)
+					do_release(t, 0, 0);
+			}
+		}
+		if (p == 2 && i >= 1 && i <= 2 && at(600))
+			do_read(t, 0, t->fd_rw[0], 0);
+		if (p == 3 && i == 1 && at(1000))
+			do_close(t, 0, 0);
+		if (p == 3 && i == 2)
+			probe_until(t, 0, -1, 3000);
+	} else if (sc == 2) {
+		if (p == 1 && i == 1 && at(0))
+			do_write(t, 0, false);
+		if (p == 1 && i == 2 && at(0))
+			do_write(t, 1, false);
+		if (p == 1 && i == 0 && at(300)) {
+			do_hold(t, 0, false);
+			do_hold(t, 1, false);
+			if (at(4500)) {
+				do_ackret(t, 0, true, 0);
+				do_ackret(t, 1, true, 0);
+			}
+		}
+		if (p == 2 && i == 1 && at(600))
+			do_poll(t, 0, t->fd_ro[0], POLLIN, 8000);
+		if (p == 2 && i == 2 && at(600))
+			do_poll(t, 1, t->fd_wo[1], POLLOUT, 8000);
+		if (p == 2 && i == 3 && at(1000))
+			do_write(t, 0, false);	/* blocks: the held message fills the channel */
+		if (p == 3 && i == 1 && at(1000))
+			do_read(t, 1, t->fd_rw[1], 0);	/* blocks: nothing queued */
+		if (p == 3 && i == 2)
+			probe_until(t, 0, 1, 5000);
+	} else if (sc == 3) {
+		if (p == 1 && i == 1 && at(0))
+			do_write(t, 0, false);
+		if (p == 2 && i == 1 && at(300))
+			do_read(t, 0, t->fd_rw[0], F_UFFD);	/* stalls from ~300 ms to ~1500 ms, faults */
+		if (p == 3 && i == 1 && at(700))
+			do_close(t, 0, 0);
+		if (p == 2 && i == 2 && at(900))
+			do_read(t, 0, t->fd_rw[0], 0);
+		if (p == 3 && i == 2 && at(2500))
+			do_read(t, 0, t->fd_rw[0], 0);
+		if (p == 3 && i == 3)
+			probe_until(t, 0, -1, 3000);
+	}
+	while (!atomic_load(&sh->stop))
+		usleep(5000);
+	if (i == 0)
+		holder_finish(t);
 	atomic_fetch_sub(&workers_live, 1);
 	return NULL;
 }
@@ -685,7 +800,8 @@ static void worker(uint32_t proc)
 	}
 	pthread_create(&rt, NULL, resolver, (void *)(uintptr_t)(sh->cfg.seed ^ proc));
 	for (i = 0; i < n; i++)
-		pthread_create(&tid[i], NULL, i == 0 ? holder : general, &th[i]);
+		pthread_create(&tid[i], NULL, sh->cfg.scenario ? scripted :
+			       i == 0 ? holder : general, &th[i]);
 	for (i = 0; i < n; i++)
 		pthread_join(tid[i], NULL);
 	pthread_join(rt, NULL);
@@ -1578,7 +1694,7 @@ static int ctl_name(int ctl, unsigned long cmd, const char *name)
 }
 
 /* One round; returns the number of violations, or -1 if it could not run. */
-static int run_round(int ctl, uint64_t seed, uint32_t round_ms, uint32_t procs,
+static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_ms, uint32_t procs,
 		     uint32_t threads, int uffd_ok, uint32_t ops, unsigned int *nops)
 {
 	pid_t pids[MAXPROC + 1];
@@ -1588,6 +1704,27 @@ static int run_round(int ctl, uint64_t seed, uint32_t round_ms, uint32_t procs,
 
 	memset(sh, 0, offsetof(struct shared, recs));
 	make_cfg(&sh->cfg, seed, procs, threads, uffd_ok);
+	if (scenario) {
+		struct cfg *g = &sh->cfg;
+		uint64_t s = seed ^ 0x5ce7a;
+
+		g->scenario = scenario;
+		g->variant = rn(&s, uffd_ok ? 3 : 2);
+		g->noread[0] = g->nowrite[0] = g->noread[1] = g->nowrite[1] = 0;
+		g->fault_pct = 100;
+		g->stall_min_ms = 1200;
+		g->stall_ms = scenario == 1 ? 300 : 0;
+		if (scenario == 1) {
+			g->cap[0] = 2 + rn(&s, 3);
+			round_ms = 3000;
+		} else if (scenario == 2) {
+			g->cap[0] = g->cap[1] = 1;
+			round_ms = 5500;
+		} else {
+			g->cap[0] = 1 + rn(&s, 4);
+			round_ms = 3500;
+		}
+	}
 	sh->maxops = ops && ops < MAXREC - 4096 ? ops : MAXREC - 4096;
 	for (c = 0; c < NCH; c++) {
 		struct kchan_create cr = { .size = sizeof(cr), .capacity = sh->cfg.cap[c],
@@ -1694,7 +1831,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: chan_lincheck [--seed S] [--duration SEC] [--rounds N] [--round-ms MS]\n"
 		"                     [--ops N] [--procs N] [--threads N] [--bound-ms MS]\n"
-		"                     [--grace-ms MS] [--verbose]\n"
+		"                     [--grace-ms MS] [--no-scenarios] [--verbose]\n"
+		"Odd rounds are scripted (a relay's hold returned after a close; holds\n"
+		"filling a channel under pollers; a stalled copy across a close), even\n"
+		"rounds random; --no-scenarios makes them all random.\n"
 		"Random concurrent workloads on kchan channels, each round's history checked\n"
 		"for linearizability against kchan(7)'s model and for lost wake-ups.\n"
 		"Environment: KCHAN_LINCHECK_DURATION, KCHAN_LINCHECK_SEED.\n");
@@ -1706,12 +1846,12 @@ int main(int argc, char **argv)
 		{ "seed", 1, 0, 's' }, { "duration", 1, 0, 'd' }, { "rounds", 1, 0, 'n' },
 		{ "round-ms", 1, 0, 'r' }, { "ops", 1, 0, 'o' }, { "procs", 1, 0, 'p' },
 		{ "threads", 1, 0, 't' }, { "bound-ms", 1, 0, 'b' }, { "grace-ms", 1, 0, 'g' },
-		{ "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { 0 }
+		{ "verbose", 0, 0, 'v' }, { "no-scenarios", 0, 0, 'S' }, { "help", 0, 0, 'h' }, { 0 }
 	};
 	uint64_t seed;
 	double duration = 40;
 	uint32_t rounds = 0, round_ms = 4000, procs = 3, threads = 3, ops = 0;
-	int opt, ctl, uffd_ok, failed = 0;
+	int opt, ctl, uffd_ok, failed = 0, scenarios = 1;
 	uint32_t r;
 	const char *e;
 
@@ -1721,7 +1861,7 @@ int main(int argc, char **argv)
 	dump = getenv("KCHAN_LINCHECK_DUMP") != NULL;
 	if ((e = getenv("KCHAN_LINCHECK_DURATION")))
 		duration = strtod(e, NULL);
-	while ((opt = getopt_long(argc, argv, "s:d:n:r:o:p:t:b:g:vh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:d:n:r:o:p:t:b:g:vSh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'd': duration = strtod(optarg, NULL); break;
@@ -1733,6 +1873,7 @@ int main(int argc, char **argv)
 		case 'b': bound_ns = strtoull(optarg, NULL, 0) * MS; break;
 		case 'g': grace_ns = strtoull(optarg, NULL, 0) * MS; break;
 		case 'v': verbose = 1; break;
+		case 'S': scenarios = 0; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -1776,12 +1917,16 @@ int main(int argc, char **argv)
 
 		g_seed = seed;
 		round_no = r;
-		n = run_round(ctl, rs, round_ms, procs, threads, uffd_ok, ops, &nops);
+		uint32_t sc = scenarios && procs >= 3 && threads >= 3 && r % 2 ? 1 + (r / 2) % 3 : 0;
+
+		if (sc == 3 && !uffd_ok)
+			sc = 1;
+		n = run_round(ctl, rs, sc, round_ms, procs, threads, uffd_ok, ops, &nops);
 		if (verbose || n) {
 			const struct cfg *g = &sh->cfg;
 
-			printf("# round %u: profile %u, caps %u%s/%u%s/%u%s, tail %s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
-			       r, g->profile, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
+			printf("# round %u: %s %u, caps %u%s/%u%s/%u%s, tail %s, %u ops, %.1f s; weights w%u/%u r%u/%u/u%u p%u/%u/%u c%u h%u/u%u a%u r%u rel%u, hold %u ms, stall %u ms\n",
+			       r, g->scenario ? "scenario" : "profile", g->scenario ? g->scenario * 10 + g->variant : g->profile, g->cap[0], g->noread[0] ? "(no reads)" : g->nowrite[0] ? "(no writes)" : "",
 			       g->cap[1], g->noread[1] ? "(no reads)" : g->nowrite[1] ? "(no writes)" : "",
 			       g->cap[2], g->noread[2] ? "(no reads)" : g->nowrite[2] ? "(no writes)" : "",
 			       g->tail == 1 ? "no writes" : g->tail == 2 ? "no reads" : "-", nops, (now_ns() - t) / 1e9,
