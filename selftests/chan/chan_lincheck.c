@@ -1578,14 +1578,17 @@ eagain_done:
 					goto live_done;
 				}
 				if (R(r) > x + bound_ns && q > x + bound_ns) {
+					char until[48];
+
+					snprintf(until, sizeof(until), "until %.3f ms", rel(q));
 					violation(c, "not-woken", inv, ni,
-						  "%s waited from %.3f ms to %s while the channel was %s from %.3f ms%s %s %.3f ms (bound %" PRIu64 " ms)",
+						  "%s waited from %.3f ms to %s while the channel was %s from %.3f ms%s %s (bound %" PRIu64 " ms)",
 						  r->kind == K_POLL ? (dir ? "poll(POLLOUT)" : "poll(POLLIN)") :
 						  r->kind == K_RECV ? "a blocking read" : "a blocking write",
 						  rel(r->inv), r->resp ? "its return" : "the end",
 						  dir ? "writable" : "readable", rel(w[m].wr),
 						  w[m].src < 0 ? " (end of file)" : "",
-						  q == INF ? "for good" : "until", q == INF ? 0.0 : rel(q),
+						  q == INF ? "for good" : until,
 						  (uint64_t)(bound_ns / MS));
 					goto live_done;
 				}
