@@ -783,6 +783,17 @@ static void probe_until(struct thr *t, int c0, int c1, uint32_t ms)
 	}
 }
 
+/* Hold on c until something is held, or until ms into the round. */
+static void hold_retry(struct thr *t, int c, bool uffd, uint32_t ms)
+{
+	do {
+		do_hold(t, c, uffd);
+		if (t->nheld[c])
+			return;
+		usleep(20000);
+	} while (now_ns() < sh->t0 + (uint64_t)ms * MS && !atomic_load(&sh->stop));
+}
+
 static void *scripted(void *arg)
 {
 	struct thr *t = arg;
@@ -792,17 +803,18 @@ static void *scripted(void *arg)
 		if (p == 1 && i == 1 && at(0))
 			do_write(t, 0, false);
 		if (p == 1 && i == 0 && at(300)) {
-			do_hold(t, 0, var == 2);	/* variant 2: the hold's copy stalls, then faults */
-			if (at(1500)) {
+			/* variant 2: the hold's copy stalls, then faults */
+			hold_retry(t, 0, var == 2, 800);
+			if (at(1800)) {
 				if (var == 0)
 					do_ackret(t, 0, false, 0);
 				else if (var == 1)
 					do_release(t, 0, 0);
 			}
 		}
-		if (p == 2 && i >= 1 && i <= 2 && at(600))
+		if (p == 2 && i >= 1 && i <= 2 && at(900))
 			do_read(t, 0, t->fd_rw[0], 0);
-		if (p == 3 && i == 1 && at(1000))
+		if (p == 3 && i == 1 && at(1300))
 			do_close(t, 0, 0);
 		if (p == 3 && i == 2)
 			probe_until(t, 0, -1, 3000);
@@ -812,8 +824,8 @@ static void *scripted(void *arg)
 		if (p == 1 && i == 2 && at(0))
 			do_write(t, 1, false);
 		if (p == 1 && i == 0 && at(300)) {
-			do_hold(t, 0, false);
-			do_hold(t, 1, false);
+			hold_retry(t, 0, false, 500);
+			hold_retry(t, 1, false, 500);
 			if (at(4500)) {
 				do_ackret(t, 0, true, 0);
 				do_ackret(t, 1, true, 0);
@@ -1825,7 +1837,7 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 		g->stall_ms = scenario == 1 ? 300 : 0;
 		if (scenario == 1) {
 			g->cap[0] = 2 + rn(&s, 3);
-			round_ms = 3000;
+			round_ms = 3500;
 		} else if (scenario == 2) {
 			g->cap[0] = g->cap[1] = 1;
 			round_ms = 5500;
@@ -1943,7 +1955,8 @@ static void usage(void)
 		"                     [--grace-ms MS] [--no-scenarios] [--strict-capacity] [--verbose]\n"
 		"Odd rounds are scripted (a relay's hold returned after a close; holds\n"
 		"filling a channel under pollers; a stalled copy across a close), even\n"
-		"rounds random; --no-scenarios makes them all random.\n"
+		"rounds random; --no-scenarios makes them all random, --scenario N\n"
+		"(1..3) all that scenario.\n"
 		"Random concurrent workloads on kchan channels, each round's history checked\n"
 		"for linearizability against kchan(7)'s model and for lost wake-ups.\n"
 		"Environment: KCHAN_LINCHECK_DURATION, KCHAN_LINCHECK_SEED.\n");
@@ -1956,12 +1969,12 @@ int main(int argc, char **argv)
 		{ "round-ms", 1, 0, 'r' }, { "ops", 1, 0, 'o' }, { "procs", 1, 0, 'p' },
 		{ "threads", 1, 0, 't' }, { "bound-ms", 1, 0, 'b' }, { "grace-ms", 1, 0, 'g' },
 		{ "verbose", 0, 0, 'v' }, { "no-scenarios", 0, 0, 'S' },
-		{ "strict-capacity", 0, 0, 'C' }, { "help", 0, 0, 'h' }, { 0 }
+		{ "strict-capacity", 0, 0, 'C' }, { "scenario", 1, 0, 'Z' }, { "help", 0, 0, 'h' }, { 0 }
 	};
 	uint64_t seed;
 	double duration = 40;
 	uint32_t rounds = 0, round_ms = 4000, procs = 3, threads = 3, ops = 0;
-	int opt, ctl, uffd_ok, failed = 0, scenarios = 1;
+	int opt, ctl, uffd_ok, failed = 0, scenarios = 1, only_scenario = 0;
 	uint32_t r;
 	const char *e;
 
@@ -1971,7 +1984,7 @@ int main(int argc, char **argv)
 	dump = getenv("KCHAN_LINCHECK_DUMP") != NULL;
 	if ((e = getenv("KCHAN_LINCHECK_DURATION")))
 		duration = strtod(e, NULL);
-	while ((opt = getopt_long(argc, argv, "s:d:n:r:o:p:t:b:g:vSCh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:d:n:r:o:p:t:b:g:vSCZ:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'd': duration = strtod(optarg, NULL); break;
@@ -1985,6 +1998,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'S': scenarios = 0; break;
 		case 'C': strict_capacity = 1; break;
+		case 'Z': only_scenario = strtoul(optarg, NULL, 0) % 4; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -2029,6 +2043,9 @@ int main(int argc, char **argv)
 		g_seed = seed;
 		round_no = r;
 		uint32_t sc = scenarios && procs >= 3 && threads >= 3 && r % 2 ? 1 + (r / 2) % 3 : 0;
+
+		if (only_scenario)
+			sc = only_scenario;
 
 		if (sc == 3 && !uffd_ok)
 			sc = 1;
