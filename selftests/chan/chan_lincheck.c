@@ -1830,7 +1830,7 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 		uint64_t s = seed ^ 0x5ce7a;
 
 		g->scenario = scenario;
-		g->variant = rn(&s, uffd_ok ? 3 : 2);
+		g->variant = (uint32_t)((g_seed + round_no / 2) % (uffd_ok ? 3 : 2));
 		g->noread[0] = g->nowrite[0] = g->noread[1] = g->nowrite[1] = 0;
 		g->fault_pct = 100;
 		g->stall_min_ms = 1200;
