@@ -5,7 +5,8 @@
  * Each round creates a few channels (buffered, capacity 1..4, and
  * unbuffered), forks worker processes whose threads run random operations
  * on them (write, read, their O_NONBLOCK variants, poll with and without a
- * timeout, KCHAN_IOC_CLOSE, held receive with ACK/RETURN and fd release,
+ * timeout, KCHAN_IOC_CLOSE, KCHAN_IOC_SEND_BATCH/_RECV_BATCH, held receive
+ * with ACK/RETURN and fd release,
  * reads and holds whose buffer is a userfaultfd page so that the kernel's
  * copy-out stalls and then completes or faults), and records every
  * operation's invocation and response (CLOCK_MONOTONIC) in shared memory.
@@ -14,25 +15,54 @@
  * hold, the stalls are resolved and a drainer reads every channel to end of
  * file; whatever is still blocked a while later is stuck.
  *
- * The checker then decides, per channel, whether the history agrees with a
- * sequential model of kchan(7): a FIFO queue of unique values with holds,
- * capacity, close and end of file (see check_channel() for the list of
- * rules; each is a necessary condition of linearizability, so a reported
- * violation is a real one), plus liveness: an operation that waited while
- * the channel was provably ready in its direction for longer than a bound
- * (--bound-ms) was not woken, and a poll that timed out though the channel
- * was ready throughout is wrong.
+ * The checker then decides, per channel (P-compositionality), whether the
+ * history agrees with a sequential model of kchan(7): a FIFO queue of unique
+ * values with capacity, holds (a held message keeps its slot and keeps end
+ * of file away; a return puts it back in seq order), close and end of file.
+ * Unique values allow exact checks instead of a search; each rule is a
+ * necessary condition of linearizability, so what it reports is real:
+ *   phantom, receive-before-send, duplicate (more takes than give-backs + 1),
+ *   corrupt payload, ack-count (ACK/RETURN released what the file held);
+ *   send-after-close, epipe-before-close, second close;
+ *   eof-before-close, eof-lost (accepted, never received, yet end of file),
+ *   eof-before-drained (a message taken by an operation invoked after a read
+ *   returned 0, or still held/unconsumed then);
+ *   fifo (write(a) returned before write(b) began: b's first receive may
+ *   not return before a's began, unless a receive that faulted or never
+ *   returned may have had a for a while);
+ *   unbuffered (a write returned before any receive of its message began);
+ *   capacity (messages certainly in the channel: accepted, final receive or
+ *   ack not yet invoked, more than capacity; --strict-capacity counts the
+ *   overruns a faulting receive explains too);
+ *   eagain (an O_NONBLOCK read or a hold while a message was certainly
+ *   queued throughout; an O_NONBLOCK write while a slot was certainly free).
+ * Liveness: a witness is a time the channel was certainly ready in a
+ * direction (a poll reported it; a buffered write returned; closed with
+ * every accepted message consumed), valid until an operation that can end
+ * that readiness begins.  A poll, blocking read or blocking write waiting
+ * in that direction for longer than --bound-ms past the witness was not
+ * woken (not-woken); a poll that timed out though ready from before its
+ * deadline to its return is wrong (poll-timeout); an operation still
+ * blocked --grace-ms after the end-of-round close, with every hold given
+ * back and every stalled copy resolved, is stuck.
  *
- * Rounds vary the mix of operations at random ("swarm" testing: some kinds
- * are switched off, channels get few or many readers, holds are short or
- * long), which pushes the schedule toward the seams between features.
+ * Odd rounds are scripted ("scenario seeds": a relay's hold returned after
+ * the close while readers wait; holds filling capacity-1 channels under
+ * pollers and a blocked writer/reader; a stalled copy of the last message
+ * across a close), even rounds random, their mix of operations drawn per
+ * round ("swarm" testing: kinds switched off, channels without readers or
+ * writers, producers or consumers stopping early, short or long holds),
+ * which pushes the schedule toward the seams between features.
  *
  * Output is TAP, one test per round.  A violation prints the seed, the
- * rule, and the operations of that channel that overlap the violating ones.
+ * rule, and the operations of that channel that overlap the violating ones
+ * (those that changed nothing left out; KCHAN_LINCHECK_DUMP=1 keeps them).
  *
  *   chan_lincheck [--seed S] [--duration SEC] [--rounds N] [--round-ms MS]
  *                 [--ops N] [--procs N] [--threads N] [--bound-ms MS]
- *                 [--grace-ms MS] [--verbose]
+ *                 [--grace-ms MS] [--no-scenarios] [--scenario N]
+ *                 [--strict-capacity] [--verbose]
+ * Environment: KCHAN_LINCHECK_SEED, KCHAN_LINCHECK_DURATION, KCHAN_LINCHECK_DUMP.
  */
 #define _GNU_SOURCE
 #include <errno.h>
