@@ -1125,8 +1125,11 @@ static void violation(int c, const char *rule, const int *inv, int ninv, const c
 		if (!star && !dump && shown >= 40)
 			continue;
 		describe(i, line, sizeof(line));
-		printf("#   %c [%10.3f, %10.3f] %s\n", star ? '*' : ' ', rel(H[i].inv),
-		       rel(R(&H[i])), line);
+		if (H[i].resp)
+			printf("#   %c [%10.3f, %10.3f] %s\n", star ? '*' : ' ', rel(H[i].inv),
+			       rel(H[i].resp), line);
+		else
+			printf("#   %c [%10.3f,      never] %s\n", star ? '*' : ' ', rel(H[i].inv), line);
 		shown++;
 	}
 	if (total > shown)
