@@ -185,7 +185,8 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 			return -EFAULT;
 		return 0;
 	}
-	if (ch->held >= (ch->capacity ?: KCHAN_HOLD_UNBUFFERED)) {
+	/* Holds still copying out count: two at once must not both pass. */
+	if (ch->held + ch->holding >= (ch->capacity ?: KCHAN_HOLD_UNBUFFERED)) {
 		ret = -ENOBUFS;
 		goto unlock;
 	}
@@ -195,16 +196,19 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 		ret = -EAGAIN;	/* cannot be: end of file was ruled out above */
 	if (ret)
 		goto unlock;
+	ch->holding++;
 	id = ++ch->hold_id;
 	kchan_unlock(ch, &wake);
 
 	ret = kchan_hold_copy_out(uarg, &arg, msg, id);
+
+	kchan_lock(ch, &wake);
+	ch->holding--;
 	if (ret) {
+		kchan_unlock(ch, &wake);
 		kchan_unreceive(ch, msg);	/* nothing held, as read() */
 		return ret;
 	}
-
-	kchan_lock(ch, &wake);
 	ch->copying--;
 	if (ch->dead) {
 		kchan_unlock(ch, &wake);

@@ -159,6 +159,7 @@ struct kchan {
 	struct list_head held_msgs;	/* held messages (hold.c) */
 	unsigned int held;		/* on held_msgs */
 	unsigned int copying;		/* taken by readers (and holds) still copying out */
+	unsigned int holding;		/* of those, holds */
 	u64 hold_id;			/* the last hold id given */
 	struct kchan_stream *streams;	/* nstreams entries, from the first SEND_ONCE */
 	struct list_head recvq;		/* blocked readers; non-empty only while queue is */
