@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +44,7 @@
 #include <time.h>
 
 #include <linux/kchan.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 
@@ -275,6 +277,8 @@ struct chan_io {
 	volatile ssize_t ret;		/* the call's return value */
 	volatile int err;		/* errno if ret < 0, else 0 */
 	volatile int signals;		/* signal handler invocations */
+	volatile int revents;		/* poll helpers: the revents seen */
+	volatile long long ns;		/* poll helpers: how long the call took */
 	char buf[CHAN_IO_MAX];		/* read: what arrived; write: what to send */
 };
 
@@ -519,6 +523,223 @@ static inline struct chan_io *chan_blocked_reader(struct __test_metadata *_metad
 	ASSERT_LE(0, *pid);
 	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_read));
 	return io;
+}
+
+/*
+ * Waits at most ms for pid to exit: its wait status, or -1 if it was still
+ * running (it is then SIGKILLed and reaped, so no helper outlives a test).
+ */
+static inline int chan_reap_within(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -1;
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/*
+ * A helper that makes one poll(fd, events, timeout_ms) and reports its
+ * return in io->ret, the revents in io->revents and the time it took in
+ * io->ns.
+ */
+static inline pid_t chan_spawn_poll(int fd, short events, int timeout_ms,
+				    struct chan_io *io)
+{
+	pid_t pid = chan_fork();
+
+	if (pid == 0) {
+		struct pollfd p = { .fd = fd, .events = events };
+		struct timespec a, b;
+		int r;
+
+		chan_io_self = io;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		r = poll(&p, 1, timeout_ms);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		io->ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+		io->revents = r > 0 ? p.revents : 0;
+		io->err = r < 0 ? errno : 0;
+		io->ret = r;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* ----- userfaultfd: a copy that stalls on purpose ---------------------- */
+
+/*
+ * One anonymous page registered with a userfaultfd (MISSING mode, kernel
+ * faults handled: needs root, or CAP_SYS_PTRACE): a copy_to_user() into it
+ * sleeps in the fault until chan_uffd_resolve() fills the page or
+ * chan_uffd_fail() makes the copy fail with EFAULT.  The registration is
+ * not inherited by fork() (no UFFD_FEATURE_EVENT_FORK), so the stalled call
+ * must run in a thread of the test process (struct chan_stall).
+ */
+struct chan_uffd {
+	int fd;
+	char *page;
+	size_t len;
+};
+
+/* 0, or -errno (the caller SKIPs: no userfaultfd for us). */
+static inline int chan_uffd_new(struct chan_uffd *u)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+
+	u->len = sysconf(_SC_PAGESIZE);
+	u->page = NULL;
+	u->fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->fd < 0)
+		return -errno;
+	if (ioctl(u->fd, UFFDIO_API, &api))
+		goto fail;
+	u->page = mmap(NULL, u->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u->page == MAP_FAILED) {
+		u->page = NULL;
+		goto fail;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (__u64)(uintptr_t)u->page;
+	reg.range.len = u->len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		goto fail;
+	return 0;
+fail:
+	{
+		int err = -errno;
+
+		if (u->page)
+			munmap(u->page, u->len);
+		close(u->fd);
+		u->fd = -1;
+		u->page = NULL;
+		return err;
+	}
+}
+
+/* Waits until a fault on the page is pending: 0, or -1 after CHAN_WAIT_MS. */
+static inline int chan_uffd_wait_fault(struct chan_uffd *u)
+{
+	struct pollfd p = { .fd = u->fd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&p, 1, CHAN_WAIT_MS) != 1)
+		return -1;
+	if (read(u->fd, &msg, sizeof(msg)) != sizeof(msg))
+		return -1;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -1;
+}
+
+/* Fills the page (with zeros), so the stalled copy goes on and succeeds: 0 or -errno. */
+static inline int chan_uffd_resolve(struct chan_uffd *u)
+{
+	struct uffdio_copy c;
+	char *src = calloc(1, u->len);
+	int ret;
+
+	if (!src)
+		return -ENOMEM;
+	memset(&c, 0, sizeof(c));
+	c.dst = (__u64)(uintptr_t)u->page;
+	c.src = (__u64)(uintptr_t)src;
+	c.len = u->len;
+	ret = ioctl(u->fd, UFFDIO_COPY, &c) ? -errno : 0;
+	free(src);
+	return ret;
+}
+
+/*
+ * Makes the stalled copy fail with EFAULT: unmap the page, then close the
+ * uffd, which wakes the fault.  Closing alone is not enough: the retried
+ * fault would find the vma unregistered and fill the page normally.
+ */
+static inline void chan_uffd_fail(struct chan_uffd *u)
+{
+	if (u->page)
+		munmap(u->page, u->len);
+	u->page = NULL;
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+static inline void chan_uffd_free(struct chan_uffd *u)
+{
+	chan_uffd_fail(u);
+}
+
+/* A read() or KCHAN_IOC_HOLD run in a thread, into a (stalling) buffer. */
+struct chan_stall {
+	pthread_t thread;
+	int fd;
+	bool hold;			/* KCHAN_IOC_HOLD, else read() */
+	void *buf;
+	size_t len;
+	struct kchan_hold h;		/* hold: the argument, and what came back */
+	volatile long ret;		/* bytes (hold: h.len), or -errno */
+	volatile int done;
+};
+
+static void *chan_stall_main(void *arg)
+{
+	struct chan_stall *s = arg;
+	long r;
+
+	if (s->hold) {
+		memset(&s->h, 0, sizeof(s->h));
+		s->h.size = sizeof(s->h);
+		s->h.buf = (__u64)(uintptr_t)s->buf;
+		s->h.len = s->len;
+		r = ioctl(s->fd, KCHAN_IOC_HOLD, &s->h) < 0 ? -errno : (long)s->h.len;
+	} else {
+		r = read(s->fd, s->buf, s->len);
+		if (r < 0)
+			r = -errno;
+	}
+	s->ret = r;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Starts the call: 0 or -errno. */
+static inline int chan_stall_start(struct chan_stall *s, int fd, bool hold,
+				   void *buf, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->hold = hold;
+	s->buf = buf;
+	s->len = len;
+	s->ret = -1000;
+	return -pthread_create(&s->thread, NULL, chan_stall_main, s);
+}
+
+/* Waits at most ms for the call to return: 0, or -1 if it has not. */
+static inline int chan_stall_join(struct chan_stall *s, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+			pthread_join(s->thread, NULL);
+			return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
 }
 
 /* The pid of a and b that exits first, without reaping it. */
