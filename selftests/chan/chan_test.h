@@ -662,14 +662,23 @@ static inline int chan_uffd_resolve(struct chan_uffd *u)
 }
 
 /*
- * Makes the stalled copy fail with EFAULT: unmap the page, then close the
- * uffd, which wakes the fault.  Closing alone is not enough: the retried
- * fault would find the vma unregistered and fill the page normally.
+ * Makes the stalled copy fail with EFAULT: unmap the page, then wake the
+ * fault (UFFDIO_WAKE), whose retry finds no mapping.  Closing the uffd
+ * instead is not enough: the retried fault would find the vma unregistered
+ * and fill the page normally, and helpers forked since chan_uffd_new() keep
+ * the uffd open anyway (O_CLOEXEC closes on exec, not on fork).
  */
 static inline void chan_uffd_fail(struct chan_uffd *u)
 {
-	if (u->page)
+	if (u->page) {
+		struct uffdio_range r = {
+			.start = (__u64)(uintptr_t)u->page, .len = u->len,
+		};
+
 		munmap(u->page, u->len);
+		if (u->fd >= 0)
+			ioctl(u->fd, UFFDIO_WAKE, &r);
+	}
 	u->page = NULL;
 	if (u->fd >= 0)
 		close(u->fd);
