@@ -398,7 +398,15 @@ TEST_F(control, create_reserved_nonzero_einval)
 	struct kchan_create req;
 	unsigned int i;
 
-	for (i = 0; i < 3; i++) {
+	/*
+	 * reserved[0] becomes struct kchan_create.streams (issue 11, see
+	 * chan_seams.c).  The #ifndef branch goes away once uapi has it.
+	 */
+#ifdef KCHAN_STREAMS_DEFAULT
+	for (i = 0; i < sizeof(req.reserved) / sizeof(req.reserved[0]); i++) {
+#else
+	for (i = 1; i < sizeof(req.reserved) / sizeof(req.reserved[0]); i++) {
+#endif
 		chan_req_init(&req, self->name, 0, 0, 0, 0);
 		req.reserved[i] = 1u << (i * 8);
 		EXPECT_EQ(-EINVAL, chan_ioctl(self->ctl, KCHAN_IOC_CREATE, &req))
