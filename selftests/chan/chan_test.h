@@ -47,14 +47,28 @@
 #include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
+#include "chan_proc.h"
+
+/* Helper processes and their states: chan_proc.h, shared with libchan's tests. */
+#define chan_read_file		proc_read_file
+#define chan_fork		proc_fork
+#define chan_reap		proc_reap
+#define chan_reap_within	proc_reap_within
+#define chan_alive		proc_alive
+#define chan_task_state		proc_task_state
+#define chan_task_syscall	proc_task_syscall
+#define chan_wait_blocked	proc_wait_blocked
+#define chan_task_sleeps	proc_task_sleeps
+#define chan_wait_state		proc_wait_state
+#define chan_wait_count		proc_wait_count
 
 #define CHAN_PARAM_DIR		"/sys/module/kchan/parameters"
 #define CHAN_SYSFS_DIR		"/sys/class/chan"
 
 /* Seconds a helper process may live before its alarm() kills it. */
-#define CHAN_CHILD_GUARD	30
+#define CHAN_CHILD_GUARD	PROC_CHILD_GUARD
 /* How long chan_wait_blocked() waits for a helper to fall asleep. */
-#define CHAN_WAIT_MS		15000
+#define CHAN_WAIT_MS		PROC_WAIT_MS
 /* Timeout for tests with helper processes: longer than the guard. */
 #define CHAN_TIMEOUT		(CHAN_CHILD_GUARD + 30)
 /* Largest message a helper reads or writes. */
@@ -157,23 +171,6 @@ static inline long chan_len(int fd)
 }
 
 /* ----- sysfs and module parameters ----------------------------------- */
-
-/* Reads a whole small file into buf (NUL-terminated); bytes or -errno. */
-static inline ssize_t chan_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = '\0';
-	close(fd);
-	return n;
-}
 
 static inline ssize_t chan_write_file(const char *path, const char *s)
 {
@@ -320,19 +317,6 @@ static inline void chan_ignore(int sig)
 	signal(sig, SIG_IGN);
 }
 
-/* fork() with the helper's guard armed; the helper must end with _exit(). */
-static inline pid_t chan_fork(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0)
-		alarm(CHAN_CHILD_GUARD);
-	return pid;
-}
-
 /* A helper that makes one read(fd, io->buf, len) and reports it. */
 static inline pid_t chan_spawn_read(int fd, size_t len, struct chan_io *io)
 {
@@ -370,133 +354,6 @@ static inline pid_t chan_spawn_write(int fd, const void *msg, size_t len,
 	return pid;
 }
 
-/* Waits for a helper; its wait status (0: exited with 0), or -1. */
-static inline int chan_reap(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
-}
-
-/* True if pid has not exited yet (does not reap it). */
-static inline bool chan_alive(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT))
-		return false;
-	return si.si_pid == 0;
-}
-
-/* State letter from /proc/<pid>/stat ('R', 'S', 'D', 'T', 'Z', ...), or 0. */
-static inline char chan_task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	return p[2];
-}
-
-/*
- * The system call pid is sleeping in, from /proc/<pid>/syscall: -1 if it is
- * running (the file says "running"), -2 if unknown.
- */
-static inline long chan_task_syscall(pid_t pid)
-{
-	char path[64], buf[256], *end;
-	long nr;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return -2;
-	if (!strncmp(buf, "running", 7))
-		return -1;
-	nr = strtol(buf, &end, 10);
-	if (end == buf)
-		return -2;
-	return nr;
-}
-
-/*
- * Waits until pid sleeps interruptibly ('S') inside system call nr.
- * 0 on success; -1 (after printing what was seen) if it exited or did not
- * get there within CHAN_WAIT_MS.
- */
-static inline int chan_wait_blocked(pid_t pid, long nr)
-{
-	char state = 0;
-	long seen = -2;
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (!chan_alive(pid)) {
-			ksft_print_msg("pid %d exited instead of blocking in syscall %ld\n",
-				       (int)pid, nr);
-			return -1;
-		}
-		state = chan_task_state(pid);
-		seen = chan_task_syscall(pid);
-		/* Read the state again: both must hold at once. */
-		if (state == 'S' && seen == nr && chan_task_state(pid) == 'S')
-			return 0;
-		usleep(1000);
-	}
-	ksft_print_msg("pid %d never blocked in syscall %ld: state '%c', syscall %ld\n",
-		       (int)pid, nr, state ? state : '?', seen);
-	return -1;
-}
-
-/*
- * voluntary_ctxt_switches of pid: it grows each time the task sleeps, so a
- * sleeper woken for nothing (a thundering herd) shows up here.  -1 if unknown.
- */
-static inline long chan_task_sleeps(pid_t pid)
-{
-	char path[64], buf[4096], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, "\nvoluntary_ctxt_switches:");
-	if (!p)
-		return -1;
-	return strtol(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
-}
-
-/* Waits until pid is in state want (e.g. 'T', stopped). */
-static inline int chan_wait_state(pid_t pid, char want)
-{
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (chan_task_state(pid) == want)
-			return 0;
-		usleep(1000);
-	}
-	return -1;
-}
-
-/* Waits until *counter reaches want (written by a helper). */
-static inline int chan_wait_count(volatile int *counter, int want)
-{
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (*counter >= want)
-			return 0;
-		usleep(1000);
-	}
-	return -1;
-}
-
 /*
  * A helper blocked in write(fd, msg) / read(fd, len): returns once it sleeps
  * in the system call (ASSERTs otherwise).  Test context only.
@@ -523,28 +380,6 @@ static inline struct chan_io *chan_blocked_reader(struct __test_metadata *_metad
 	ASSERT_LE(0, *pid);
 	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_read));
 	return io;
-}
-
-/*
- * Waits at most ms for pid to exit: its wait status, or -1 if it was still
- * running (it is then SIGKILLed and reaped, so no helper outlives a test).
- */
-static inline int chan_reap_within(pid_t pid, int ms)
-{
-	int status, i;
-
-	for (i = 0; i < ms; i++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0)
-			return -1;
-		usleep(1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
 }
 
 /*
