@@ -53,6 +53,8 @@ FIXTURE_SETUP(seam)
 	self->env.ctl = self->env.fd = self->env.nb = -1;
 	CHAN_SKIP_IF_ABSENT();
 	chan_ignore(SIGPIPE);
+	/* Every test's leftovers are checked, whichever way it makes its channel. */
+	chan_env_register(&self->env);
 }
 
 FIXTURE_TEARDOWN(seam)

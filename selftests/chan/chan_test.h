@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -632,6 +633,165 @@ struct chan_env {
 } while (0)
 
 /*
+ * What a test leaves behind (issue 11, "tests that check what they leave",
+ * after tools/testing/selftests/net/af_unix/scm_rights.c): every fixture's
+ * channel is registered at setup; its teardown destroys it and checks that
+ * the dead channel holds no message (queued or held); when the test's last
+ * chan_env is torn down, /sys/class/chan must list as many channels as
+ * before its first setup and none named after this test, and the user's
+ * quota charge must be exactly what its remaining channels account for.
+ */
+#define CHAN_ENVS_MAX	64
+
+static struct chan_env *chan_envs[CHAN_ENVS_MAX] __attribute__((unused));
+static int chan_envs_n __attribute__((unused));
+static int chan_envs_baseline __attribute__((unused)) = -1;
+
+/* Channels in /sys/class/chan; those named with prefix (if any) in *mine. */
+static inline int chan_count_all(const char *prefix, int *mine)
+{
+	DIR *d = opendir(CHAN_SYSFS_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (mine)
+		*mine = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (mine && prefix && !strncmp(e->d_name, prefix, strlen(prefix)))
+			(*mine)++;
+	}
+	closedir(d);
+	return n;
+}
+
+static inline void chan_env_register(struct chan_env *env)
+{
+	int i;
+
+	for (i = 0; i < chan_envs_n; i++)
+		if (chan_envs[i] == env)
+			return;
+	if (!chan_envs_n)
+		chan_envs_baseline = chan_count_all(NULL, NULL);
+	if (chan_envs_n < CHAN_ENVS_MAX)
+		chan_envs[chan_envs_n++] = env;
+}
+
+/* True if env was registered (and is not any more). */
+static inline bool chan_env_unregister(struct chan_env *env)
+{
+	int i;
+
+	for (i = 0; i < chan_envs_n; i++) {
+		if (chan_envs[i] == env) {
+			chan_envs[i] = chan_envs[--chan_envs_n];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An unsigned module parameter, or ULONG_MAX if unreadable. */
+static inline unsigned long chan_param_or_max(const char *param)
+{
+	unsigned long v;
+
+	return chan_param_get(param, &v) ? ULONG_MAX : v;
+}
+
+/*
+ * The user's quota charge (kmod/quota.c) is not exported, so it is probed:
+ * count the channels this euid owns (the owner of /dev/chan/<name>) and
+ * their worst-case bytes, max(capacity, 1) * msg_max, then lower
+ * max_user_channels (then max_user_bytes) to exactly one more probe
+ * channel (capacity 0, msg_max 1: 1 byte): the first probe must be
+ * accepted and a second refused with EDQUOT.  A charge left behind makes
+ * the first fail; a charge lost, the second succeed.  Needs root (writable
+ * parameters); otherwise it checks nothing and says so (1).  0 if the
+ * charge matches, -1 (with why filled) if not.
+ */
+static inline int chan_quota_probe(char *why, size_t whylen)
+{
+	static const char *const lim[2] = { "max_user_channels", "max_user_bytes" };
+	char a[KCHAN_NAME_MAX], b[KCHAN_NAME_MAX];
+	unsigned long saved[2], n = 0, bytes = 0;
+	int ctl, round, ret = 0;
+	struct dirent *e;
+	DIR *d;
+
+	saved[0] = chan_param_or_max(lim[0]);
+	saved[1] = chan_param_or_max(lim[1]);
+	if (saved[0] == ULONG_MAX || saved[1] == ULONG_MAX || geteuid() != 0) {
+		snprintf(why, whylen, "quota not probed: not root or no parameters");
+		return 1;
+	}
+	/* No channel at all: no /sys/class/chan entries (and no /dev/chan). */
+	d = opendir(CHAN_SYSFS_DIR);
+	while (d && (e = readdir(d))) {
+		char path[PATH_MAX], buf[32];
+		unsigned long cap, max;
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), KCHAN_DEV_DIR "/%s", e->d_name);
+		if (stat(path, &st)) {
+			snprintf(why, whylen, "quota not probed: %.200s: %m", path);
+			closedir(d);
+			return 1;
+		}
+		if (st.st_uid != geteuid())
+			continue;
+		cap = strtoul(chan_sysfs(e->d_name, "capacity", buf, sizeof(buf)), NULL, 10);
+		max = strtoul(chan_sysfs(e->d_name, "msg_max", buf, sizeof(buf)), NULL, 10);
+		n++;
+		bytes += (cap ? cap : 1) * max;
+	}
+	if (d)
+		closedir(d);
+	ctl = chan_ctl_open();
+	if (ctl < 0) {
+		snprintf(why, whylen, "quota not probed: " KCHAN_CONTROL_PATH ": %m");
+		return 1;
+	}
+	snprintf(a, sizeof(a), "q-%d-a", (int)getpid());
+	snprintf(b, sizeof(b), "q-%d-b", (int)getpid());
+	for (round = 0; round < 2 && !ret; round++) {
+		unsigned long limit = round ? bytes + 1 : n + 1;
+		int ra, rb;
+
+		ra = chan_param_set(lim[round], limit);
+		if (ra) {
+			snprintf(why, whylen, "quota not probed: set %s: %s", lim[round], strerror(-ra));
+			ret = 1;
+			break;
+		}
+		ra = chan_create(ctl, a, 0, 1, 0, 0);
+		rb = chan_create(ctl, b, 0, 1, 0, 0);
+		chan_destroy(ctl, a);
+		chan_destroy(ctl, b);
+		chan_param_set(lim[round], saved[round]);
+		if (ra || rb != -EDQUOT) {
+			snprintf(why, whylen,
+				 "quota charge %s: uid %d owns %lu channel(s), %lu bytes; with %s=%lu a first create gave %s, a second %s (want success, then EDQUOT)",
+				 ra ? "left behind" : "lost", (int)geteuid(), n, bytes,
+				 lim[round], limit, ra ? strerror(-ra) : "success",
+				 rb ? strerror(-rb) : "success");
+			ret = -1;
+		}
+	}
+	chan_param_set(lim[0], saved[0]);
+	chan_param_set(lim[1], saved[1]);
+	close(ctl);
+	return ret;
+}
+
+/*
  * Creates a channel for the test and opens it twice (blocking and
  * non-blocking).  SIGPIPE is ignored so a stray EPIPE cannot kill the test;
  * tests about SIGPIPE restore it in a helper.
@@ -646,6 +806,7 @@ struct chan_env {
 	(env)->ctl = (env)->fd = (env)->nb = -1; \
 	CHAN_SKIP_IF_ABSENT(); \
 	chan_ignore(SIGPIPE); \
+	chan_env_register(env); \
 	(env)->ctl = chan_ctl_open(); \
 	ASSERT_LE(0, (env)->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m"); \
 	chan_make_name((env)->name); \
@@ -659,20 +820,52 @@ struct chan_env {
 	ASSERT_LE(0, (env)->nb) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->nb)); \
 } while (0)
 
-static inline void chan_env_teardown(struct chan_env *env)
+/*
+ * Destroys the channel, closes the fds and checks what is left (above):
+ * it EXPECTs, so test context only (a fixture's teardown or a test body).
+ */
+#define chan_env_teardown(env) chan_env_teardown_check(_metadata, (env))
+
+static inline void chan_env_teardown_check(struct __test_metadata *_metadata,
+					   struct chan_env *env)
 {
+	bool mine = chan_env_unregister(env);
+	struct kchan_info info;
 	int ctl = env->ctl;
 
 	if (ctl < 0)
 		ctl = chan_ctl_open();
 	if (ctl >= 0 && env->name[0])
 		chan_destroy(ctl, env->name);	/* ENOENT if the test did it */
+	/* Destroyed, the channel drops every message, held ones too. */
+	if (mine && env->fd >= 0 && !chan_info(env->fd, &info) &&
+	    (info.state & KCHAN_STATE_DESTROYED)) {
+		EXPECT_EQ(0, info.length) TH_LOG("%s: messages left in a destroyed channel", env->name);
+		EXPECT_EQ(0, info.held) TH_LOG("%s: held messages left in a destroyed channel", env->name);
+	}
 	if (env->fd >= 0)
 		close(env->fd);
 	if (env->nb >= 0)
 		close(env->nb);
 	if (ctl >= 0)
 		close(ctl);
+	env->fd = env->nb = env->ctl = -1;
+
+	if (mine && !chan_envs_n && !access(KCHAN_CONTROL_PATH, F_OK)) {
+		char prefix[32], why[512];
+		int n, ours;
+
+		snprintf(prefix, sizeof(prefix), "t-%d-", (int)getpid());
+		n = chan_count_all(prefix, &ours);
+		EXPECT_EQ(0, ours) TH_LOG("%d channel(s) named %s* left behind", ours, prefix);
+		EXPECT_EQ(chan_envs_baseline, n)
+			TH_LOG("channels in " CHAN_SYSFS_DIR ": %d before the test, %d after",
+			       chan_envs_baseline, n);
+		why[0] = '\0';
+		EXPECT_NE(-1, chan_quota_probe(why, sizeof(why))) TH_LOG("%s", why);
+		if (getenv("CHAN_DEBUG_QUOTA"))
+			ksft_print_msg("%s\n", why[0] ? why : "quota charge matches");
+	}
 }
 
 /* Writes n messages "<tag><i>" without blocking; the count written. */
