@@ -125,80 +125,37 @@ static long op_select_send(int fd)
 /* The held message's length, or -errno. */
 static long op_hold(int fd)
 {
-	char b[MAX];
 	struct kchan_hold h;
+	char b[MAX];
 
-	memset(&h, 0, sizeof(h));
-	h.size = sizeof(h);
-	h.buf = (__u64)(uintptr_t)b;
-	h.len = sizeof(b);
-	if (ioctl(fd, KCHAN_IOC_HOLD, &h) < 0)
-		return -errno;
-	return (long)h.len;
-}
-
-/* The count released, or -errno. */
-static long ack(int fd, unsigned long cmd, __u64 id)
-{
-	struct kchan_ack a;
-
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.id = id;
-	a.count = 0xdeadbeef;
-	if (ioctl(fd, cmd, &a) < 0)
-		return -errno;
-	return a.count;
+	return chan_hold_into(fd, b, sizeof(b), &h);
 }
 
 static long op_ack(int fd)
 {
-	return ack(fd, KCHAN_IOC_ACK, ~0ULL);
+	return chan_ack_ret(fd, KCHAN_IOC_ACK, ~0ULL);
 }
 
 static long op_return(int fd)
 {
-	return ack(fd, KCHAN_IOC_RETURN, 0);
+	return chan_ack_ret(fd, KCHAN_IOC_RETURN, 0);
 }
 
+/* 0: sent. */
 static long op_send_once(int fd)
 {
-	struct kchan_send_once o;
-
-	memset(&o, 0, sizeof(o));
-	o.size = sizeof(o);
-	o.buf = (__u64)(uintptr_t)"o";
-	o.len = 1;
-	o.stream = 7;
-	o.seq = 1;
-	if (ioctl(fd, KCHAN_IOC_SEND_ONCE, &o) < 0)
-		return -errno;
-	return o.result_flags;	/* 0: sent */
+	return chan_send_once(fd, "o", 1, 7, 1);
 }
 
-/* The stream's seq (0: unknown), or -errno. */
-static long stream_seq(int fd, __u32 flags)
-{
-	struct kchan_stream_seq q;
-
-	memset(&q, 0, sizeof(q));
-	q.size = sizeof(q);
-	q.flags = flags;
-	q.stream = 7;
-	q.seq = 0xdeadbeef;
-	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &q) < 0)
-		return -errno;
-	return (long)q.seq;
-}
-
+/* The seq of stream 7 (0: unknown), or -errno. */
 static long op_stream_seq(int fd)
 {
-	return stream_seq(fd, 0);
+	return chan_stream_seq(fd, 7, 0);
 }
 
 static long op_stream_forget(int fd)
 {
-	return stream_seq(fd, KCHAN_STREAM_FORGET);
+	return chan_stream_seq(fd, 7, KCHAN_STREAM_FORGET);
 }
 
 static long op_close(int fd)

@@ -73,28 +73,10 @@ FIXTURE_TEARDOWN(seam)
 
 static long hold1(int fd, struct kchan_hold *h, void *buf)
 {
-	long r;
-
-	memset(h, 0, sizeof(*h));
-	h->size = sizeof(*h);
-	h->buf = (__u64)(uintptr_t)buf;
-	h->len = MAX;
-	r = ioctl(fd, KCHAN_IOC_HOLD, h);
-	return r < 0 ? -errno : (long)h->len;
+	return chan_hold_into(fd, buf, MAX, h);
 }
 
-static long ack_ret(int fd, unsigned long cmd, __u64 id)
-{
-	struct kchan_ack a;
-
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.id = id;
-	a.count = 0xdeadbeef;
-	if (ioctl(fd, cmd, &a) < 0)
-		return -errno;
-	return a.count;
-}
+#define ack_ret chan_ack_ret
 
 static int close_fd(int fd)
 {
@@ -359,29 +341,13 @@ static struct chan_io *reader_b_blocks(struct __test_metadata *_metadata,
 	return io;
 }
 
-TEST_F_TIMEOUT(seam, recv_copying_out_keeps_eof_away, CHAN_TIMEOUT)
-{
-	struct chan_stall a;
-	struct chan_uffd u;
-	struct chan_io *b;
-	pid_t pb;
-
-	seam_make(4);
-	UFFD_OR_SKIP(&u);
-	stalled_reader(_metadata, &self->env, &u, &a);
-	ASSERT_EQ(0, close_fd(self->env.fd));
-	b = reader_b_blocks(_metadata, &self->env, &pb);
-
-	ASSERT_EQ(0, chan_uffd_resolve(&u));
-	ASSERT_EQ(0, chan_stall_join(&a, PROMPT_MS)) TH_LOG("reader A never returned");
-	EXPECT_EQ(1, a.ret);
-	EXPECT_EQ('m', u.page[0]);
-	EXPECT_EQ(0, chan_reap_within(pb, PROMPT_MS)) TH_LOG("reader B was not woken at EOF");
-	EXPECT_EQ(0, b->ret);
-	chan_uffd_free(&u);
-}
-
-TEST_F_TIMEOUT(seam, recv_copy_fault_after_close_goes_to_next_reader, CHAN_TIMEOUT)
+/*
+ * Capacity 4, "m" written, closed; reader A stalls copying it out; reader B
+ * must wait for A (not return 0).  Then A's copy succeeds (B gets EOF) or
+ * faults (A gets EFAULT, B the message, a third read EOF).
+ */
+static void closed_last_copy_stalled(struct __test_metadata *_metadata,
+				     struct chan_env *env, bool fault)
 {
 	struct chan_stall a;
 	struct chan_uffd u;
@@ -389,19 +355,40 @@ TEST_F_TIMEOUT(seam, recv_copy_fault_after_close_goes_to_next_reader, CHAN_TIMEO
 	char buf[MAX];
 	pid_t pb;
 
-	seam_make(4);
 	UFFD_OR_SKIP(&u);
-	stalled_reader(_metadata, &self->env, &u, &a);
-	ASSERT_EQ(0, close_fd(self->env.fd));
-	b = reader_b_blocks(_metadata, &self->env, &pb);
+	stalled_reader(_metadata, env, &u, &a);
+	ASSERT_EQ(0, close_fd(env->fd));
+	b = reader_b_blocks(_metadata, env, &pb);
 
-	chan_uffd_fail(&u);
+	if (fault)
+		chan_uffd_fail(&u);
+	else
+		ASSERT_EQ(0, chan_uffd_resolve(&u));
 	ASSERT_EQ(0, chan_stall_join(&a, PROMPT_MS)) TH_LOG("reader A never returned");
-	EXPECT_EQ(-EFAULT, a.ret);
-	EXPECT_EQ(0, chan_reap_within(pb, PROMPT_MS)) TH_LOG("reader B never got the message");
-	EXPECT_EQ(1, b->ret);
-	EXPECT_EQ('m', b->buf[0]);
-	EXPECT_EQ(0, read(self->env.nb, buf, sizeof(buf)));
+	EXPECT_EQ(0, chan_reap_within(pb, PROMPT_MS)) TH_LOG("reader B was not woken");
+	if (fault) {
+		EXPECT_EQ(-EFAULT, a.ret);
+		EXPECT_EQ(1, b->ret) TH_LOG("reader B did not get the message back");
+		EXPECT_EQ('m', b->buf[0]);
+	} else {
+		EXPECT_EQ(1, a.ret);
+		EXPECT_EQ('m', u.page[0]);
+		EXPECT_EQ(0, b->ret) TH_LOG("reader B did not get EOF");
+	}
+	EXPECT_EQ(0, read(env->nb, buf, sizeof(buf)));
+	chan_uffd_free(&u);
+}
+
+TEST_F_TIMEOUT(seam, recv_copying_out_keeps_eof_away, CHAN_TIMEOUT)
+{
+	seam_make(4);
+	closed_last_copy_stalled(_metadata, &self->env, false);
+}
+
+TEST_F_TIMEOUT(seam, recv_copy_fault_after_close_goes_to_next_reader, CHAN_TIMEOUT)
+{
+	seam_make(4);
+	closed_last_copy_stalled(_metadata, &self->env, true);
 }
 
 TEST_F_TIMEOUT(seam, recv_copying_out_keeps_its_slot, CHAN_TIMEOUT)
@@ -430,37 +417,14 @@ TEST_F_TIMEOUT(seam, recv_copying_out_keeps_its_slot, CHAN_TIMEOUT)
 
 /* ----- defect 5: at-most-once streams never vanish -------------------- */
 
-/* 0 (sent), KCHAN_SEND_DUPLICATE, or -errno. */
+/* 0 (sent), KCHAN_SEND_DUPLICATE (1), or -errno. */
 static long send_once(int fd, __u64 stream, __u64 seq)
 {
-	struct kchan_send_once o;
-
-	memset(&o, 0, sizeof(o));
-	o.size = sizeof(o);
-	o.buf = (__u64)(uintptr_t)"o";
-	o.len = 1;
-	o.stream = stream;
-	o.seq = seq;
-	o.result_flags = 0xdead;
-	if (ioctl(fd, KCHAN_IOC_SEND_ONCE, &o) < 0)
-		return -errno;
-	return o.result_flags;
+	return chan_send_once(fd, "o", 1, stream, seq);
 }
 
 /* The stream's last seq, or -errno. */
-static long stream_seq(int fd, __u64 stream, __u32 flags)
-{
-	struct kchan_stream_seq q;
-
-	memset(&q, 0, sizeof(q));
-	q.size = sizeof(q);
-	q.flags = flags;
-	q.stream = stream;
-	q.seq = 0xdeadbeef;
-	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &q) < 0)
-		return -errno;
-	return (long)q.seq;
-}
+#define stream_seq chan_stream_seq
 
 /* Create with a table of streams entries: 0 or -errno. */
 static int create_streams(int ctl, const char *name, __u32 cap, __u32 streams,

@@ -915,6 +915,71 @@ static inline int chan_fill(int nb, const char *tag, int n)
 	return i;
 }
 
+/* ----- held receive and at-most-once sends -------------------------- */
+
+/* KCHAN_IOC_HOLD into buf: the message's length (0 at EOF), or -errno. */
+static inline long chan_hold_into(int fd, void *buf, size_t len, struct kchan_hold *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->size = sizeof(*h);
+	h->buf = (__u64)(uintptr_t)buf;
+	h->len = len;
+	h->id = 0xdeadbeef;
+	h->seq = 0xdeadbeef;
+	if (ioctl(fd, KCHAN_IOC_HOLD, h) < 0)
+		return -errno;
+	return (long)h->len;
+}
+
+/* KCHAN_IOC_ACK or KCHAN_IOC_RETURN (cmd): the count released, or -errno. */
+static inline long chan_ack_ret(int fd, unsigned long cmd, __u64 id)
+{
+	struct kchan_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.id = id;
+	a.count = 0xdeadbeef;
+	if (ioctl(fd, cmd, &a) < 0)
+		return -errno;
+	return a.count;
+}
+
+/* KCHAN_IOC_SEND_ONCE: 0 (sent), 1 (a duplicate, not sent), or -errno. */
+static inline int chan_send_once(int fd, const void *msg, size_t len,
+				 __u64 stream, __u64 seq)
+{
+	struct kchan_send_once s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.buf = (__u64)(uintptr_t)msg;
+	s.len = len;
+	s.stream = stream;
+	s.seq = seq;
+	s.result_flags = 0xdead;
+	if (ioctl(fd, KCHAN_IOC_SEND_ONCE, &s) < 0)
+		return -errno;
+	if (s.result_flags & ~KCHAN_SEND_DUPLICATE)
+		return -1000;	/* garbage: fails every check */
+	return !!(s.result_flags & KCHAN_SEND_DUPLICATE);
+}
+
+/* KCHAN_IOC_STREAM_SEQ with flags: the stream's last seq (0: unknown), or -errno. */
+static inline long long chan_stream_seq(int fd, __u64 stream, __u32 flags)
+{
+	struct kchan_stream_seq s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.flags = flags;
+	s.stream = stream;
+	s.seq = 0xdeadbeef;
+	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &s) < 0)
+		return -errno;
+	return (long long)s.seq;
+}
+
 /* ----- select and clocks --------------------------------------------- */
 
 /* One select case: op KCHAN_SELECT_RECV (buf to fill) or _SEND (len bytes of buf). */
