@@ -325,6 +325,7 @@ FIXTURE_SETUP(access)
 	self->ctl = -1;
 	CHAN_SKIP_IF_ABSENT();
 	chan_ignore(SIGPIPE);
+	chan_leaks_begin();
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl);
 }
@@ -333,6 +334,7 @@ FIXTURE_TEARDOWN(access)
 {
 	if (self->ctl >= 0)
 		close(self->ctl);
+	chan_leaks_end();
 }
 
 /* Every cell; every mismatch is logged, then the test fails. */

@@ -904,6 +904,17 @@ static inline void chan_env_teardown_check(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * For fixtures that make their channels without a chan_env: the same end
+ * checks.  chan_leaks_begin() in setup (after the SKIPs), chan_leaks_end()
+ * last in teardown, once the fixture destroyed what it made.
+ */
+static struct chan_env chan_leak_sentinel __attribute__((unused)) = {
+	.ctl = -1, .fd = -1, .nb = -1,
+};
+#define chan_leaks_begin()	chan_env_register(&chan_leak_sentinel)
+#define chan_leaks_end()	chan_env_teardown(&chan_leak_sentinel)
+
 /* Writes n messages "<tag><i>" without blocking; the count written. */
 static inline int chan_fill(int nb, const char *tag, int n)
 {
