@@ -13,7 +13,15 @@
  *    even if the module never wakes it.
  *  - "Blocked" is decided without sleeps: the helper is in state 'S' and
  *    /proc/<pid>/syscall names the expected system call (it only names one
- *    while the task is off the CPU).
+ *    while the task is off the CPU).  The process helpers live in
+ *    chan_proc.h, shared with userspace/libchan/tests.
+ *  - Every fixture checks what its test left (chan_env_teardown(), or
+ *    chan_leaks_begin()/chan_leaks_end() for fixtures without a chan_env):
+ *    no message in a destroyed channel, no channel left in /sys/class/chan,
+ *    no quota charge beyond the user's remaining channels.
+ *  - A copy is stalled on purpose with userfaultfd (chan_uffd_*), in a
+ *    thread of the test (chan_stall_*): a fork()ed helper would not inherit
+ *    the registration.
  */
 #ifndef CHAN_TEST_H
 #define CHAN_TEST_H
