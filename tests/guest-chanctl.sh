@@ -20,13 +20,8 @@ C=${CHANCTL:-$root/build/userspace/chanctl}
 PY=/usr/bin/python3
 T=20	# seconds any one command may take before it counts as hung
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-# check DESCRIPTION CMD...: ok when CMD succeeds.
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 # status DESCRIPTION WANT CMD...: ok when CMD exits WANT.
 status() {
 	local d=$1 want=$2 rc=0; shift 2

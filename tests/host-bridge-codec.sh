@@ -10,28 +10,29 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/build/userspace/chanbridge
 T=$out/codec_test
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 
 if [ ! -x "$T" ]; then
-	echo "TAP version 13"
-	echo "1..0 # SKIP no $T (make userspace)"
+	ktap_print_header
+	ktap_skip_all "no $T (make userspace)"
 	exit 0
 fi
 # The unit test prints its own plan; the corpus replay is one more line.
 "$T" | sed '/^1\.\.[0-9]*$/d' >/tmp/codec.tap.$$
 rc=${PIPESTATUS[0]}
 cat /tmp/codec.tap.$$
-n=$(grep -c '^\(not \)\?ok ' /tmp/codec.tap.$$)
+n=$(grep -c '^\(not \)\?ok ' /tmp/codec.tap.$$)	# numbering goes on from the unit test's
 rm -f /tmp/codec.tap.$$
-n=$((n + 1))
 if [ -x "$out/fuzz_frame" ]; then
 	if "$out/fuzz_frame" -runs=0 "$root"/userspace/chanbridge/fuzz/corpus >/dev/null 2>&1; then
-		echo "ok $n - the seed corpus replays through the fuzz target clean"
+		ok "the seed corpus replays through the fuzz target clean"
 	else
-		echo "not ok $n - the seed corpus replays through the fuzz target clean"
+		not_ok "the seed corpus replays through the fuzz target clean"
 		rc=1
 	fi
 else
-	echo "ok $n - seed corpus replay # SKIP no fuzz_frame (make fuzz)"
+	skip "seed corpus replay" "no fuzz_frame (make fuzz)"
 fi
 echo "1..$n"
 exit "$rc"

@@ -13,9 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 C=${CHANCTL:-$root/build/userspace/chanctl}
 script=$root/userspace/completion/chanctl
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 
 echo "TAP version 13"
 

@@ -14,10 +14,8 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-diag() { sed 's/^/# /'; }
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 
 echo "TAP version 13"
 if ! command -v dkms >/dev/null; then

@@ -12,15 +12,10 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-diag() { sed 's/^/# /'; }
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 # check DESCRIPTION CMD...: ok when CMD succeeds; its output only on failure.
-check() {
-	local d=$1; shift
-	if "$@" >"$t/check.out" 2>&1; then ok "$d"; else not_ok "$d"; diag <"$t/check.out"; fi
-}
+check() { check_quiet "$@"; }
 absent() { ! grep -q "$@"; }
 
 echo "TAP version 13"

@@ -14,11 +14,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 C=${CHANCTL:-$root/build/userspace/chanctl}
 mandir=$root/userspace/man
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 
 echo "TAP version 13"
 if ! command -v man >/dev/null || ! command -v groff >/dev/null; then

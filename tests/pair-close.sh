@@ -71,7 +71,7 @@ if [ "$role" = a ]; then
 	check "A -> B: A closes its source channel" "$C" close up
 	meet a-closed >/dev/null
 	meet end >/dev/null
-	[ "$nfailed" = 0 ] || show_log serve
+	[ "$failed" = 0 ] || show_log serve
 	kill "$bridge_pid" 2>/dev/null
 	finish
 fi
@@ -96,6 +96,6 @@ meet b-imported >/dev/null
 meet a-closed >/dev/null
 same "A -> B: B reads the 10 messages, then end of file" "$want" "$(read_all /dev/chan/up)"
 same "A -> B: a write into B's closed channel fails with EPIPE" "$EPIPE" "$(write_err /dev/chan/up)"
-[ "$nfailed" = 0 ] || { show_log imp-down; show_log imp-up; }
+[ "$failed" = 0 ] || { show_log imp-down; show_log imp-up; }
 meet end >/dev/null
 finish

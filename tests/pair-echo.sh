@@ -91,6 +91,6 @@ except OSError as e:
 same "a 4097-byte message fails with EMSGSIZE on B (A's channel takes 4096)" \
 	"$(python3 -c 'import os, errno; print(os.strerror(errno.EMSGSIZE))')" "$err"
 
-[ "$nfailed" = 0 ] || { show_log imp-out; show_log imp-in; }
+[ "$failed" = 0 ] || { show_log imp-out; show_log imp-in; }
 meet end >/dev/null
 finish

@@ -172,7 +172,7 @@ phase_b() {
 		check "$ph: the long cuts made the importer reconnect (connected $i times, want >= $want)" \
 			test "$i" -ge $want
 	fi
-	[ "$nfailed" = 0 ] || show_log "import-$ph" 40
+	[ "$failed" = 0 ] || show_log "import-$ph" 40
 	meet "$ph-done" >/dev/null
 	"$C" destroy "$ch" 2>/dev/null
 }
@@ -191,7 +191,7 @@ recv_a() {
 	same "$ph: A writes $N messages into /dev/chan/$ch" 0 "$rc"
 	"$C" close "$ch"
 	meet "$ph-done" >/dev/null
-	[ "$nfailed" = 0 ] || show_log "serve-$ph" 40
+	[ "$failed" = 0 ] || show_log "serve-$ph" 40
 	kill "$bridge_pid" 2>/dev/null; wait "$bridge_pid" 2>/dev/null
 	"$C" destroy "$ch"
 }

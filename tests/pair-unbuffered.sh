@@ -58,7 +58,7 @@ if [ "$role" = a ]; then
 		"$(recv_within /dev/chan/rdv 3)"
 	same "4: A's receive gets B's blocked write" two "$(read_one /dev/chan/rdv)"
 	meet two-read >/dev/null
-	[ "$nfailed" = 0 ] || show_log serve
+	[ "$failed" = 0 ] || show_log serve
 	kill "$bridge_pid" 2>/dev/null
 	finish
 fi
@@ -88,5 +88,5 @@ meet two-blocked >/dev/null
 meet two-read >/dev/null
 rc=0; wait "$writer" || rc=$?
 same "4: once A's reader waited, B's write of \"two\" completes (exit 0)" 0 "$rc"
-[ "$nfailed" = 0 ] || show_log imp
+[ "$failed" = 0 ] || show_log imp
 finish

@@ -33,6 +33,7 @@ FIXTURE_SETUP(control)
 	self->params_saved = false;
 	CHAN_SKIP_IF_ABSENT();
 	chan_ignore(SIGPIPE);
+	chan_leaks_begin();
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m");
 	chan_make_name(self->name);
@@ -61,6 +62,7 @@ FIXTURE_TEARDOWN(control)
 		chan_param_set("max_user_bytes", self->saved_max_user_bytes);
 	}
 	close(self->ctl);
+	chan_leaks_end();
 }
 
 /* A second name for this test, destroyed in teardown. */

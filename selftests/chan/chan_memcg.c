@@ -47,7 +47,8 @@ static long cg_read_long(const char *cg, const char *file)
 {
 	char path[PATH_MAX], buf[64];
 
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (snprintf(path, sizeof(path), "%s/%s", cg, file) >= (int)sizeof(path))
+		return -1;
 	if (chan_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	return strtol(buf, NULL, 10);
@@ -57,7 +58,8 @@ static int cg_write(const char *cg, const char *file, const char *s)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (snprintf(path, sizeof(path), "%s/%s", cg, file) >= (int)sizeof(path))
+		return -1;
 	return chan_write_file(path, s) < 0 ? -1 : 0;
 }
 

@@ -375,6 +375,7 @@ FIXTURE_SETUP(perm)
 	ASSERT_TRUE(initial_params_ok) TH_LOG("cannot read " CHAN_PARAM_DIR);
 	restore_params();
 	destroy_leftovers(self->ctl);
+	chan_leaks_begin();
 	ASSERT_EQ(0, agent_start(&self->a, USER_A, USER_A));
 	ASSERT_EQ(0, agent_start(&self->b, USER_B, USER_B));
 }
@@ -391,6 +392,7 @@ FIXTURE_TEARDOWN(perm)
 		chan_destroy(self->ctl, self->names[n]);
 	restore_params();
 	close(self->ctl);
+	chan_leaks_end();
 }
 
 /* A fresh channel name, destroyed (as root) in teardown. */

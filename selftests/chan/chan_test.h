@@ -13,7 +13,15 @@
  *    even if the module never wakes it.
  *  - "Blocked" is decided without sleeps: the helper is in state 'S' and
  *    /proc/<pid>/syscall names the expected system call (it only names one
- *    while the task is off the CPU).
+ *    while the task is off the CPU).  The process helpers live in
+ *    chan_proc.h, shared with userspace/libchan/tests.
+ *  - Every fixture checks what its test left (chan_env_teardown(), or
+ *    chan_leaks_begin()/chan_leaks_end() for fixtures without a chan_env):
+ *    no message in a destroyed channel, no channel left in /sys/class/chan,
+ *    no quota charge beyond the user's remaining channels.
+ *  - A copy is stalled on purpose with userfaultfd (chan_uffd_*), in a
+ *    thread of the test (chan_stall_*): a fork()ed helper would not inherit
+ *    the registration.
  */
 #ifndef CHAN_TEST_H
 #define CHAN_TEST_H
@@ -22,10 +30,12 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,16 +53,31 @@
 #include <time.h>
 
 #include <linux/kchan.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
+#include "chan_proc.h"
+
+/* Helper processes and their states: chan_proc.h, shared with libchan's tests. */
+#define chan_read_file		proc_read_file
+#define chan_fork		proc_fork
+#define chan_reap		proc_reap
+#define chan_reap_within	proc_reap_within
+#define chan_alive		proc_alive
+#define chan_task_state		proc_task_state
+#define chan_task_syscall	proc_task_syscall
+#define chan_wait_blocked	proc_wait_blocked
+#define chan_task_sleeps	proc_task_sleeps
+#define chan_wait_state		proc_wait_state
+#define chan_wait_count		proc_wait_count
 
 #define CHAN_PARAM_DIR		"/sys/module/kchan/parameters"
 #define CHAN_SYSFS_DIR		"/sys/class/chan"
 
 /* Seconds a helper process may live before its alarm() kills it. */
-#define CHAN_CHILD_GUARD	30
+#define CHAN_CHILD_GUARD	PROC_CHILD_GUARD
 /* How long chan_wait_blocked() waits for a helper to fall asleep. */
-#define CHAN_WAIT_MS		15000
+#define CHAN_WAIT_MS		PROC_WAIT_MS
 /* Timeout for tests with helper processes: longer than the guard. */
 #define CHAN_TIMEOUT		(CHAN_CHILD_GUARD + 30)
 /* Largest message a helper reads or writes. */
@@ -156,23 +181,6 @@ static inline long chan_len(int fd)
 
 /* ----- sysfs and module parameters ----------------------------------- */
 
-/* Reads a whole small file into buf (NUL-terminated); bytes or -errno. */
-static inline ssize_t chan_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = '\0';
-	close(fd);
-	return n;
-}
-
 static inline ssize_t chan_write_file(const char *path, const char *s)
 {
 	ssize_t n;
@@ -275,6 +283,8 @@ struct chan_io {
 	volatile ssize_t ret;		/* the call's return value */
 	volatile int err;		/* errno if ret < 0, else 0 */
 	volatile int signals;		/* signal handler invocations */
+	volatile int revents;		/* poll helpers: the revents seen */
+	volatile long long ns;		/* poll helpers: how long the call took */
 	char buf[CHAN_IO_MAX];		/* read: what arrived; write: what to send */
 };
 
@@ -316,19 +326,6 @@ static inline void chan_ignore(int sig)
 	signal(sig, SIG_IGN);
 }
 
-/* fork() with the helper's guard armed; the helper must end with _exit(). */
-static inline pid_t chan_fork(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0)
-		alarm(CHAN_CHILD_GUARD);
-	return pid;
-}
-
 /* A helper that makes one read(fd, io->buf, len) and reports it. */
 static inline pid_t chan_spawn_read(int fd, size_t len, struct chan_io *io)
 {
@@ -366,133 +363,6 @@ static inline pid_t chan_spawn_write(int fd, const void *msg, size_t len,
 	return pid;
 }
 
-/* Waits for a helper; its wait status (0: exited with 0), or -1. */
-static inline int chan_reap(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
-}
-
-/* True if pid has not exited yet (does not reap it). */
-static inline bool chan_alive(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT))
-		return false;
-	return si.si_pid == 0;
-}
-
-/* State letter from /proc/<pid>/stat ('R', 'S', 'D', 'T', 'Z', ...), or 0. */
-static inline char chan_task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	return p[2];
-}
-
-/*
- * The system call pid is sleeping in, from /proc/<pid>/syscall: -1 if it is
- * running (the file says "running"), -2 if unknown.
- */
-static inline long chan_task_syscall(pid_t pid)
-{
-	char path[64], buf[256], *end;
-	long nr;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return -2;
-	if (!strncmp(buf, "running", 7))
-		return -1;
-	nr = strtol(buf, &end, 10);
-	if (end == buf)
-		return -2;
-	return nr;
-}
-
-/*
- * Waits until pid sleeps interruptibly ('S') inside system call nr.
- * 0 on success; -1 (after printing what was seen) if it exited or did not
- * get there within CHAN_WAIT_MS.
- */
-static inline int chan_wait_blocked(pid_t pid, long nr)
-{
-	char state = 0;
-	long seen = -2;
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (!chan_alive(pid)) {
-			ksft_print_msg("pid %d exited instead of blocking in syscall %ld\n",
-				       (int)pid, nr);
-			return -1;
-		}
-		state = chan_task_state(pid);
-		seen = chan_task_syscall(pid);
-		/* Read the state again: both must hold at once. */
-		if (state == 'S' && seen == nr && chan_task_state(pid) == 'S')
-			return 0;
-		usleep(1000);
-	}
-	ksft_print_msg("pid %d never blocked in syscall %ld: state '%c', syscall %ld\n",
-		       (int)pid, nr, state ? state : '?', seen);
-	return -1;
-}
-
-/*
- * voluntary_ctxt_switches of pid: it grows each time the task sleeps, so a
- * sleeper woken for nothing (a thundering herd) shows up here.  -1 if unknown.
- */
-static inline long chan_task_sleeps(pid_t pid)
-{
-	char path[64], buf[4096], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (chan_read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, "\nvoluntary_ctxt_switches:");
-	if (!p)
-		return -1;
-	return strtol(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
-}
-
-/* Waits until pid is in state want (e.g. 'T', stopped). */
-static inline int chan_wait_state(pid_t pid, char want)
-{
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (chan_task_state(pid) == want)
-			return 0;
-		usleep(1000);
-	}
-	return -1;
-}
-
-/* Waits until *counter reaches want (written by a helper). */
-static inline int chan_wait_count(volatile int *counter, int want)
-{
-	int i;
-
-	for (i = 0; i < CHAN_WAIT_MS; i++) {
-		if (*counter >= want)
-			return 0;
-		usleep(1000);
-	}
-	return -1;
-}
-
 /*
  * A helper blocked in write(fd, msg) / read(fd, len): returns once it sleeps
  * in the system call (ASSERTs otherwise).  Test context only.
@@ -519,6 +389,210 @@ static inline struct chan_io *chan_blocked_reader(struct __test_metadata *_metad
 	ASSERT_LE(0, *pid);
 	ASSERT_EQ(0, chan_wait_blocked(*pid, SYS_read));
 	return io;
+}
+
+/*
+ * A helper that makes one poll(fd, events, timeout_ms) and reports its
+ * return in io->ret, the revents in io->revents and the time it took in
+ * io->ns.
+ */
+static inline pid_t chan_spawn_poll(int fd, short events, int timeout_ms,
+				    struct chan_io *io)
+{
+	pid_t pid = chan_fork();
+
+	if (pid == 0) {
+		struct pollfd p = { .fd = fd, .events = events };
+		struct timespec a, b;
+		int r;
+
+		chan_io_self = io;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		r = poll(&p, 1, timeout_ms);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		io->ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+		io->revents = r > 0 ? p.revents : 0;
+		io->err = r < 0 ? errno : 0;
+		io->ret = r;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* ----- userfaultfd: a copy that stalls on purpose ---------------------- */
+
+/*
+ * One anonymous page registered with a userfaultfd (MISSING mode, kernel
+ * faults handled: needs root, or CAP_SYS_PTRACE): a copy_to_user() into it
+ * sleeps in the fault until chan_uffd_resolve() fills the page or
+ * chan_uffd_fail() makes the copy fail with EFAULT.  The registration is
+ * not inherited by fork() (no UFFD_FEATURE_EVENT_FORK), so the stalled call
+ * must run in a thread of the test process (struct chan_stall).
+ */
+struct chan_uffd {
+	int fd;
+	char *page;
+	size_t len;
+};
+
+/* 0, or -errno (the caller SKIPs: no userfaultfd for us). */
+static inline int chan_uffd_new(struct chan_uffd *u)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+
+	u->len = sysconf(_SC_PAGESIZE);
+	u->page = NULL;
+	u->fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->fd < 0)
+		return -errno;
+	if (ioctl(u->fd, UFFDIO_API, &api))
+		goto fail;
+	u->page = mmap(NULL, u->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u->page == MAP_FAILED) {
+		u->page = NULL;
+		goto fail;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (__u64)(uintptr_t)u->page;
+	reg.range.len = u->len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		goto fail;
+	return 0;
+fail:
+	{
+		int err = -errno;
+
+		if (u->page)
+			munmap(u->page, u->len);
+		close(u->fd);
+		u->fd = -1;
+		u->page = NULL;
+		return err;
+	}
+}
+
+/* Waits until a fault on the page is pending: 0, or -1 after CHAN_WAIT_MS. */
+static inline int chan_uffd_wait_fault(struct chan_uffd *u)
+{
+	struct pollfd p = { .fd = u->fd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&p, 1, CHAN_WAIT_MS) != 1)
+		return -1;
+	if (read(u->fd, &msg, sizeof(msg)) != sizeof(msg))
+		return -1;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -1;
+}
+
+/* Fills the page (with zeros), so the stalled copy goes on and succeeds: 0 or -errno. */
+static inline int chan_uffd_resolve(struct chan_uffd *u)
+{
+	struct uffdio_copy c;
+	char *src = calloc(1, u->len);
+	int ret;
+
+	if (!src)
+		return -ENOMEM;
+	memset(&c, 0, sizeof(c));
+	c.dst = (__u64)(uintptr_t)u->page;
+	c.src = (__u64)(uintptr_t)src;
+	c.len = u->len;
+	ret = ioctl(u->fd, UFFDIO_COPY, &c) ? -errno : 0;
+	free(src);
+	return ret;
+}
+
+/*
+ * Makes the stalled copy fail with EFAULT: unmap the page, then wake the
+ * fault (UFFDIO_WAKE), whose retry finds no mapping.  Closing the uffd
+ * instead is not enough: the retried fault would find the vma unregistered
+ * and fill the page normally, and helpers forked since chan_uffd_new() keep
+ * the uffd open anyway (O_CLOEXEC closes on exec, not on fork).
+ */
+static inline void chan_uffd_fail(struct chan_uffd *u)
+{
+	if (u->page) {
+		struct uffdio_range r = {
+			.start = (__u64)(uintptr_t)u->page, .len = u->len,
+		};
+
+		munmap(u->page, u->len);
+		if (u->fd >= 0)
+			ioctl(u->fd, UFFDIO_WAKE, &r);
+	}
+	u->page = NULL;
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+static inline void chan_uffd_free(struct chan_uffd *u)
+{
+	chan_uffd_fail(u);
+}
+
+/* A read() or KCHAN_IOC_HOLD run in a thread, into a (stalling) buffer. */
+struct chan_stall {
+	pthread_t thread;
+	int fd;
+	bool hold;			/* KCHAN_IOC_HOLD, else read() */
+	void *buf;
+	size_t len;
+	struct kchan_hold h;		/* hold: the argument, and what came back */
+	volatile long ret;		/* bytes (hold: h.len), or -errno */
+	volatile int done;
+};
+
+static void *chan_stall_main(void *arg)
+{
+	struct chan_stall *s = arg;
+	long r;
+
+	if (s->hold) {
+		memset(&s->h, 0, sizeof(s->h));
+		s->h.size = sizeof(s->h);
+		s->h.buf = (__u64)(uintptr_t)s->buf;
+		s->h.len = s->len;
+		r = ioctl(s->fd, KCHAN_IOC_HOLD, &s->h) < 0 ? -errno : (long)s->h.len;
+	} else {
+		r = read(s->fd, s->buf, s->len);
+		if (r < 0)
+			r = -errno;
+	}
+	s->ret = r;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Starts the call: 0 or -errno. */
+static inline int chan_stall_start(struct chan_stall *s, int fd, bool hold,
+				   void *buf, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->hold = hold;
+	s->buf = buf;
+	s->len = len;
+	s->ret = -1000;
+	return -pthread_create(&s->thread, NULL, chan_stall_main, s);
+}
+
+/* Waits at most ms for the call to return: 0, or -1 if it has not. */
+static inline int chan_stall_join(struct chan_stall *s, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+			pthread_join(s->thread, NULL);
+			return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
 }
 
 /* The pid of a and b that exits first, without reaping it. */
@@ -549,6 +623,15 @@ static inline int chan_revents(int fd, short events)
 
 #define CHAN_POLL_ALL	(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)
 
+/* CLOCK_MONOTONIC now, in nanoseconds (the clock of select and timers). */
+static inline __s64 chan_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* ----- a fixture's channel ------------------------------------------- */
 
 /* The channel a fixture creates in setup and destroys in teardown. */
@@ -567,6 +650,189 @@ struct chan_env {
 } while (0)
 
 /*
+ * What a test leaves behind (issue 11, "tests that check what they leave",
+ * after tools/testing/selftests/net/af_unix/scm_rights.c): every fixture's
+ * channel is registered at setup; its teardown destroys it and checks that
+ * the dead channel holds no message (queued or held); when the test's last
+ * chan_env is torn down, /sys/class/chan must list as many channels as
+ * before its first setup and none named after this test, and the user's
+ * quota charge must be exactly what its remaining channels account for.
+ */
+#define CHAN_ENVS_MAX	64
+
+static struct chan_env *chan_envs[CHAN_ENVS_MAX] __attribute__((unused));
+static int chan_envs_n __attribute__((unused));
+static int chan_envs_baseline __attribute__((unused)) = -1;
+
+/* Channels in /sys/class/chan; those named with prefix (if any) in *mine. */
+static inline int chan_count_all(const char *prefix, int *mine)
+{
+	DIR *d = opendir(CHAN_SYSFS_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (mine)
+		*mine = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (mine && prefix && !strncmp(e->d_name, prefix, strlen(prefix)))
+			(*mine)++;
+	}
+	closedir(d);
+	return n;
+}
+
+static inline void chan_env_register(struct chan_env *env)
+{
+	int i;
+
+	for (i = 0; i < chan_envs_n; i++)
+		if (chan_envs[i] == env)
+			return;
+	if (!chan_envs_n)
+		chan_envs_baseline = chan_count_all(NULL, NULL);
+	if (chan_envs_n < CHAN_ENVS_MAX)
+		chan_envs[chan_envs_n++] = env;
+}
+
+/* True if env was registered (and is not any more). */
+static inline bool chan_env_unregister(struct chan_env *env)
+{
+	int i;
+
+	for (i = 0; i < chan_envs_n; i++) {
+		if (chan_envs[i] == env) {
+			chan_envs[i] = chan_envs[--chan_envs_n];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An unsigned module parameter, or ULONG_MAX if unreadable. */
+static inline unsigned long chan_param_or_max(const char *param)
+{
+	unsigned long v;
+
+	return chan_param_get(param, &v) ? ULONG_MAX : v;
+}
+
+/*
+ * The user's quota charge (kmod/quota.c) is not exported, so it is probed:
+ * count the channels this euid owns (the owner of /dev/chan/<name>) and
+ * their worst-case bytes, max(capacity, 1) * msg_max, then lower
+ * max_user_channels (then max_user_bytes) to exactly one more probe
+ * channel (capacity 0, msg_max 1: 1 byte): the first probe must be
+ * accepted and a second refused with EDQUOT.  A charge left behind makes
+ * the first fail; a charge lost, the second succeed.  Needs root (writable
+ * parameters); otherwise it checks nothing and says so (1).  0 if the
+ * charge matches, -1 (with why filled) if not.
+ */
+static inline int chan_quota_probe(char *why, size_t whylen)
+{
+	static const char *const lim[2] = { "max_user_channels", "max_user_bytes" };
+	char a[KCHAN_NAME_MAX], b[KCHAN_NAME_MAX];
+	unsigned long saved[2], n = 0, bytes = 0;
+	int ctl, round, ret = 0;
+	struct dirent *e;
+	DIR *d;
+
+	saved[0] = chan_param_or_max(lim[0]);
+	saved[1] = chan_param_or_max(lim[1]);
+	if (saved[0] == ULONG_MAX || saved[1] == ULONG_MAX || geteuid() != 0) {
+		snprintf(why, whylen, "quota not probed: not root or no parameters");
+		return 1;
+	}
+	/* No channel at all: no /sys/class/chan entries (and no /dev/chan). */
+	d = opendir(CHAN_SYSFS_DIR);
+	while (d && (e = readdir(d))) {
+		char path[PATH_MAX], buf[32];
+		unsigned long cap, max;
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), KCHAN_DEV_DIR "/%s", e->d_name);
+		if (stat(path, &st)) {
+			snprintf(why, whylen, "quota not probed: %.200s: %m", path);
+			closedir(d);
+			return 1;
+		}
+		if (st.st_uid != geteuid())
+			continue;
+		cap = strtoul(chan_sysfs(e->d_name, "capacity", buf, sizeof(buf)), NULL, 10);
+		max = strtoul(chan_sysfs(e->d_name, "msg_max", buf, sizeof(buf)), NULL, 10);
+		n++;
+		bytes += (cap ? cap : 1) * max;
+	}
+	if (d)
+		closedir(d);
+	ctl = chan_ctl_open();
+	if (ctl < 0) {
+		snprintf(why, whylen, "quota not probed: " KCHAN_CONTROL_PATH ": %m");
+		return 1;
+	}
+	snprintf(a, sizeof(a), "q-%d-a", (int)getpid());
+	snprintf(b, sizeof(b), "q-%d-b", (int)getpid());
+	for (round = 0; round < 2 && !ret; round++) {
+		unsigned long limit = round ? bytes + 1 : n + 1;
+		int ra, rb;
+
+		ra = chan_param_set(lim[round], limit);
+		if (ra) {
+			snprintf(why, whylen, "quota not probed: set %s: %s", lim[round], strerror(-ra));
+			ret = 1;
+			break;
+		}
+		ra = chan_create(ctl, a, 0, 1, 0, 0);
+		rb = chan_create(ctl, b, 0, 1, 0, 0);
+		chan_destroy(ctl, a);
+		chan_destroy(ctl, b);
+		chan_param_set(lim[round], saved[round]);
+		if (ra || rb != -EDQUOT) {
+			snprintf(why, whylen,
+				 "quota charge %s: uid %d owns %lu channel(s), %lu bytes; with %s=%lu a first create gave %s, a second %s (want success, then EDQUOT)",
+				 ra ? "left behind" : "lost", (int)geteuid(), n, bytes,
+				 lim[round], limit, ra ? strerror(-ra) : "success",
+				 rb ? strerror(-rb) : "success");
+			ret = -1;
+		}
+	}
+	chan_param_set(lim[0], saved[0]);
+	chan_param_set(lim[1], saved[1]);
+	close(ctl);
+	return ret;
+}
+
+/*
+ * A destroyed channel is uncharged when its last reference goes
+ * (kchan_registry_forget() from the device release), so a helper still
+ * exiting with an fd of it, or a delayed kobject release
+ * (CONFIG_DEBUG_KOBJECT_RELEASE: 1-4 s), holds the charge a little longer:
+ * a leak is only reported once it has lasted CHAN_QUOTA_SETTLE_MS (default
+ * 6000, past the longest delayed release seen; 0 turns the quota check
+ * off).  Only a lingering release waits: a clean test pays nothing.
+ */
+static inline int chan_quota_settled(char *why, size_t whylen)
+{
+	const char *env = getenv("CHAN_QUOTA_SETTLE_MS");
+	long settle = env ? strtol(env, NULL, 10) : 6000;
+	__s64 end;
+	int ret;
+
+	if (settle <= 0)
+		return 1;
+	end = chan_now_ns() + settle * 1000000LL;
+	while ((ret = chan_quota_probe(why, whylen)) == -1 && chan_now_ns() < end)
+		usleep(10000);
+	return ret;
+}
+
+/*
  * Creates a channel for the test and opens it twice (blocking and
  * non-blocking).  SIGPIPE is ignored so a stray EPIPE cannot kill the test;
  * tests about SIGPIPE restore it in a helper.
@@ -581,6 +847,7 @@ struct chan_env {
 	(env)->ctl = (env)->fd = (env)->nb = -1; \
 	CHAN_SKIP_IF_ABSENT(); \
 	chan_ignore(SIGPIPE); \
+	chan_env_register(env); \
 	(env)->ctl = chan_ctl_open(); \
 	ASSERT_LE(0, (env)->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m"); \
 	chan_make_name((env)->name); \
@@ -594,21 +861,68 @@ struct chan_env {
 	ASSERT_LE(0, (env)->nb) TH_LOG("open %s: %s", (env)->name, strerror(-(env)->nb)); \
 } while (0)
 
-static inline void chan_env_teardown(struct chan_env *env)
+/*
+ * Destroys the channel, closes the fds and checks what is left (above):
+ * it EXPECTs, so test context only (a fixture's teardown or a test body).
+ */
+#define chan_env_teardown(env) chan_env_teardown_check(_metadata, (env))
+
+static inline void chan_env_teardown_check(struct __test_metadata *_metadata,
+					   struct chan_env *env)
 {
+	bool mine = chan_env_unregister(env);
+	struct kchan_info info;
 	int ctl = env->ctl;
+
+	/* A failed ASSERT longjmp()s out with trigger still set: its TH_LOG
+	 * would follow our next EXPECT, passed or not. */
+	_metadata->trigger = 0;
 
 	if (ctl < 0)
 		ctl = chan_ctl_open();
 	if (ctl >= 0 && env->name[0])
 		chan_destroy(ctl, env->name);	/* ENOENT if the test did it */
+	/* Destroyed, the channel drops every message, held ones too. */
+	if (mine && env->fd >= 0 && !chan_info(env->fd, &info) &&
+	    (info.state & KCHAN_STATE_DESTROYED)) {
+		EXPECT_EQ(0, info.length) TH_LOG("%s: messages left in a destroyed channel", env->name);
+		EXPECT_EQ(0, info.held) TH_LOG("%s: held messages left in a destroyed channel", env->name);
+	}
 	if (env->fd >= 0)
 		close(env->fd);
 	if (env->nb >= 0)
 		close(env->nb);
 	if (ctl >= 0)
 		close(ctl);
+	env->fd = env->nb = env->ctl = -1;
+
+	if (mine && !chan_envs_n && !access(KCHAN_CONTROL_PATH, F_OK)) {
+		char prefix[32], why[512];
+		int n, ours;
+
+		snprintf(prefix, sizeof(prefix), "t-%d-", (int)getpid());
+		n = chan_count_all(prefix, &ours);
+		EXPECT_EQ(0, ours) TH_LOG("%d channel(s) named %s* left behind", ours, prefix);
+		EXPECT_EQ(chan_envs_baseline, n)
+			TH_LOG("channels in " CHAN_SYSFS_DIR ": %d before the test, %d after",
+			       chan_envs_baseline, n);
+		why[0] = '\0';
+		EXPECT_NE(-1, chan_quota_settled(why, sizeof(why))) TH_LOG("%s", why);
+		if (getenv("CHAN_DEBUG_QUOTA"))
+			ksft_print_msg("%s\n", why[0] ? why : "quota charge matches");
+	}
 }
+
+/*
+ * For fixtures that make their channels without a chan_env: the same end
+ * checks.  chan_leaks_begin() in setup (after the SKIPs), chan_leaks_end()
+ * last in teardown, once the fixture destroyed what it made.
+ */
+static struct chan_env chan_leak_sentinel __attribute__((unused)) = {
+	.ctl = -1, .fd = -1, .nb = -1,
+};
+#define chan_leaks_begin()	chan_env_register(&chan_leak_sentinel)
+#define chan_leaks_end()	chan_env_teardown(&chan_leak_sentinel)
 
 /* Writes n messages "<tag><i>" without blocking; the count written. */
 static inline int chan_fill(int nb, const char *tag, int n)
@@ -625,16 +939,72 @@ static inline int chan_fill(int nb, const char *tag, int n)
 	return i;
 }
 
-/* ----- select and clocks --------------------------------------------- */
+/* ----- held receive and at-most-once sends -------------------------- */
 
-/* CLOCK_MONOTONIC now, in nanoseconds (the clock of select and timers). */
-static inline __s64 chan_now_ns(void)
+/* KCHAN_IOC_HOLD into buf: the message's length (0 at EOF), or -errno. */
+static inline long chan_hold_into(int fd, void *buf, size_t len, struct kchan_hold *h)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	memset(h, 0, sizeof(*h));
+	h->size = sizeof(*h);
+	h->buf = (__u64)(uintptr_t)buf;
+	h->len = len;
+	h->id = 0xdeadbeef;
+	h->seq = 0xdeadbeef;
+	if (ioctl(fd, KCHAN_IOC_HOLD, h) < 0)
+		return -errno;
+	return (long)h->len;
 }
+
+/* KCHAN_IOC_ACK or KCHAN_IOC_RETURN (cmd): the count released, or -errno. */
+static inline long chan_ack_ret(int fd, unsigned long cmd, __u64 id)
+{
+	struct kchan_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.id = id;
+	a.count = 0xdeadbeef;
+	if (ioctl(fd, cmd, &a) < 0)
+		return -errno;
+	return a.count;
+}
+
+/* KCHAN_IOC_SEND_ONCE: 0 (sent), 1 (a duplicate, not sent), or -errno. */
+static inline int chan_send_once(int fd, const void *msg, size_t len,
+				 __u64 stream, __u64 seq)
+{
+	struct kchan_send_once s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.buf = (__u64)(uintptr_t)msg;
+	s.len = len;
+	s.stream = stream;
+	s.seq = seq;
+	s.result_flags = 0xdead;
+	if (ioctl(fd, KCHAN_IOC_SEND_ONCE, &s) < 0)
+		return -errno;
+	if (s.result_flags & ~KCHAN_SEND_DUPLICATE)
+		return -1000;	/* garbage: fails every check */
+	return !!(s.result_flags & KCHAN_SEND_DUPLICATE);
+}
+
+/* KCHAN_IOC_STREAM_SEQ with flags: the stream's last seq (0: unknown), or -errno. */
+static inline long long chan_stream_seq(int fd, __u64 stream, __u32 flags)
+{
+	struct kchan_stream_seq s;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.flags = flags;
+	s.stream = stream;
+	s.seq = 0xdeadbeef;
+	if (ioctl(fd, KCHAN_IOC_STREAM_SEQ, &s) < 0)
+		return -errno;
+	return (long long)s.seq;
+}
+
+/* ----- select and clocks --------------------------------------------- */
 
 /* One select case: op KCHAN_SELECT_RECV (buf to fill) or _SEND (len bytes of buf). */
 static inline void chan_case(struct kchan_select_case *c, int fd, __u32 op,

@@ -29,6 +29,7 @@ FIXTURE_SETUP(timer)
 	self->nnames = 0;
 	CHAN_SKIP_IF_ABSENT();
 	chan_ignore(SIGPIPE);
+	chan_leaks_begin();
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m");
 }
@@ -41,6 +42,7 @@ FIXTURE_TEARDOWN(timer)
 		chan_destroy(self->ctl, self->names[i]);
 	if (self->ctl >= 0)
 		close(self->ctl);
+	chan_leaks_end();
 }
 
 /* A fresh name, destroyed in teardown. */

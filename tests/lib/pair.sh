@@ -29,19 +29,10 @@ PORT=7070		# the bridge's port, inside the guests' private link
 SELF=${KCHAN_PAIR_SELF:-} PEER=${KCHAN_PAIR_PEER:-} IFACE=${KCHAN_PAIR_IF:-eth0}
 PEER_ADDR="[$PEER%$IFACE]:$PORT"	# the server, as B names it
 
-n=0 nfailed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); nfailed=$((nfailed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
+# TAP: ok/not_ok/skip/diag/check/same, counters n and failed.
+# shellcheck source=tests/lib/ktap.sh
+. "$lib/ktap.sh"
 log() { echo "$(date +%T.%N | cut -c1-12) $*" >&2; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-same() {	# same DESCRIPTION WANT GOT
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"
-		printf 'want: %q\ngot:  %q\n' "$2" "$3" | diag
-	fi
-}
 on_a() { [ "$role" != a ] || "$@"; }
 on_b() { [ "$role" != b ] || "$@"; }
 
@@ -90,7 +81,7 @@ finish() {
 	for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	echo "1..$n"
-	[ "$nfailed" = 0 ] && exit 0
+	[ "$failed" = 0 ] && exit 0
 	exit 1
 }
 

@@ -55,14 +55,13 @@ group_members() {
 	echo "${#pids[@]}"
 }
 
-failed=0
-n=0
-echo "1..${#tests[@]}"
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
+ktap_set_plan "${#tests[@]}"
 for t in "${tests[@]}"; do
 	IFS='|' read -r name needs cmd <<<"$t"
-	n=$((n + 1))
 	if [ ! -x "$needs" ]; then
-		echo "ok $n - $name # SKIP $needs is missing (not built?)"
+		skip "$name" "$needs is missing (not built?)"
 		continue
 	fi
 
@@ -80,7 +79,7 @@ for t in "${tests[@]}"; do
 	0) ;;
 	77)
 		why=$(tail -n 1 "$work/out")
-		echo "ok $n - $name # SKIP ${why#SKIP: }"
+		skip "$name" "${why#SKIP: }"
 		continue ;;
 	124 | 137) problems+=("timed out after $limit s") ;;
 	*) problems+=("exit status $rc") ;;
@@ -100,13 +99,12 @@ for t in "${tests[@]}"; do
 	fi
 
 	if [ ${#problems[@]} -eq 0 ]; then
-		echo "ok $n - $name"
+		ok "$name"
 		last=$(tail -n 1 "$work/out")
 		echo "# ${last:+$last }[$secs s]"
 	else
-		failed=$((failed + 1))
 		msg=$(printf '%s; ' "${problems[@]}")
-		echo "not ok $n - $name # ${msg%; }"
+		not_ok "$name # ${msg%; }"
 		tail -n 30 "$work/out" | sed 's/^/#   /'
 	fi
 done

@@ -12,16 +12,9 @@ W=/tmp/cbtest
 n=0 failed=0
 pids=() chans=()
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-diag() { sed 's/^/# /'; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-same() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"
-		printf 'want: %q\ngot:  %q\n' "$2" "$3" | diag
-	fi
-}
+# TAP: ok/not_ok/skip/diag/check/same (one copy for all the shell tests).
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
 
 # Skip everything (exit 0) unless we can run: binary, kchan, root.
 bridge_init() {

@@ -21,25 +21,24 @@ tests=(
 	"c workers, one worker|$bin/workers -w 1 -n 200 -t 120"
 )
 
-echo "TAP version 13"
-echo "1..${#tests[@]}"
-n=0 failed=0
+# shellcheck source=tests/lib/ktap.sh
+. "$here/../../../tests/lib/ktap.sh"
+ktap_print_header
+ktap_set_plan "${#tests[@]}"
 for t in "${tests[@]}"; do
-	n=$((n + 1))
 	name=${t%%|*}
 	cmd=${t#*|}
 	if [ ! -c /dev/chan-control ]; then
-		echo "ok $n - $name # SKIP /dev/chan-control is missing: kchan not loaded"
+		skip "$name" "/dev/chan-control is missing: kchan not loaded"
 		continue
 	fi
 	out=$(timeout -k 10 300 $cmd 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | tail -n 5 | sed 's/^/# /'
 	if [ $rc -eq 0 ]; then
-		echo "ok $n - $name"
+		ok "$name"
 	else
-		echo "not ok $n - $name # exit status $rc"
-		failed=$((failed + 1))
+		not_ok "$name # exit status $rc"
 	fi
 done
 [ $failed -eq 0 ]

@@ -40,11 +40,13 @@
 
 #include "libchan.h"
 #include "kselftest_harness.h"
+/* Helper processes: one copy for these tests and selftests/chan (issue 11). */
+#include "../../../selftests/chan/chan_proc.h"
 
 #define LT_CONTROL		"/dev/chan-control"
 #define LT_SYSFS		"/sys/class/chan"
-#define LT_GUARD		30	/* seconds a helper may live */
-#define LT_WAIT_MS		15000	/* how long to wait for a helper to block */
+#define LT_GUARD		PROC_CHILD_GUARD	/* seconds a helper may live */
+#define LT_WAIT_MS		PROC_WAIT_MS	/* how long to wait for a helper to block */
 #define LT_TIMEOUT		(LT_GUARD + 30)	/* harness timeout of tests with helpers */
 #define LT_MAX_CHANS		16
 #define LT_MSG			256	/* helpers' message buffers */
@@ -192,18 +194,7 @@ static inline void lt_io_free(struct lt_io *io)
 		munmap(io, sizeof(*io));
 }
 
-/* fork() with the guard armed; the child must end with _exit(). */
-static inline pid_t lt_fork(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0)
-		alarm(LT_GUARD);
-	return pid;
-}
+#define lt_fork		proc_fork	/* the child must end with _exit() */
 
 static inline void lt_report(struct lt_io *io, long long ret)
 {
@@ -245,74 +236,14 @@ static inline pid_t lt_spawn_send(int fd, const char *msg, int64_t timeout_ns,
 	return pid;
 }
 
-/* Its wait status (0: exited 0), or -1. */
-static inline int lt_reap(pid_t pid)
-{
-	int status;
+#define lt_reap		proc_reap	/* its wait status (0: exited 0), or -1 */
+#define lt_alive	proc_alive
+#define lt_wait_blocked	proc_wait_blocked	/* 0 once it sleeps in syscall nr */
 
-	while (waitpid(pid, &status, 0) != pid)
-		if (errno != EINTR)
-			return -1;
-	return status;
-}
-
-static inline bool lt_alive(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT))
-		return false;
-	return si.si_pid == 0;
-}
-
+/* 0 with buf filled (NUL-terminated), or -1. */
 static inline int lt_read_file(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-/*
- * Wait until @pid sleeps ('S') inside system call @nr: 0, or -1 (with a
- * message) if it exited or never got there.
- */
-static inline int lt_wait_blocked(pid_t pid, long nr)
-{
-	char path[64], buf[512], *p;
-	char state = '?';
-	long seen = -2;
-	int i;
-
-	for (i = 0; i < LT_WAIT_MS; i++) {
-		if (!lt_alive(pid)) {
-			ksft_print_msg("pid %d exited instead of blocking in syscall %ld\n",
-				       (int)pid, nr);
-			return -1;
-		}
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		p = lt_read_file(path, buf, sizeof(buf)) ? NULL : strrchr(buf, ')');
-		if (p)
-			state = p[2];
-		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-		seen = -2;
-		if (!lt_read_file(path, buf, sizeof(buf)) && strncmp(buf, "running", 7))
-			seen = strtol(buf, NULL, 10);
-		if (state == 'S' && seen == nr)
-			return 0;
-		usleep(1000);
-	}
-	ksft_print_msg("pid %d never blocked in syscall %ld: state '%c', syscall %ld\n",
-		       (int)pid, nr, state, seen);
-	return -1;
+	return proc_read_file(path, buf, len) < 0 ? -1 : 0;
 }
 
 /* poll() one fd now; its revents. */

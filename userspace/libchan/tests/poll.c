@@ -75,8 +75,8 @@ TEST_F(lt, wakes)
 }
 
 /*
- * Closed: readers see POLLHUP once drained, writers POLLERR; an fd that
- * reads too sees POLLERR only once nothing is left to read.
+ * Closed: readers see POLLHUP once drained, write-only fds POLLERR; an
+ * O_RDWR fd with messages left is readable, not in error (issue 11, 6b).
  */
 TEST_F(lt, closed)
 {
