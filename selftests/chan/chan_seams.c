@@ -90,19 +90,53 @@ static void expect_one_msg_one_eof(struct __test_metadata *_metadata,
 /* Capacity 4, one message held, two readers and a poller asleep, close: then how the hold ends. */
 enum hold_end { HOLD_RETURN, HOLD_RELEASE_FD };
 
+/*
+ * A process that holds the channel's one message, says so on @ready, and
+ * releases its file when @go gets a byte (readers forked later share the
+ * pipe, so closing it would not do).  A process of its
+ * own, so that no reader forked later shares the holding file and keeps
+ * it from being released.
+ */
+static pid_t spawn_holder(const char *name, int ready, int go)
+{
+	pid_t pid = chan_fork();
+
+	if (pid == 0) {
+		struct kchan_hold h;
+		char buf[MAX], c = 0;
+		int fd = chan_open(name, O_RDONLY | O_NONBLOCK);
+
+		if (fd >= 0 && hold1(fd, &h, buf) == 1)
+			c = 'h';
+		if (write(ready, &c, 1) != 1 || read(go, &c, 1) < 0)
+			_exit(1);
+		_exit(0);	/* the release returns the hold */
+	}
+	return pid;
+}
+
 static void held_then_closed(struct __test_metadata *_metadata, struct chan_env *env,
 			     enum hold_end how)
 {
 	struct chan_io *io1, *io2, *pio;
+	int hfd = -1, pfd, ready[2], go[2];
+	pid_t r1, r2, poller, holder = -1;
 	struct kchan_hold h;
-	pid_t r1, r2, poller;
-	char buf[MAX];
-	int hfd, pfd;
+	char buf[MAX], c;
 
 	ASSERT_EQ(1, write(env->nb, "m", 1));
-	hfd = chan_open(env->name, O_RDONLY | O_NONBLOCK);
-	ASSERT_LE(0, hfd);
-	ASSERT_EQ(1, hold1(hfd, &h, buf));
+	if (how == HOLD_RELEASE_FD) {
+		ASSERT_EQ(0, pipe(ready));
+		ASSERT_EQ(0, pipe(go));
+		holder = spawn_holder(env->name, ready[1], go[0]);
+		ASSERT_LE(0, holder);
+		ASSERT_EQ(1, read(ready[0], &c, 1));
+		ASSERT_EQ('h', c) TH_LOG("the holder could not hold the message");
+	} else {
+		hfd = chan_open(env->name, O_RDONLY | O_NONBLOCK);
+		ASSERT_LE(0, hfd);
+		ASSERT_EQ(1, hold1(hfd, &h, buf));
+	}
 	io1 = chan_blocked_reader(_metadata, env->fd, MAX, &r1);
 	io2 = chan_blocked_reader(_metadata, env->fd, MAX, &r2);
 	pio = chan_io_new();
@@ -119,9 +153,18 @@ static void held_then_closed(struct __test_metadata *_metadata, struct chan_env 
 	EXPECT_TRUE(chan_alive(r1) && chan_alive(r2));
 	EXPECT_TRUE(chan_alive(poller));
 	EXPECT_EQ(0, chan_revents(pfd, POLLIN));
-	if (how == HOLD_RETURN)
+	if (how == HOLD_RETURN) {
 		EXPECT_EQ(1, ack_ret(hfd, KCHAN_IOC_RETURN, 0));
-	close(hfd);
+		close(hfd);
+	} else {
+		/* The holder exits: its file's release returns the hold. */
+		ASSERT_EQ(1, write(go[1], "x", 1));
+		EXPECT_EQ(0, chan_reap(holder));
+		close(go[1]);
+		close(go[0]);
+		close(ready[0]);
+		close(ready[1]);
+	}
 
 	expect_one_msg_one_eof(_metadata, r1, io1, r2, io2);
 	EXPECT_EQ(0, chan_reap_within(poller, PROMPT_MS))
