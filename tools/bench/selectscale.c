@@ -8,9 +8,10 @@
  * any other process's.  With no lock shared between selects, P selectors
  * on C CPUs do min(P, C) times the selects of one; a global lock (as kchan
  * had until the seams issue) keeps it near one.  Prints the selects per
- * second for each P and the ratio to P = 1.
+ * second for each P and the ratio to P = 1: the best of several short
+ * trials, which a loaded host hardly moves (as tools/bench/pathcost does).
  *
- *   selectscale [--seconds S] [P...]      (default: 2 s, P = 1 4)
+ *   selectscale [--seconds S] [--trials N] [P...]   (default: 0.5 s, 8, P = 1 4)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,15 +142,18 @@ static double run(int ctl, int procs, double seconds)
 
 int main(int argc, char **argv)
 {
-	int procs[16] = { 1, 4 }, nprocs = 2, given = 0, ctl, i;
-	double seconds = 2, base = 0;
+	int procs[16] = { 1, 4 }, nprocs = 2, given = 0, trials = 8, ctl, i, t;
+	double seconds = 0.5, base = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			seconds = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--trials") && i + 1 < argc) {
+			trials = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: selectscale [--seconds S] [P...]\n"
-			       "Selects per second of P processes on disjoint channels (default P: 1 4).\n");
+			printf("usage: selectscale [--seconds S] [--trials N] [P...]\n"
+			       "Selects per second of P processes on disjoint channels, the best of N\n"
+			       "trials of S seconds (default: 0.5 s, 8 trials, P = 1 4).\n");
 			return 0;
 		} else if (atoi(argv[i]) > 0 && given < 16) {
 			procs[given++] = atoi(argv[i]);
@@ -164,12 +168,17 @@ int main(int argc, char **argv)
 		perror("selectscale: " KCHAN_CONTROL_PATH);
 		return 1;
 	}
-	printf("selectscale: %ld CPUs online, %.1f s per row\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), seconds);
+	printf("selectscale: %ld CPUs online, best of %d trials of %.1f s\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), trials, seconds);
 	printf("%-10s %14s %10s\n", "selectors", "selects/s", "vs 1");
 	for (i = 0; i < nprocs; i++) {
-		double r = run(ctl, procs[i], seconds);
+		double r = 0;
 
+		for (t = 0; t < trials && r >= 0; t++) {
+			double x = run(ctl, procs[i], seconds);
+
+			r = x < 0 ? x : (x > r ? x : r);
+		}
 		if (r < 0) {
 			fprintf(stderr, "selectscale: %d selectors failed: %s\n",
 				procs[i], strerror(errno));
