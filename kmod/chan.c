@@ -216,12 +216,33 @@ void kchan_class_exit(void)
 	kmem_cache_destroy(kchan_cache);
 }
 
-/* The last reference is gone: no file, no registry entry, no sysfs reader. */
+/*
+ * A new user: an open file, under ch->lock with the channel not dead, so
+ * that destroy's kchan_put() cannot have been the last.
+ */
+void kchan_get(struct kchan *ch)
+{
+	lockdep_assert_held(&ch->lock);
+	refcount_inc(&ch->users);
+	get_device(&ch->dev);
+}
+
+/*
+ * A user is done; the last one hands the name, minor and quota back.  It
+ * takes kchan_registry_lock: never call it under that lock.
+ */
+void kchan_put(struct kchan *ch)
+{
+	if (refcount_dec_and_test(&ch->users))
+		kchan_registry_forget(ch);
+	put_device(&ch->dev);
+}
+
+/* The last device reference is gone: nothing can reach the channel. */
 static void kchan_dev_release(struct device *dev)
 {
 	struct kchan *ch = kchan_from_dev(dev);
 
-	kchan_registry_forget(ch);
 	kchan_spares_drop(ch, &ch->queue);
 	kchan_free_msgs(&ch->queue);
 	kchan_free_msgs(&ch->held_msgs);
@@ -233,8 +254,8 @@ static void kchan_dev_release(struct device *dev)
 }
 
 /*
- * A new channel, not yet visible.  It holds one device reference, which
- * the caller drops with put_device() on failure (kchan_dev_release() then
+ * A new channel, not yet visible.  It holds one user reference, which the
+ * caller drops with kchan_put() on failure (kchan_registry_forget() then
  * undoes whatever the registry did) or hands to the registry.
  */
 struct kchan *kchan_alloc(const struct kchan_create *req)
@@ -246,6 +267,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	if (!ch)
 		return ERR_PTR(-ENOMEM);
 	atomic_inc(&kchan_live);
+	refcount_set(&ch->users, 1);
 
 	spin_lock_init(&ch->lock);
 	INIT_LIST_HEAD(&ch->queue);

@@ -227,9 +227,9 @@ static int kchan_open(struct inode *inode, struct file *file)
 		ch->readers++;
 	if (file->f_mode & FMODE_WRITE)
 		ch->writers++;
+	kchan_get(ch);			/* the file's reference */
 	spin_unlock(&ch->lock);
 
-	get_device(&ch->dev);		/* the file's reference */
 	file->private_data = ch;
 	file->f_mode |= FMODE_NOWAIT;	/* we honour IOCB_NOWAIT: io_uring needs no worker */
 	return stream_open(inode, file);
@@ -249,7 +249,7 @@ static int kchan_release(struct inode *inode, struct file *file)
 	    (ch->flags & KCHAN_CREATE_AUTOCLOSE))
 		kchan_close_locked(ch, &wake);
 	kchan_unlock(ch, &wake);
-	put_device(&ch->dev);
+	kchan_put(ch);
 	return 0;
 }
 

@@ -3,13 +3,18 @@
  * kchan internals: the objects, who owns them, and the lock order.
  *
  * Objects
- *   struct kchan      one channel.  Its lifetime is the kref of its embedded
- *                     struct device (get_device/put_device): the registry
- *                     holds one reference from create until destroy, and
- *                     every open file holds the cdev, whose kobject holds
- *                     the device (cdev_device_add makes the device the
- *                     cdev's parent).  kchan_dev_release() frees it, after
- *                     the last file is gone.
+ *   struct kchan      one channel.  Two counts keep it:
+ *                     ch->users, the registry's reference from create
+ *                     until destroy and one per open file (kchan_get(),
+ *                     kchan_put()): the last one gives back the name, the
+ *                     minor and the quota charge at once, so a name is
+ *                     free again as soon as nothing uses it;
+ *                     and the kref of its embedded struct device, which
+ *                     every user and the cdev's kobject hold
+ *                     (cdev_device_add makes the device the cdev's
+ *                     parent): kchan_dev_release() frees the memory,
+ *                     perhaps late (CONFIG_DEBUG_KOBJECT_RELEASE delays
+ *                     it), and module exit waits for that.
  *   struct kchan_msg  one message, owned by whoever holds it: the writer
  *                     until it is queued, the channel while it is queued,
  *                     held (hold.c) or parked in a blocked writer's waiter, the reader
@@ -58,6 +63,7 @@
 #include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/poll.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -195,6 +201,7 @@ struct kchan {
 	atomic64_t timer_expiry;	/* of the latest firing, CLOCK_MONOTONIC ns */
 	atomic64_t timer_fired;		/* firings so far */
 
+	refcount_t users;		/* the registry's and each open file's */
 	struct hlist_node hnode;	/* in the name table, under kchan_registry_lock */
 	struct kchan_quota *quota;	/* the owner's, while charged; same lock */
 	struct cdev cdev;
@@ -354,6 +361,8 @@ void kchan_unpublish(struct kchan *ch);
 int kchan_close_locked(struct kchan *ch, struct kchan_wake *wake);
 int kchan_close(struct kchan *ch);
 void kchan_kill(struct kchan *ch);
+void kchan_get(struct kchan *ch);
+void kchan_put(struct kchan *ch);
 void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
 
 /* data.c: the channel file */

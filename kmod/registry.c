@@ -3,9 +3,10 @@
  * The name table and the control device /dev/chan-control, which creates,
  * closes and destroys channels by name.
  *
- * A channel stays in the table from create until its last reference is
- * gone, even after destroy, so a name is never reused while files of the
- * old channel are open (create then fails with EBUSY).
+ * A channel stays in the table from create until its last user (the
+ * registry or an open file) is gone, even after destroy, so a name is
+ * never reused while files of the old channel are open (create then
+ * fails with EBUSY).
  */
 #include <linux/capability.h>
 #include <linux/ctype.h>
@@ -44,7 +45,7 @@ static struct kchan *kchan_lookup(const char *name)
 	return NULL;
 }
 
-/* Called from kchan_dev_release(): the channel's last reference is gone. */
+/* Called from kchan_put(): the channel's last user is gone. */
 void kchan_registry_forget(struct kchan *ch)
 {
 	mutex_lock(&kchan_registry_lock);
@@ -171,7 +172,7 @@ static int kchan_ioctl_create(const void __user *arg)
 
 out_unlock:
 	mutex_unlock(&kchan_registry_lock);
-	put_device(&ch->dev);	/* takes the registry lock: not under it */
+	kchan_put(ch);	/* takes the registry lock: not under it */
 	return ret;
 }
 
@@ -211,7 +212,7 @@ static int kchan_ioctl_by_name(unsigned int cmd, const void __user *arg)
 	kchan_kill(ch);
 	kchan_unpublish(ch);
 	mutex_unlock(&kchan_registry_lock);
-	put_device(&ch->dev);	/* the registry's reference */
+	kchan_put(ch);	/* the registry's reference */
 	return 0;
 }
 
@@ -290,8 +291,8 @@ static struct kchan *kchan_unpublish_any(void)
 
 /*
  * Module exit: no file of ours is open (each holds a module reference), so
- * dropping the registry's reference releases every channel, perhaps late
- * (kchan_class_exit() waits for that).
+ * dropping the registry's reference is every channel's last kchan_put();
+ * their memory may go later (kchan_class_exit() waits for that).
  */
 void kchan_registry_exit(void)
 {
@@ -299,7 +300,9 @@ void kchan_registry_exit(void)
 
 	misc_deregister(&kchan_control);
 	while ((ch = kchan_unpublish_any()))
-		put_device(&ch->dev);
+		kchan_put(ch);
+	if (kchan_count)
+		pr_err("kchan: %u channels still in use at exit\n", kchan_count);
 	kchan_class_exit();
 	unregister_chrdev_region(kchan_devt_base, KCHAN_MINORS);
 	ida_destroy(&kchan_minors);
