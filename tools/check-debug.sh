@@ -118,7 +118,7 @@ t3=$(date +%s)
 # kernel's and the module's debug info can say.
 log=$(sed -n 's/.*(guest run): .*console log \(\/.*\.log\)$/\1/p' "$out" | tail -n 1)
 if [ -n "$log" ] && [ -r "$log" ]; then
-	reports=$(grep -n -E 'BUG:|WARNING:|UBSAN:|unreferenced object|Oops|general protection|Kernel panic|INFO: task .* blocked|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage' "$log" |
+	reports=$(grep -n -E 'BUG:|BUG [^ ]+ \((Not t|T)ainted|WARNING:|UBSAN:|unreferenced object|Oops|general protection|Kernel panic|INFO: task .* blocked|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage' "$log" |
 		grep -v 'kchan-vm: ' | tr -d '\r' || true)
 	first=$(head -n 1 <<<"$reports" | cut -d: -f1)
 	if [ -n "$first" ]; then
@@ -130,7 +130,9 @@ if [ -n "$log" ] && [ -r "$log" ]; then
 		echo
 		echo "=== the first kernel report ($log, line $first) ==="
 		src=$(readlink -f "$kdir/build/source" || true)
-		report=$(tail -n +"$first" "$log" | tr -d '\r' | head -n 150)
+		# sed, not tail | head: head's early exit would be a SIGPIPE
+		# that pipefail and set -e turn into the end of the lane.
+		report=$(sed -n "$first,$((first + 149))p" "$log" | tr -d '\r')
 		if [ -n "$src" ] && [ -x "$src/scripts/decode_stacktrace.sh" ]; then
 			"$src/scripts/decode_stacktrace.sh" "$kdir/build/vmlinux" "$src" \
 				"$root/build/$kver" <<<"$report" 2>/dev/null || echo "$report"
