@@ -24,7 +24,7 @@ usage() {
 	cat <<'EOF2'
 usage: tools/check-debug.sh [--flavour debug|kcsan] [--all | --only PROG[,PROG...]]
 
-Builds the debug kernel of that flavour if needed (about 15 min on 2 idle
+Builds the debug kernel of that flavour if needed (about 10 min on 2 idle
 cores, cached in ${KCHAN_CACHE:-~/.cache/kchan}/debug-kernel), kchan.ko for
 it and the test programs, then runs tools/check.sh on it.
   --flavour debug  (default) KASAN, lockdep, kmemleak, UBSAN, debug objects,
