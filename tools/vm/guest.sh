@@ -43,9 +43,16 @@ done
 #     read makes a stale read harmless (the wake-up then finds the poller
 #     runnable), as the comments there explain.  Any wake_up_poll() from
 #     kchan (kchan_wait) can meet a poller there.
+#   __memcg_slab_free_hook: a "race at unknown origin" on a slab page's
+#     flags word, read plainly for its section bits (mm.h page_to_section,
+#     via slab_address(), memcontrol.c:3033) while another CPU flips one of
+#     the word's page-flag bits; the section bits never change.  Any kfree
+#     of a charged allocation (kchan's messages are GFP_KERNEL_ACCOUNT)
+#     can meet it.
 kcsan=/sys/kernel/debug/kcsan
 if [ -w "$kcsan" ]; then
-	for f in pollwake poll_schedule_timeout poll_schedule_timeout.constprop.0; do
+	for f in pollwake poll_schedule_timeout poll_schedule_timeout.constprop.0 \
+		__memcg_slab_free_hook; do
 		echo "!$f" >"$kcsan" 2>/dev/null
 	done
 fi
