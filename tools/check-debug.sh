@@ -97,7 +97,7 @@ if [ $all = 0 ] && [ $only = 0 ]; then
 			chan_close chan_lincheck; do
 			[ -x "build/selftests/$p" ] && echo "$p"; done) || true ;;
 	esac
-	for t in tests/guest-lincheck.sh; do [ -x "$t" ] && progs+=$'\n'$t; done
+	if [ -x tests/guest-lincheck.sh ]; then progs+=$'\n'tests/guest-lincheck.sh; fi
 	progs=$(grep -v '^$' <<<"$progs" | paste -sd, -) || true
 	[ -n "$progs" ] || step_failed "no test programs in build/selftests"
 	check_args+=(--only "$progs")
