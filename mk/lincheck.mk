@@ -5,13 +5,17 @@
 #   make soak-lincheck [LINCHECK_DURATION=600] [KVER=...] [SEED=S]
 #                      one guest running chan_lincheck that long (KVER as for
 #                      make soak); fails on a violation or a kernel report
-#   make soak          runs it too, after kchanfuzz
-.PHONY: soak-lincheck
+#   make soak          runs it too, before kchanfuzz
 LINCHECK_DURATION ?= $(DURATION)
 
-soak-lincheck: deps selftests
-	$(if $(filter %-kchan-debug,$(SOAK_KVER)),$(MAKE) debug-module,$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
+# deps first, then _soak-lincheck in a new make (NEEDS_DEPS, the Makefile):
+# SOAK_KVER depends on the headers deps installs.
+NEEDS_DEPS += soak-lincheck
+_soak-lincheck: selftests
+	$(call need-kernel,$(SOAK_KVER),KVER)
+	$(if $(findstring -kchan-,$(SOAK_KVER)),$(MAKE) debug-module DEBUG_FLAVOUR=$(lastword $(subst -kchan-, ,$(SOAK_KVER))),$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
 	tools/vm/run --kernel $(SOAK_KVER) --timeout $$(($(LINCHECK_DURATION) * 2 + 900)) -- \
 		build/selftests/chan_lincheck --duration $(LINCHECK_DURATION) $(if $(SEED),--seed $(SEED))
 
-soak: soak-lincheck
+# make soak runs it too, before kchanfuzz, in the same fresh make.
+_soak: _soak-lincheck

@@ -5,7 +5,8 @@
 #   make soak [DURATION=600] [KVER=...] [SEED=S] [PROCS=4] [FAULTS=PCT]
 #                        one guest running kchanfuzz for DURATION seconds on
 #                        KVER (default: the newest non-RT Debian kernel; the
-#                        debug kernel is KVER=6.12.117-kchan-debug); fails on
+#                        debug kernels are KVER=6.12.117-kchan-debug and
+#                        KVER=6.12.117-kchan-kcsan); fails on
 #                        a violation or any kernel report (tools/vm/run).
 #                        FAULTS=5 fails 5% of kchan's allocations (debug
 #                        kernel only)
@@ -26,7 +27,7 @@ kchanfuzz:
 NEEDS_DEPS += soak
 _soak: kchanfuzz
 	$(call need-kernel,$(SOAK_KVER),KVER)
-	$(if $(filter %-kchan-debug,$(SOAK_KVER)),$(MAKE) debug-module,$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
+	$(if $(findstring -kchan-,$(SOAK_KVER)),$(MAKE) debug-module DEBUG_FLAVOUR=$(lastword $(subst -kchan-, ,$(SOAK_KVER))),$(MAKE) $(BUILD)/$(SOAK_KVER)/kchan.ko)
 	tools/vm/run --kernel $(SOAK_KVER) --timeout $$(($(DURATION) + 900)) -- \
 		build/fuzz/kchanfuzz --duration $(DURATION) --procs $(PROCS) $(if $(SEED),--seed $(SEED)) \
 		$(if $(FAULTS),--faults $(FAULTS))

@@ -43,7 +43,8 @@ esac
 #   libssl-dev, socat          chanbridge (HMAC, TLS); its benchmark's raw TCP relay
 #   clang, libclang-rt-14-dev  make fuzz: libFuzzer on chanbridge's frame decoder
 #   bison, flex, bc, libelf-dev, dwarves
-#                              make check-debug builds a debug kernel from linux-source-6.12
+#                              make check-debug and make check-kcsan build their kernels from
+#                              linux-source-6.12 (libelf: objtool for the ORC unwinder)
 packages=(
 	build-essential
 	qemu-system-x86

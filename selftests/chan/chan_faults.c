@@ -4,7 +4,8 @@
  * every such failure must leave the system as it was.
  *
  * Systematic (fixture "faults", one variant per call): for n = 1, 2, ...
- * fail the n-th fault point of the call (/proc/thread-self/fail-nth, see
+ * fail the n-th fault point of the call (an allocation, or a user copy on
+ * kernels with fail_usercopy) (/proc/thread-self/fail-nth, see
  * the kernel's Documentation/fault-injection/fault-injection.rst) until a
  * call runs without an injected fault.  After each injected fault:
  *  - the call failed with an errno of the expected set and changed
@@ -1034,6 +1035,13 @@ static bool errno_expected(const struct fcase *fc, long ret)
 	unsigned int i;
 
 	if (ret == -ENOMEM)
+		return true;
+	/*
+	 * With CONFIG_FAULT_INJECTION_USERCOPY, fail-nth counts every
+	 * copy_{from,to}_user and get/put_user too: the fault there is EFAULT,
+	 * and must change nothing all the same.
+	 */
+	if (ret == -EFAULT && !access(FAULT_DEBUGFS "/fail_usercopy", F_OK))
 		return true;
 	for (i = 0; i < sizeof(fc->errnos) / sizeof(fc->errnos[0]); i++)
 		if (fc->errnos[i] && ret == -fc->errnos[i])

@@ -33,6 +33,30 @@ for f in /sys/kernel/debug/fail*/verbose; do
 	[ -w "$f" ] && echo 0 >"$f"
 done
 
+# KCSAN (the kcsan debug kernel): a data race the core kernel has on its
+# own, known and benign, is no report about kchan; filter it by the function
+# at the top of either access (debugfs "!func", the default blacklist mode;
+# a name this kernel lacks is refused, which is fine).  Each with its reason:
+#   pollwake / poll_schedule_timeout: fs/select.c's pwq->triggered, set by
+#     the waker after smp_wmb() (select.c:205) and read without a lock by the
+#     poller about to sleep (select.c:240); the task state set before the
+#     read makes a stale read harmless (the wake-up then finds the poller
+#     runnable), as the comments there explain.  Any wake_up_poll() from
+#     kchan (kchan_wait) can meet a poller there.
+#   __memcg_slab_free_hook: a "race at unknown origin" on a slab page's
+#     flags word, read plainly for its section bits (mm.h page_to_section,
+#     via slab_address(), memcontrol.c:3033) while another CPU flips one of
+#     the word's page-flag bits; the section bits never change.  Any kfree
+#     of a charged allocation (kchan's messages are GFP_KERNEL_ACCOUNT)
+#     can meet it.
+kcsan=/sys/kernel/debug/kcsan
+if [ -w "$kcsan" ]; then
+	for f in pollwake poll_schedule_timeout poll_schedule_timeout.constprop.0 \
+		__memcg_slab_free_hook; do
+		echo "!$f" >"$kcsan" 2>/dev/null
+	done
+fi
+
 # kmemleak: what boot left unreferenced is not ours to report; mark it
 # (scan, then clear greys what the scan reported) before the module loads.
 kmemleak=/sys/kernel/debug/kmemleak
