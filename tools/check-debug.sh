@@ -34,7 +34,7 @@ it and the test programs, then runs tools/check.sh on it.
                    the history checker) and tests/guest-lincheck.sh if there
   --flavour kcsan  KCSAN; runs the concurrency tests: chan_concurrency,
                    chan_stress, chan_select, chan_hold, chan_poll, chan_close,
-                   and the history checker (build/selftests/chan_lincheck,
+                   chan_batch, chan_seams, and the history checker (build/selftests/chan_lincheck,
                    tests/guest-lincheck.sh) where they exist
   --all            every guest program, also the examples and the bridge tests
                    (user-space programs over the same kernel paths: about an
@@ -94,7 +94,7 @@ if [ $all = 0 ] && [ $only = 0 ]; then
 	case $flavour in
 	debug) progs=$(cd build/selftests 2>/dev/null && ls -1d chan_*) || progs= ;;
 	kcsan) progs=$(for p in chan_concurrency chan_stress chan_select chan_hold chan_poll \
-			chan_close chan_lincheck; do
+			chan_close chan_batch chan_seams chan_lincheck; do
 			[ -x "build/selftests/$p" ] && echo "$p"; done) || true ;;
 	esac
 	if [ -x tests/guest-lincheck.sh ]; then progs+=$'\n'tests/guest-lincheck.sh; fi
