@@ -34,7 +34,7 @@ int kchan_close(struct kchan *ch)
 	struct kchan_wake wake;
 	int ret;
 
-	kchan_timer_stop(ch, false);	/* a late delivery finds it closed */
+	kchan_timer_stop(ch, false);	/* what fired before the close comes first */
 	kchan_lock(ch, &wake);
 	ret = kchan_close_locked(ch, &wake);
 	kchan_unlock(ch, &wake);

@@ -350,7 +350,7 @@ void kchan_spares_drop(struct kchan *ch, struct list_head *to);
 /* timer.c: timer channels */
 void kchan_timer_init(struct kchan *ch);
 void kchan_timer_start(struct kchan *ch);
-void kchan_timer_stop(struct kchan *ch, bool sync);
+void kchan_timer_stop(struct kchan *ch, bool destroy);
 
 /* chan.c: the channel object and its device */
 int kchan_class_init(void);

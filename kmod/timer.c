@@ -68,14 +68,19 @@ void kchan_timer_start(struct kchan *ch)
 }
 
 /*
- * No firing after this; with @sync, no delivery either (the channel may be
- * freed next).  Not under ch->lock: the work item takes it.
+ * No firing and no delivery after this, so a closed timer channel's
+ * counters are final once close returns.  A firing not yet delivered is
+ * delivered first (close: it happened before the close) or dropped with
+ * the channel (@destroy: it may be freed next).  Sleeps; not under
+ * ch->lock, which the work item takes.
  */
-void kchan_timer_stop(struct kchan *ch, bool sync)
+void kchan_timer_stop(struct kchan *ch, bool destroy)
 {
 	if (!kchan_is_timer(ch))
 		return;
 	hrtimer_cancel(&ch->timer);
-	if (sync)
+	if (destroy)
 		cancel_work_sync(&ch->timer_work);
+	else
+		flush_work(&ch->timer_work);
 }
