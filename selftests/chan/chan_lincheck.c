@@ -162,6 +162,7 @@ struct shared {
 	uint32_t maxops;
 	uint64_t t0, close_from, tail_from;
 	atomic_uint sseq[NCH][NSTREAM];	/* the highest seq drawn per stream */
+	atomic_int gone[NCH];		/* destroyed: the workload mostly leaves it */
 	struct cfg cfg;
 	struct rec recs[MAXREC];
 };
@@ -390,14 +391,17 @@ static int pick_ch(struct thr *t)
 	for (c = 0; c < NCH; c++)
 		sum += a[c];
 	if (!sum)
-		return rn(&t->seed, NCH);
-	x = rn(&t->seed, sum);
-	for (c = 0; c < NCH; c++) {
-		if (x < a[c])
-			return c;
-		x -= a[c];
-	}
-	return 0;
+		c = rn(&t->seed, NCH);
+	else
+		for (x = rn(&t->seed, sum), c = 0; c < NCH - 1; c++) {
+			if (x < a[c])
+				break;
+			x -= a[c];
+		}
+	/* a destroyed channel: now and then still (ENODEV), else another */
+	if (atomic_load(&sh->gone[c]) && rn(&t->seed, 20))
+		c = (c + 1 + rn(&t->seed, NCH - 1)) % NCH;
+	return c;
 }
 
 static int pick(uint64_t *s, const uint32_t *w, int n)
@@ -649,7 +653,7 @@ static void do_once(struct thr *t, int c, bool nb)
 	int k = rn(&t->seed, NSTREAM), ret;
 	uint32_t seq;
 
-	if (rn(&t->seed, 10) < 3 && (seq = atomic_load(&sh->sseq[c][k])) > 0)
+	if (rn(&t->seed, 10) < 4 && (seq = atomic_load(&sh->sseq[c][k])) > 0)
 		seq = seq > 3 ? seq - rn(&t->seed, 3) : 1 + rn(&t->seed, seq);
 	else
 		seq = atomic_fetch_add(&sh->sseq[c][k], 1) + 1;
@@ -814,14 +818,14 @@ static void give_recs(struct thr *t, int c, int kind, int from, int to,
 	}
 }
 
-static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
+static int do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 {
 	struct kchan_ack a = { .size = sizeof(a) };
 	int n = t->nheld[c], k, ret;
 	uint64_t inv, resp;
 
 	if (!n)
-		return;
+		return 0;
 	k = 1 + rn(&t->seed, n);	/* ack the oldest k, or return the newest k */
 	a.id = ack ? t->hid[c][k - 1] : t->hid[c][n - k];
 	inv = now_ns();
@@ -830,7 +834,7 @@ static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 	if (ret) {
 		give_recs(t, c, ack ? K_ACK : K_RET, ack ? 0 : n - k, ack ? k : n,
 			  inv, resp, -errno, flags);
-		return;
+		return -1;
 	}
 	give_recs(t, c, ack ? K_ACK : K_RET, ack ? 0 : n - k, ack ? k : n,
 		  inv, resp, a.count, flags);
@@ -839,6 +843,7 @@ static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 		memmove(t->hval[c], t->hval[c] + k, (n - k) * 8);
 	}
 	t->nheld[c] = n - k;
+	return 0;
 }
 
 static void do_release(struct thr *t, int c, uint16_t flags)
@@ -895,7 +900,7 @@ static void *general(void *arg)
 		case 9: do_send_batch(t, c, rn(&t->seed, 2)); break;
 		case 10: do_recv_batch(t, c, rn(&t->seed, 2)); break;
 		case 11: do_select(t); break;
-		case 12: do_once(t, c, rn(&t->seed, 4) == 0); break;
+		case 12: do_once(t, c, rn(&t->seed, 2) == 0); break;
 		case 13: do_sseq(t, c, rn(&t->seed, 8) == 0); break;
 		default: usleep(1000); break;
 		}
@@ -957,12 +962,13 @@ static void holder_finish(struct thr *t)
 		case 0: break;	/* acked below */
 		case 1: do_release(t, c, F_END); break;
 		default:
-			while (t->nheld[c])
-				do_ackret(t, c, false, F_END);
+			while (t->nheld[c] && !do_ackret(t, c, false, F_END))
+				;
 			break;
 		}
-		while (t->nheld[c])
-			do_ackret(t, c, true, F_END);
+		while (t->nheld[c] && !do_ackret(t, c, true, F_END))
+			;
+		t->nheld[c] = 0;	/* a destroyed channel (ENODEV) freed them */
 	}
 }
 
@@ -2256,6 +2262,15 @@ live_done:
 	}
 
 	check_streams(c, ops, nops, tdestroy);
+	for (k = 0; k < nops; k++) {
+		int inv[2] = { ops[k], destroy };
+
+		if (H[ops[k]].resp && H[ops[k]].res == -ENODEV && H[ops[k]].resp < tdestroy) {
+			violation(c, "enodev-before-destroy", inv, destroy >= 0 ? 2 : 1,
+				  "ENODEV though the channel was not destroyed before it returned");
+			break;
+		}
+	}
 	if (destroy >= 0)
 		check_destroy(c, ops, nops, destroy);
 
@@ -2323,8 +2338,8 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	}
 	g->w_sbatch = W(40);
 	g->w_rbatch = W(40);
-	g->w_select = W(60);
-	g->w_once = W(50);
+	g->w_select = 2 * W(60);
+	g->w_once = 3 * W(50);
 	g->w_sseq = g->w_once ? W(70) : 0;
 	for (c = 0; c < NCH; c++)
 		g->streams[c] = rn(&s, 2) ? 0 : 2 + rn(&s, 4);	/* small tables: ENOSPC */
@@ -2435,6 +2450,7 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 			struct rec *r = rec_new(K_DESTROY, sh->cfg.destroy_ch, 0xff);
 
 			destroyed = true;
+			atomic_store(&sh->gone[sh->cfg.destroy_ch], 1);
 			if (r) {
 				rec_begin(r);
 				rec_end(r, ctl_name(ctl, KCHAN_IOC_DESTROY,
