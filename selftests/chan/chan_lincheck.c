@@ -2556,7 +2556,7 @@ int main(int argc, char **argv)
 		{ "strict-capacity", 0, 0, 'C' }, { "scenario", 1, 0, 'Z' }, { "help", 0, 0, 'h' }, { 0 }
 	};
 	uint64_t seed;
-	double duration = 40;
+	double duration = 52;
 	uint32_t rounds = 0, round_ms = 4000, procs = 3, threads = 3, ops = 0;
 	int opt, ctl, uffd_ok, failed = 0, scenarios = 1, only_scenario = 0;
 	uint32_t r;
