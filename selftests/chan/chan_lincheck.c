@@ -8,7 +8,13 @@
  * timeout, KCHAN_IOC_CLOSE, KCHAN_IOC_SEND_BATCH/_RECV_BATCH, held receive
  * with ACK/RETURN and fd release,
  * reads and holds whose buffer is a userfaultfd page so that the kernel's
- * copy-out stalls and then completes or faults), and records every
+ * copy-out stalls and then completes or faults, KCHAN_IOC_SELECT over sends
+ * and receives of several channels with timeout 0, finite or for ever,
+ * KCHAN_IOC_SEND_ONCE on a few streams per channel with resends of seqs
+ * already drawn, KCHAN_IOC_STREAM_SEQ with and without KCHAN_STREAM_FORGET;
+ * in some rounds signals (SIGUSR1 without SA_RESTART, SIGUSR2 with it) at
+ * the workload threads, small stream tables, and a KCHAN_IOC_DESTROY of one
+ * channel mid-round), and records every
  * operation's invocation and response (CLOCK_MONOTONIC) in shared memory.
  * Every message is unique, so a value names one message.  At the end of a
  * round the parent closes every channel, the holders give back what they
@@ -36,6 +42,25 @@
  *   overruns a faulting receive explains too);
  *   eagain (an O_NONBLOCK read or a hold while a message was certainly
  *   queued throughout; an O_NONBLOCK write while a slot was certainly free).
+ * A select is one record per case on that case's channel, sharing its
+ * interval: the case that won has the result of a write or read (a receive
+ * at KCHAN_SELECT_CLOSED is end of file), the others "another case won"
+ * (-ECANCELED), so every rule above applies per channel, and a losing send
+ * whose message is received is a phantom, a losing receive that took a
+ * message leaves it accepted and never received (eof-lost); timeout 0 is
+ * O_NONBLOCK for the eagain rules.  An interrupted (EINTR) or destroyed
+ * (ENODEV) operation is a failed one: the same rules say it had no effect.
+ * At-most-once sends, per stream (a forget that may lie between excuses):
+ *   send-once (a seq accepted after one at least as high was), send-once-
+ *   duplicate (KCHAN_SEND_DUPLICATE with no seq as high accepted before),
+ *   send-once-evicted (ENOSPC for a stream whose seq was accepted),
+ *   send-once-enospc (ENOSPC with fewer other streams ever sending than the
+ *   table holds), stream-seq (a seq never sent, or below one accepted or
+ *   read before).
+ * Destroy: after-destroy (an operation invoked after it succeeded, an
+ *   O_NONBLOCK read or write said EAGAIN, a poll saw no POLLERR|POLLHUP),
+ *   destroy-not-woken (blocked across it for longer than the bound + 1 s),
+ *   enodev-before-destroy; messages it dropped break no rule.
  * Liveness: a witness is a time the channel was certainly ready in a
  * direction (a poll reported it; a buffered write returned; closed with
  * every accepted message consumed), valid until an operation that can end
@@ -44,7 +69,9 @@
  * woken (not-woken); a poll that timed out though ready from before its
  * deadline to its return is wrong (poll-timeout); an operation still
  * blocked --grace-ms after the end-of-round close, with every hold given
- * back and every stalled copy resolved, is stuck.
+ * back and every stalled copy resolved, is stuck; a select that timed out
+ * though a case's channel was ready from a bound before its deadline to its
+ * return is wrong (select-timeout).
  *
  * Odd rounds are scripted ("scenario seeds": a relay's hold returned after
  * the close while readers wait; holds filling capacity-1 channels under
