@@ -583,8 +583,8 @@ static void do_select(struct thr *t)
 	if (x < 3) {
 		tns = 0;
 		tmo = 0;
-	} else if (x < 6) {
-		tmo = x < 5 ? 10 + rn(&t->seed, 400) : 2500 + rn(&t->seed, 2500);
+	} else if (x < 7) {
+		tmo = x < 6 ? 10 + rn(&t->seed, 400) : 2500 + rn(&t->seed, 2500);
 		tns = (int64_t)tmo * (int64_t)MS;
 	} else {
 		tns = -1;
@@ -2365,8 +2365,8 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	}
 	g->w_sbatch = W(40);
 	g->w_rbatch = W(40);
-	g->w_select = 2 * W(60);
-	g->w_once = 3 * W(50);
+	g->w_select = 2 * W(75);
+	g->w_once = 3 * W(65);
 	g->w_sseq = g->w_once ? W(70) : 0;
 	for (c = 0; c < NCH; c++)
 		g->streams[c] = rn(&s, 2) ? 0 : 2 + rn(&s, 4);	/* small tables: ENOSPC */
