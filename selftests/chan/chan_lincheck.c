@@ -12,6 +12,8 @@
  * and receives of several channels with timeout 0, finite or for ever,
  * KCHAN_IOC_SEND_ONCE on a few streams per channel with resends of seqs
  * already drawn, KCHAN_IOC_STREAM_SEQ with and without KCHAN_STREAM_FORGET;
+ * fork(2) of the holder, also while it holds, into a child that shares
+ * every file, does a few O_NONBLOCK reads and writes and exits;
  * in some rounds signals (SIGUSR1 without SA_RESTART, SIGUSR2 with it) at
  * the workload threads, small stream tables, and a KCHAN_IOC_DESTROY of one
  * channel mid-round), and records every
@@ -174,7 +176,7 @@ struct cfg {
 	int32_t destroy_ch;	/* KCHAN_IOC_DESTROY of this channel mid-round; -1 none */
 	uint32_t destroy_ms;
 	/* holders' weights */
-	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe;
+	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe, w_fork;
 	uint32_t hold_ms, think_us, stall_ms, stall_min_ms, fault_pct, profile;
 	uint32_t scenario, variant;	/* scripted rounds; 0: random */
 	uint32_t procs, threads;	/* general threads per process (+1 holder) */
@@ -938,18 +940,55 @@ static void *general(void *arg)
 }
 
 static void holder_finish(struct thr *t);
+static void do_fork(struct thr *t);
+
+/*
+ * fork(2) while holding: the child shares every file, the holding ones
+ * included, does a few O_NONBLOCK reads and writes and exits.  Its exit
+ * closes its copies of the files, which must release nothing: the holds
+ * belong to the open file, which the holder still has.
+ */
+static void do_fork(struct thr *t)
+{
+	pid_t pid;
+
+	if (t->idx >= 8)
+		return;
+	t->seq += 4;	/* the child's values: who | 8, seqs after the last child's */
+	pid = fork();
+	if (pid == 0) {
+		struct thr ch = *t;
+		int n = 1 + rn(&ch.seed, 3), i, c;
+
+		ch.seq -= 4;
+
+		ch.who = t->who | 8;
+		for (i = 0; i < n; i++) {
+			c = pick_ch(&ch);
+			if (rn(&ch.seed, 2) && may_send(&ch, c))
+				do_write(&ch, c, true);
+			else if (may_recv(&ch, c))
+				do_read(&ch, c, ch.fd_nb[c], F_NB);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
 
 static void *holder(void *arg)
 {
 	struct thr *t = arg;
 	const struct cfg *g = &sh->cfg;
-	uint32_t w[6] = { g->w_hold, g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->w_hprobe };
+	uint32_t w[7] = { g->w_hold, g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->w_hprobe,
+			  g->w_fork };
 	int c;
 
 	if (!g->uffd_ok)
 		w[1] = 0;
 	while (!atomic_load(&sh->stop)) {
-		int op = pick(&t->seed, w, 6);
+		int op = pick(&t->seed, w, 7);
 
 		c = pick_ch(t);
 		switch (op) {
@@ -960,14 +999,18 @@ static void *holder(void *arg)
 				/* a relay's latency: sleep, in small steps, holding */
 				uint64_t until = now_ns() + (uint64_t)rn(&t->seed, g->hold_ms) * MS;
 
-				while (!atomic_load(&sh->stop) && now_ns() < until)
+				while (!atomic_load(&sh->stop) && now_ns() < until) {
 					usleep(5000);
+					if (g->w_fork && !rn(&t->seed, 40))
+						do_fork(t);	/* while holding */
+				}
 			}
 			break;
 		case 2: do_ackret(t, c, true, 0); break;
 		case 3: do_ackret(t, c, false, 0); break;
 		case 4: if (t->nheld[c]) do_release(t, c, 0); break;
 		case 5: do_poll(t, c, t->fd_rw[c], POLLIN | POLLOUT, 0); break;
+		case 6: do_fork(t); break;
 		default: usleep(1000); break;
 		}
 		think(t);
@@ -2365,6 +2408,7 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	}
 	g->w_sbatch = W(40);
 	g->w_rbatch = W(40);
+	g->w_fork = W(40);
 	g->w_select = 2 * W(75);
 	g->w_once = 3 * W(65);
 	g->w_sseq = g->w_once ? W(70) : 0;
@@ -2678,6 +2722,7 @@ int main(int argc, char **argv)
 			       g->destroy_ch, g->destroy_ms);
 			{
 				unsigned int st[12] = { 0 }, x;
+				uint32_t forks = 0;
 
 				for (x = 0; x < nops; x++) {
 					const struct rec *q = &sh->recs[x];
@@ -2700,9 +2745,10 @@ int main(int argc, char **argv)
 					st[8] += q->kind == K_SSEQ && q->val;
 					st[9] += !(q->flags & F_SEL) && q->res == -EINTR;
 					st[10] += q->res == -ENODEV;
+					forks += q->who < 0xfe && (q->who & 8);
 				}
-				printf("# round %u: %u selects (EAGAIN %u, ETIMEDOUT %u, EINTR %u, CLOSED %u); send_once accepted %u, duplicate %u, ENOSPC %u; stream_seq nonzero %u; other EINTR %u; ENODEV %u\n",
-				       r, st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8], st[9], st[10]);
+				printf("# round %u: %u selects (EAGAIN %u, ETIMEDOUT %u, EINTR %u, CLOSED %u); send_once accepted %u, duplicate %u, ENOSPC %u; stream_seq nonzero %u; other EINTR %u; ENODEV %u; by forked children %u\n",
+				       r, st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8], st[9], st[10], forks);
 			}
 		}
 		if (n < 0) {
