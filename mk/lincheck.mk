@@ -1,6 +1,6 @@
 # The history checker (issue 11): selftests/chan/chan_lincheck.c, a workload
 # generator and a linearizability + lost-wake-up checker.  make check runs it
-# for its default ~40 s on every kernel, like every selftest.
+# for its default ~52 s (about 45 s of guest time) on every kernel, like every selftest.
 #
 #   make soak-lincheck [LINCHECK_DURATION=600] [KVER=...] [SEED=S]
 #                      one guest running chan_lincheck that long (KVER as for

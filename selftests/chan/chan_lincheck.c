@@ -8,7 +8,15 @@
  * timeout, KCHAN_IOC_CLOSE, KCHAN_IOC_SEND_BATCH/_RECV_BATCH, held receive
  * with ACK/RETURN and fd release,
  * reads and holds whose buffer is a userfaultfd page so that the kernel's
- * copy-out stalls and then completes or faults), and records every
+ * copy-out stalls and then completes or faults, KCHAN_IOC_SELECT over sends
+ * and receives of several channels with timeout 0, finite or for ever,
+ * KCHAN_IOC_SEND_ONCE on a few streams per channel with resends of seqs
+ * already drawn, KCHAN_IOC_STREAM_SEQ with and without KCHAN_STREAM_FORGET;
+ * fork(2) of the holder, also while it holds, into a child that shares
+ * every file, does a few O_NONBLOCK reads and writes and exits;
+ * in some rounds signals (SIGUSR1 without SA_RESTART, SIGUSR2 with it) at
+ * the workload threads, small stream tables, and a KCHAN_IOC_DESTROY of one
+ * channel mid-round), and records every
  * operation's invocation and response (CLOCK_MONOTONIC) in shared memory.
  * Every message is unique, so a value names one message.  At the end of a
  * round the parent closes every channel, the holders give back what they
@@ -36,6 +44,25 @@
  *   overruns a faulting receive explains too);
  *   eagain (an O_NONBLOCK read or a hold while a message was certainly
  *   queued throughout; an O_NONBLOCK write while a slot was certainly free).
+ * A select is one record per case on that case's channel, sharing its
+ * interval: the case that won has the result of a write or read (a receive
+ * at KCHAN_SELECT_CLOSED is end of file), the others "another case won"
+ * (-ECANCELED), so every rule above applies per channel, and a losing send
+ * whose message is received is a phantom, a losing receive that took a
+ * message leaves it accepted and never received (eof-lost); timeout 0 is
+ * O_NONBLOCK for the eagain rules.  An interrupted (EINTR) or destroyed
+ * (ENODEV) operation is a failed one: the same rules say it had no effect.
+ * At-most-once sends, per stream (a forget that may lie between excuses):
+ *   send-once (a seq accepted after one at least as high was), send-once-
+ *   duplicate (KCHAN_SEND_DUPLICATE with no seq as high accepted before),
+ *   send-once-evicted (ENOSPC for a stream whose seq was accepted),
+ *   send-once-enospc (ENOSPC with fewer other streams ever sending than the
+ *   table holds), stream-seq (a seq never sent, or below one accepted or
+ *   read before).
+ * Destroy: after-destroy (an operation invoked after it succeeded, an
+ *   O_NONBLOCK read or write said EAGAIN, a poll saw no POLLERR|POLLHUP),
+ *   destroy-not-woken (blocked across it for longer than the bound + 1 s),
+ *   enodev-before-destroy; messages it dropped break no rule.
  * Liveness: a witness is a time the channel was certainly ready in a
  * direction (a poll reported it; a buffered write returned; closed with
  * every accepted message consumed), valid until an operation that can end
@@ -44,7 +71,9 @@
  * woken (not-woken); a poll that timed out though ready from before its
  * deadline to its return is wrong (poll-timeout); an operation still
  * blocked --grace-ms after the end-of-round close, with every hold given
- * back and every stalled copy resolved, is stuck.
+ * back and every stalled copy resolved, is stuck; a select that timed out
+ * though a case's channel was ready from a bound before its deadline to its
+ * return is wrong (select-timeout).
  *
  * Odd rounds are scripted ("scenario seeds": a relay's hold returned after
  * the close while readers wait; holds filling capacity-1 channels under
@@ -98,10 +127,12 @@
 #define BUFLEN		64
 #define INF		UINT64_MAX
 #define MS		1000000ULL
+#define NSTREAM		6	/* SEND_ONCE streams per channel */
+#define NCASE		4	/* select cases */
 
 /* ----- the history ----------------------------------------------------- */
 
-enum { K_SEND = 1, K_RECV, K_HOLD, K_ACK, K_RET, K_CLOSE, K_POLL };
+enum { K_SEND = 1, K_RECV, K_HOLD, K_ACK, K_RET, K_CLOSE, K_POLL, K_SSEQ, K_DESTROY };
 
 #define F_NB	 0x01	/* O_NONBLOCK */
 #define F_UFFD	 0x02	/* buffer on a userfaultfd page: the copy may stall */
@@ -112,6 +143,13 @@ enum { K_SEND = 1, K_RECV, K_HOLD, K_ACK, K_RET, K_CLOSE, K_POLL };
 #define F_BAD	 0x40	/* received bytes do not encode a value */
 #define F_BATCH	 0x80	/* one message of KCHAN_IOC_SEND_BATCH / _RECV_BATCH; the
 			 * messages a batch did not move have res -ECANCELED */
+#define F_SEL	 0x100	/* one case of KCHAN_IOC_SELECT; the cases that did not
+			 * win have res -ECANCELED; aux: case | ncases << 8 |
+			 * (per case: 8 | op << 2 | ch) << (16 + 4 * case); aux2:
+			 * the timeout in ms (INF: for ever) */
+#define F_ONCE	 0x200	/* KCHAN_IOC_SEND_ONCE: aux seq, aux2 stream; res
+			 * -EALREADY: KCHAN_SEND_DUPLICATE (nothing sent) */
+#define F_FORGET 0x400	/* K_SSEQ: with KCHAN_STREAM_FORGET */
 
 struct rec {
 	uint8_t kind, ch;
@@ -119,10 +157,10 @@ struct rec {
 	int32_t res;		/* SEND/CLOSE: 0 or -errno; RECV/HOLD: 1 value, 0 EOF, -errno;
 				 * POLL: revents; ACK/RET: kernel's count */
 	uint32_t who;		/* proc << 4 | thread; 0xff.. parent */
-	uint32_t aux;		/* POLL: events; ACK/RET: expected count */
+	uint32_t aux;		/* POLL: events; ACK/RET: expected count; SEND_ONCE: seq */
 	uint64_t inv, resp;	/* resp 0: never returned */
 	uint64_t val;
-	uint64_t aux2;		/* POLL: timeout ms; HOLD: hold id */
+	uint64_t aux2;		/* POLL: timeout ms; HOLD: hold id; SEND_ONCE, SSEQ: stream */
 };
 
 struct cfg {
@@ -132,9 +170,13 @@ struct cfg {
 	char name[NCH][KCHAN_NAME_MAX];
 	/* general threads' weights */
 	uint32_t w_write, w_write_nb, w_read, w_read_nb, w_read_uffd, w_poll_in,
-		 w_poll_out, w_probe, w_close, w_sbatch, w_rbatch;
+		 w_poll_out, w_probe, w_close, w_sbatch, w_rbatch, w_select, w_once, w_sseq;
+	uint32_t streams[NCH];	/* kchan_create.streams (0: the default, 16) */
+	uint32_t sig;		/* signals: 0 none, 1 SIGUSR1 (EINTR), 2 SIGUSR2 (SA_RESTART), 3 both */
+	int32_t destroy_ch;	/* KCHAN_IOC_DESTROY of this channel mid-round; -1 none */
+	uint32_t destroy_ms;
 	/* holders' weights */
-	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe;
+	uint32_t w_hold, w_hold_uffd, w_ack, w_ret, w_rel, w_hprobe, w_fork;
 	uint32_t hold_ms, think_us, stall_ms, stall_min_ms, fault_pct, profile;
 	uint32_t scenario, variant;	/* scripted rounds; 0: random */
 	uint32_t procs, threads;	/* general threads per process (+1 holder) */
@@ -148,6 +190,8 @@ struct shared {
 	atomic_uint nrec;
 	uint32_t maxops;
 	uint64_t t0, close_from, tail_from;
+	atomic_uint sseq[NCH][NSTREAM];	/* the highest seq drawn per stream */
+	atomic_int gone[NCH];		/* destroyed: the workload mostly leaves it */
 	struct cfg cfg;
 	struct rec recs[MAXREC];
 };
@@ -376,14 +420,17 @@ static int pick_ch(struct thr *t)
 	for (c = 0; c < NCH; c++)
 		sum += a[c];
 	if (!sum)
-		return rn(&t->seed, NCH);
-	x = rn(&t->seed, sum);
-	for (c = 0; c < NCH; c++) {
-		if (x < a[c])
-			return c;
-		x -= a[c];
-	}
-	return 0;
+		c = rn(&t->seed, NCH);
+	else
+		for (x = rn(&t->seed, sum), c = 0; c < NCH - 1; c++) {
+			if (x < a[c])
+				break;
+			x -= a[c];
+		}
+	/* a destroyed channel: now and then still (ENODEV), else another */
+	if (atomic_load(&sh->gone[c]) && rn(&t->seed, 20))
+		c = (c + 1 + rn(&t->seed, NCH - 1)) % NCH;
+	return c;
 }
 
 static int pick(uint64_t *s, const uint32_t *w, int n)
@@ -498,6 +545,179 @@ static void do_recv_batch(struct thr *t, int c, bool nb)
 		}
 		r[i]->resp = resp;
 	}
+}
+
+/*
+ * KCHAN_IOC_SELECT over up to NCASE cases of the round's channels (never a
+ * send and a receive on one channel: a select does not meet itself), each
+ * case recorded on its channel; timeout 0, finite or for ever.
+ */
+static int ctl_fd = -1;	/* a worker's /dev/chan-control, for selects */
+
+static bool tail_now(void)
+{
+	return sh->cfg.tail && now_ns() >= sh->tail_from;
+}
+
+static bool may_send(struct thr *t, int c)
+{
+	(void)t;
+	return !sh->cfg.nowrite[c] && !(tail_now() && sh->cfg.tail == 1);
+}
+
+static bool may_recv(struct thr *t, int c)
+{
+	(void)t;
+	return !sh->cfg.noread[c] && !(tail_now() && sh->cfg.tail == 2);
+}
+
+static void do_select(struct thr *t)
+{
+	struct kchan_select s = { .size = sizeof(s), .case_size = sizeof(struct kchan_select_case) };
+	struct kchan_select_case cs[NCASE];
+	char bufs[NCASE][BUFLEN];
+	struct rec *r[NCASE];
+	int n = 1 + rn(&t->seed, NCASE), k = 0, i, ret, e, dir[NCH] = { 0, 0, 0 };
+	uint32_t map = 0, x = rn(&t->seed, 10);
+	uint64_t inv, resp, tmo;
+	int64_t tns;
+
+	if (x < 3) {
+		tns = 0;
+		tmo = 0;
+	} else if (x < 7) {
+		tmo = x < 6 ? 10 + rn(&t->seed, 400) : 2500 + rn(&t->seed, 2500);
+		tns = (int64_t)tmo * (int64_t)MS;
+	} else {
+		tns = -1;
+		tmo = INF;
+	}
+	for (i = 0; i < n; i++) {
+		int c = pick_ch(t), op = rn(&t->seed, 2) ? KCHAN_SELECT_SEND : KCHAN_SELECT_RECV;
+
+		if (dir[c] && dir[c] != op)
+			op = dir[c];
+		if (op == KCHAN_SELECT_SEND && !may_send(t, c))
+			op = KCHAN_SELECT_RECV;
+		if (op == KCHAN_SELECT_RECV && !may_recv(t, c))
+			op = KCHAN_SELECT_SEND;
+		if ((op == KCHAN_SELECT_SEND && !may_send(t, c)) ||
+		    (op == KCHAN_SELECT_RECV && !may_recv(t, c)) || (dir[c] && dir[c] != op))
+			continue;
+		dir[c] = op;
+		map |= (8u | (op == KCHAN_SELECT_SEND) << 2 | c) << (4 * k);
+		cs[k] = (struct kchan_select_case){ .fd = t->fd_rw[c], .op = op,
+						    .buf = (uintptr_t)bufs[k], .len = BUFLEN };
+		k++;
+	}
+	if (!k)
+		return;
+	for (i = 0; i < k; i++) {
+		int c = (map >> (4 * i)) & 3;
+
+		r[i] = rec_new(cs[i].op == KCHAN_SELECT_SEND ? K_SEND : K_RECV, c, t->who);
+		if (!r[i])
+			return;	/* the history is full: the round stops */
+		r[i]->flags = F_SEL | (tns == 0 ? F_NB : 0);
+		r[i]->aux = i | k << 8 | map << 16;
+		r[i]->aux2 = tmo;
+		if (cs[i].op == KCHAN_SELECT_SEND) {
+			r[i]->val = new_val(t);
+			msg_encode(bufs[i], r[i]->val);
+			cs[i].len = MSGLEN;
+		}
+	}
+	s.cases = (uintptr_t)cs;
+	s.ncases = k;
+	s.timeout_ns = tns;
+	s.index = -1;
+	inv = now_ns();
+	for (i = 0; i < k; i++)
+		r[i]->inv = inv;
+	ret = ioctl(ctl_fd, KCHAN_IOC_SELECT, &s);
+	e = ret < 0 ? -errno : 0;
+	resp = now_ns();
+	for (i = 0; i < k; i++) {
+		struct rec *q = r[i];
+
+		if (!ret && i == s.index) {
+			if (q->kind == K_SEND)
+				q->res = 0;
+			else if (s.result_flags & KCHAN_SELECT_CLOSED)
+				q->res = 0;
+			else {
+				if (!msg_decode(bufs[i], s.result_len, &q->val))
+					q->flags |= F_BAD;
+				q->res = 1;
+			}
+		} else if (!ret) {
+			q->res = -ECANCELED;
+		} else if (e == -EAGAIN || e == -ETIMEDOUT || e == -EINTR ||
+			   s.index < 0 || s.index >= k) {
+			q->res = e;
+		} else {
+			q->res = i == s.index ? e : -ECANCELED;
+		}
+		q->resp = resp;
+	}
+	if (!ret && (s.index < 0 || s.index >= k)) {
+		/* no case won, yet it succeeded: recorded as an impossible result */
+		r[0]->res = 1;
+		r[0]->flags |= F_BAD;
+	}
+}
+
+/* KCHAN_IOC_SEND_ONCE on one of the channel's streams: a new seq, or now
+ * and then one already drawn (a relay's resend after a restart). */
+static uint64_t stream_id(int c, int k)
+{
+	return ((sh->cfg.seed & 0xffffff) << 16) | (uint64_t)c << 8 | (k + 1);
+}
+
+static void do_once(struct thr *t, int c, bool nb)
+{
+	struct kchan_send_once so = { .size = sizeof(so) };
+	char buf[MSGLEN];
+	struct rec *r;
+	int k = rn(&t->seed, NSTREAM), ret;
+	uint32_t seq;
+
+	if (rn(&t->seed, 10) < 4 && (seq = atomic_load(&sh->sseq[c][k])) > 0)
+		seq = seq > 3 ? seq - rn(&t->seed, 3) : 1 + rn(&t->seed, seq);
+	else
+		seq = atomic_fetch_add(&sh->sseq[c][k], 1) + 1;
+	r = rec_new(K_SEND, c, t->who);
+	if (!r)
+		return;
+	r->val = new_val(t);
+	r->flags = F_ONCE | (nb ? F_NB : 0);
+	r->aux = seq;
+	r->aux2 = stream_id(c, k);
+	msg_encode(buf, r->val);
+	so.buf = (uintptr_t)buf;
+	so.len = MSGLEN;
+	so.stream = r->aux2;
+	so.seq = seq;
+	rec_begin(r);
+	ret = ioctl(nb ? t->fd_nb[c] : t->fd_rw[c], KCHAN_IOC_SEND_ONCE, &so);
+	rec_end(r, ret < 0 ? -errno : (so.result_flags & KCHAN_SEND_DUPLICATE) ? -EALREADY : 0);
+}
+
+static void do_sseq(struct thr *t, int c, bool forget)
+{
+	struct kchan_stream_seq q = { .size = sizeof(q) };
+	struct rec *r = rec_new(K_SSEQ, c, t->who);
+	int ret;
+
+	if (!r)
+		return;
+	r->flags = forget ? F_FORGET : 0;
+	r->aux2 = q.stream = stream_id(c, rn(&t->seed, NSTREAM));
+	q.flags = forget ? KCHAN_STREAM_FORGET : 0;
+	rec_begin(r);
+	ret = ioctl(t->fd_rw[c], KCHAN_IOC_STREAM_SEQ, &q);
+	r->val = ret ? 0 : q.seq;
+	rec_end(r, ret < 0 ? -errno : 0);
 }
 
 static void got(struct rec *r, const char *buf, ssize_t n)
@@ -627,14 +847,14 @@ static void give_recs(struct thr *t, int c, int kind, int from, int to,
 	}
 }
 
-static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
+static int do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 {
 	struct kchan_ack a = { .size = sizeof(a) };
 	int n = t->nheld[c], k, ret;
 	uint64_t inv, resp;
 
 	if (!n)
-		return;
+		return 0;
 	k = 1 + rn(&t->seed, n);	/* ack the oldest k, or return the newest k */
 	a.id = ack ? t->hid[c][k - 1] : t->hid[c][n - k];
 	inv = now_ns();
@@ -643,7 +863,7 @@ static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 	if (ret) {
 		give_recs(t, c, ack ? K_ACK : K_RET, ack ? 0 : n - k, ack ? k : n,
 			  inv, resp, -errno, flags);
-		return;
+		return -1;
 	}
 	give_recs(t, c, ack ? K_ACK : K_RET, ack ? 0 : n - k, ack ? k : n,
 		  inv, resp, a.count, flags);
@@ -652,6 +872,7 @@ static void do_ackret(struct thr *t, int c, bool ack, uint16_t flags)
 		memmove(t->hval[c], t->hval[c] + k, (n - k) * 8);
 	}
 	t->nheld[c] = n - k;
+	return 0;
 }
 
 static void do_release(struct thr *t, int c, uint16_t flags)
@@ -679,18 +900,17 @@ static void *general(void *arg)
 {
 	struct thr *t = arg;
 	const struct cfg *g = &sh->cfg;
-	uint32_t w[11] = { g->w_write, g->w_write_nb, g->w_read, g->w_read_nb, g->w_read_uffd,
-			   g->w_poll_in, g->w_poll_out, g->w_probe, g->w_close, g->w_sbatch, g->w_rbatch };
+	uint32_t w[14] = { g->w_write, g->w_write_nb, g->w_read, g->w_read_nb, g->w_read_uffd,
+			   g->w_poll_in, g->w_poll_out, g->w_probe, g->w_close, g->w_sbatch, g->w_rbatch,
+			   g->w_select, g->w_once, g->w_sseq };
 
 	if (!g->uffd_ok)
 		w[4] = 0;
 	while (!atomic_load(&sh->stop)) {
-		int c = pick_ch(t), op = pick(&t->seed, w, 11);
+		int c = pick_ch(t), op = pick(&t->seed, w, 14);
 
-		bool tail = g->tail && now_ns() >= sh->tail_from;
-
-		if (((g->noread[c] || (tail && g->tail == 2)) && ((op >= 2 && op <= 4) || op == 10)) ||
-		    ((g->nowrite[c] || (tail && g->tail == 1)) && (op <= 1 || op == 9)))
+		if ((!may_recv(t, c) && ((op >= 2 && op <= 4) || op == 10)) ||
+		    (!may_send(t, c) && (op <= 1 || op == 9 || op == 12)))
 			op = 7;	/* a probe instead */
 
 		switch (op) {
@@ -708,6 +928,9 @@ static void *general(void *arg)
 			break;
 		case 9: do_send_batch(t, c, rn(&t->seed, 2)); break;
 		case 10: do_recv_batch(t, c, rn(&t->seed, 2)); break;
+		case 11: do_select(t); break;
+		case 12: do_once(t, c, rn(&t->seed, 2) == 0); break;
+		case 13: do_sseq(t, c, rn(&t->seed, 8) == 0); break;
 		default: usleep(1000); break;
 		}
 		think(t);
@@ -717,18 +940,55 @@ static void *general(void *arg)
 }
 
 static void holder_finish(struct thr *t);
+static void do_fork(struct thr *t);
+
+/*
+ * fork(2) while holding: the child shares every file, the holding ones
+ * included, does a few O_NONBLOCK reads and writes and exits.  Its exit
+ * closes its copies of the files, which must release nothing: the holds
+ * belong to the open file, which the holder still has.
+ */
+static void do_fork(struct thr *t)
+{
+	pid_t pid;
+
+	if (t->idx >= 8)
+		return;
+	t->seq += 4;	/* the child's values: who | 8, seqs after the last child's */
+	pid = fork();
+	if (pid == 0) {
+		struct thr ch = *t;
+		int n = 1 + rn(&ch.seed, 3), i, c;
+
+		ch.seq -= 4;
+
+		ch.who = t->who | 8;
+		for (i = 0; i < n; i++) {
+			c = pick_ch(&ch);
+			if (rn(&ch.seed, 2) && may_send(&ch, c))
+				do_write(&ch, c, true);
+			else if (may_recv(&ch, c))
+				do_read(&ch, c, ch.fd_nb[c], F_NB);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
 
 static void *holder(void *arg)
 {
 	struct thr *t = arg;
 	const struct cfg *g = &sh->cfg;
-	uint32_t w[6] = { g->w_hold, g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->w_hprobe };
+	uint32_t w[7] = { g->w_hold, g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->w_hprobe,
+			  g->w_fork };
 	int c;
 
 	if (!g->uffd_ok)
 		w[1] = 0;
 	while (!atomic_load(&sh->stop)) {
-		int op = pick(&t->seed, w, 6);
+		int op = pick(&t->seed, w, 7);
 
 		c = pick_ch(t);
 		switch (op) {
@@ -739,14 +999,18 @@ static void *holder(void *arg)
 				/* a relay's latency: sleep, in small steps, holding */
 				uint64_t until = now_ns() + (uint64_t)rn(&t->seed, g->hold_ms) * MS;
 
-				while (!atomic_load(&sh->stop) && now_ns() < until)
+				while (!atomic_load(&sh->stop) && now_ns() < until) {
 					usleep(5000);
+					if (g->w_fork && !rn(&t->seed, 40))
+						do_fork(t);	/* while holding */
+				}
 			}
 			break;
 		case 2: do_ackret(t, c, true, 0); break;
 		case 3: do_ackret(t, c, false, 0); break;
 		case 4: if (t->nheld[c]) do_release(t, c, 0); break;
 		case 5: do_poll(t, c, t->fd_rw[c], POLLIN | POLLOUT, 0); break;
+		case 6: do_fork(t); break;
 		default: usleep(1000); break;
 		}
 		think(t);
@@ -768,12 +1032,13 @@ static void holder_finish(struct thr *t)
 		case 0: break;	/* acked below */
 		case 1: do_release(t, c, F_END); break;
 		default:
-			while (t->nheld[c])
-				do_ackret(t, c, false, F_END);
+			while (t->nheld[c] && !do_ackret(t, c, false, F_END))
+				;
 			break;
 		}
-		while (t->nheld[c])
-			do_ackret(t, c, true, F_END);
+		while (t->nheld[c] && !do_ackret(t, c, true, F_END))
+			;
+		t->nheld[c] = 0;	/* a destroyed channel (ENODEV) freed them */
 	}
 }
 
@@ -893,14 +1158,51 @@ static void *scripted(void *arg)
 	return NULL;
 }
 
+/*
+ * Signals: a thread of each worker process sends SIGUSR1 (a handler without
+ * SA_RESTART: blocked calls fail with EINTR) or SIGUSR2 (SA_RESTART: they
+ * restart) to the process's workload threads now and then.  The resolver
+ * of stalled copies is never signalled.
+ */
+static pthread_t sig_tid[MAXTHR + 1];
+static int sig_n;
+static atomic_int sig_count;
+
+static void on_sig(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&sig_count, 1);
+}
+
+static void *signaler(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg;
+
+	while (!atomic_load(&sh->stop)) {
+		int sig = sh->cfg.sig == 1 ? SIGUSR1 : sh->cfg.sig == 2 ? SIGUSR2 :
+			  rn(&seed, 2) ? SIGUSR1 : SIGUSR2;
+
+		usleep(5000 + rn(&seed, 150000));
+		if (!atomic_load(&sh->stop))
+			pthread_kill(sig_tid[rn(&seed, sig_n)], sig);
+	}
+	return NULL;
+}
+
 static void worker(uint32_t proc)
 {
+	struct sigaction sa = { .sa_handler = on_sig };
+	pthread_t st;
 	struct thr th[MAXTHR + 1];
 	pthread_t tid[MAXTHR + 1], rt;
 	uint32_t i, n = sh->cfg.threads + 1;
 	int c;
 
 	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR2, &sa, NULL);
+	ctl_fd = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	alarm(600);
 	memset(th, 0, sizeof(th));
 	atomic_store(&workers_live, n);
@@ -923,6 +1225,12 @@ static void worker(uint32_t proc)
 	for (i = 0; i < n; i++)
 		pthread_create(&tid[i], NULL, sh->cfg.scenario ? scripted :
 			       i == 0 ? holder : general, &th[i]);
+	memcpy(sig_tid, tid, sizeof(tid));
+	sig_n = n;
+	if (sh->cfg.sig)
+		pthread_create(&st, NULL, signaler, (void *)(uintptr_t)(sh->cfg.seed * 31 + proc));
+	if (sh->cfg.sig)
+		pthread_join(st, NULL);
 	for (i = 0; i < n; i++)
 		pthread_join(tid[i], NULL);
 	pthread_join(rt, NULL);
@@ -940,6 +1248,8 @@ static void drainer(void)
 	for (c = 0; c < NCH; c++) {
 		int fd = open_ch(c, O_RDONLY);
 
+		if (fd < 0)	/* destroyed */
+			continue;
 		for (;;) {
 			char buf[BUFLEN];
 			struct rec *r = rec_new(K_RECV, c, t.who);
@@ -1017,6 +1327,11 @@ static const char *errname(int e)
 	case EINTR: return "EINTR";
 	case EBADF: return "EBADF";
 	case ECANCELED: return "not moved by the batch";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ENOSPC: return "ENOSPC";
+	case EALREADY: return "DUPLICATE (not sent)";
+	case EMSGSIZE: return "EMSGSIZE";
+	case ENOENT: return "ENOENT";
 	default: snprintf(b, sizeof(b), "E%d", e); return b;
 	}
 }
@@ -1024,7 +1339,7 @@ static const char *errname(int e)
 static void describe(int i, char *out, size_t len)
 {
 	const struct rec *r = &H[i];
-	char v[40], res[64], who[16], fl[40] = "";
+	char v[40], res[64], who[16], fl[40] = "", sel[160] = "";
 
 	if (r->who == 0xff)
 		strcpy(who, "parent");
@@ -1037,6 +1352,25 @@ static void describe(int i, char *out, size_t len)
 	if (r->flags & F_UFFD) strcat(fl, ",uffd");
 	if (r->flags & F_REL) strcat(fl, ",fd-release");
 	if (r->flags & F_END) strcat(fl, ",end");
+	if (r->flags & F_SEL) {
+		uint32_t ci = r->aux & 0xff, n = (r->aux >> 8) & 0xff, map = r->aux >> 16, k;
+		size_t o;
+
+		if (r->aux2 == INF)
+			o = snprintf(sel, sizeof(sel), "select(for ever; ");
+		else
+			o = snprintf(sel, sizeof(sel), "select(timeout %" PRIu64 " ms; ", r->aux2);
+		for (k = 0; k < n && k < NCASE && o < sizeof(sel); k++)
+			o += snprintf(sel + o, sizeof(sel) - o, "%s%s ch%u%s", k ? ", " : "",
+				      (map >> (4 * k + 2)) & 1 ? "send" : "recv", (map >> (4 * k)) & 3,
+				      k == ci ? " <- this case" : "");
+		if (o < sizeof(sel))
+			snprintf(sel + o, sizeof(sel) - o, ")");
+		if (r->resp && r->res == -ECANCELED) {
+			strcpy(res, "another case won");
+			goto named;
+		}
+	}
 	if (!r->resp)
 		strcpy(res, (r->flags & F_STUCK) ? "STUCK (never returned)" : "(never returned)");
 	else if (r->kind == K_POLL)
@@ -1052,8 +1386,24 @@ static void describe(int i, char *out, size_t len)
 		snprintf(res, sizeof(res), "%s%s", vname(r->val, v), r->flags & F_BAD ? " CORRUPT" : "");
 	else if (r->kind == K_ACK || r->kind == K_RET)
 		snprintf(res, sizeof(res), "count %d", r->res);
+	else if (r->kind == K_SSEQ)
+		snprintf(res, sizeof(res), "seq %" PRIu64, r->val);
 	else
 		strcpy(res, "ok");
+named:
+	if (r->flags & F_SEL) {
+		if (r->kind == K_SEND)
+			snprintf(out, len, "%-8s %s send(%s) -> %s", who, sel, vname(r->val, v), res);
+		else
+			snprintf(out, len, "%-8s %s recv -> %s%s", who, sel, res,
+				 r->resp && r->res == 0 ? " (KCHAN_SELECT_CLOSED)" : "");
+		return;
+	}
+	if (r->flags & F_ONCE) {
+		snprintf(out, len, "%-8s send_once(stream %" PRIu64 ", seq %u, %s%s) -> %s", who,
+			 r->aux2 & 0xff, r->aux, vname(r->val, v), (r->flags & F_NB) ? ",nonblock" : "", res);
+		return;
+	}
 	switch (r->kind) {
 	case K_SEND: snprintf(out, len, "%-8s write(%s%s) -> %s", who, vname(r->val, v), fl, res); break;
 	case K_RECV: snprintf(out, len, "%-8s read(%s) -> %s", who, fl[0] ? fl + 1 : "", res); break;
@@ -1061,6 +1411,11 @@ static void describe(int i, char *out, size_t len)
 	case K_ACK: snprintf(out, len, "%-8s ack(%s%s) -> %s", who, vname(r->val, v), fl, res); break;
 	case K_RET: snprintf(out, len, "%-8s return(%s%s) -> %s", who, vname(r->val, v), fl, res); break;
 	case K_CLOSE: snprintf(out, len, "%-8s close(%s) -> %s", who, fl[0] ? fl + 1 : "", res); break;
+	case K_SSEQ:
+		snprintf(out, len, "%-8s stream_seq(stream %" PRIu64 "%s) -> %s", who, r->aux2 & 0xff,
+			 (r->flags & F_FORGET) ? ", KCHAN_STREAM_FORGET" : "", res);
+		break;
+	case K_DESTROY: snprintf(out, len, "%-8s KCHAN_IOC_DESTROY -> %s", who, res); break;
 	case K_POLL:
 		snprintf(out, len, "%-8s poll(%s%s, %" PRIu64 "ms) -> %s", who,
 			 (r->aux & POLLIN) ? "IN" : "", (r->aux & POLLOUT) ? "OUT" : "", r->aux2, res);
@@ -1078,7 +1433,10 @@ static bool informative(const struct rec *r)
 	if (r->kind == K_POLL)
 		return r->aux2 > 0 && r->res != 0;
 	if (r->kind == K_RECV || r->kind == K_HOLD || r->kind == K_SEND)
-		return r->res != -EAGAIN && r->res != -ENOBUFS && r->res != -ECANCELED;
+		return r->res != -EAGAIN && r->res != -ENOBUFS && r->res != -ECANCELED &&
+		       r->res != -ETIMEDOUT;
+	if (r->kind == K_SSEQ)
+		return r->val || (r->flags & F_FORGET);
 	return true;
 }
 
@@ -1145,7 +1503,8 @@ static bool is_take(const struct rec *r)
 /* A receive that may have taken some message for a while without telling which. */
 static bool ambiguous(const struct rec *r)
 {
-	return (r->kind == K_RECV || r->kind == K_HOLD) && (r->res == -EFAULT || !r->resp);
+	return (r->kind == K_RECV || r->kind == K_HOLD) &&
+	       (r->res == -EFAULT || !r->resp || ((r->flags & F_UFFD) && r->res == -EINTR));
 }
 
 /* Ending ops: what may end a readiness of the channel in a direction (0 in, 1 out). */
@@ -1166,6 +1525,10 @@ static bool ends(const struct rec *r, int dir)
 		return true;
 	if ((r->kind == K_RECV || r->kind == K_HOLD) && (r->flags & F_UFFD))
 		return r->res == -EFAULT || !r->resp;
+	/* a waiting receiver (unbuffered: what made it writable) that left:
+	 * a signal, a select's timeout, a select that won elsewhere */
+	if (r->kind == K_RECV)
+		return r->resp && r->res < 0 && r->res != -EAGAIN;
 	return false;
 }
 
@@ -1186,17 +1549,222 @@ static int cmp_iv(const void *a, const void *b)
 	return x->a < y->a ? -1 : x->a > y->a;
 }
 
+/*
+ * At-most-once sends (KCHAN_IOC_SEND_ONCE, KCHAN_IOC_STREAM_SEQ), per
+ * stream of the channel.  A forget that may lie between two operations
+ * (invoked before the later one returned, returned after the earlier one
+ * was invoked) excuses whatever a forget explains.
+ */
+static bool forget_between(const int *ops, int nops, uint64_t stream, uint64_t from, uint64_t to)
+{
+	int k;
+
+	for (k = 0; k < nops; k++) {
+		const struct rec *f = &H[ops[k]];
+
+		if (f->kind == K_SSEQ && (f->flags & F_FORGET) && f->aux2 == stream &&
+		    !(f->resp && f->res < 0) && f->inv < to && R(f) > from)
+			return true;
+	}
+	return false;
+}
+
+static bool is_once(const struct rec *r) { return r->kind == K_SEND && (r->flags & F_ONCE); }
+static bool accepted(const struct rec *r) { return r->resp && r->res == 0; }
+
+static void check_streams(int c, const int *ops, int nops, uint64_t tdestroy)
+{
+	uint32_t limit = sh->cfg.streams[c] ? sh->cfg.streams[c] : KCHAN_STREAMS_DEFAULT;
+	int i, j, inv[3];
+
+	for (i = 0; i < nops; i++) {
+		const struct rec *a = &H[ops[i]];
+
+		if (!is_once(a) && a->kind != K_SSEQ)
+			continue;
+		/* an accepted seq not above one accepted before it: delivered twice */
+		if (is_once(a) && accepted(a)) {
+			for (j = 0; j < nops; j++) {
+				const struct rec *b = &H[ops[j]];
+
+				if (j == i || !is_once(b) || !accepted(b) || b->aux2 != a->aux2 ||
+				    b->aux > a->aux)
+					continue;
+				/* a before b for sure, or the same seq in either order */
+				if (!(a->resp < b->inv || (a->aux == b->aux && i < j)))
+					continue;
+				if (forget_between(ops, nops, a->aux2, a->inv < b->inv ? a->inv : b->inv,
+						   R(a) > R(b) ? R(a) : R(b)))
+					continue;
+				inv[0] = ops[i]; inv[1] = ops[j];
+				violation(c, "send-once", inv, 2,
+					  "stream %" PRIu64 ": seq %u was accepted after seq %u had been, with no forget between",
+					  a->aux2 & 0xff, b->aux, a->aux);
+				return;
+			}
+		}
+		/* KCHAN_SEND_DUPLICATE: some seq at least as high was accepted (or may
+		 * have been) before it returned */
+		if (is_once(a) && a->resp && a->res == -EALREADY) {
+			for (j = 0; j < nops; j++) {
+				const struct rec *b = &H[ops[j]];
+
+				if (j != i && is_once(b) && b->aux2 == a->aux2 && b->aux >= a->aux &&
+				    (accepted(b) || !b->resp) && b->inv < a->resp)
+					break;
+			}
+			if (j == nops) {
+				inv[0] = ops[i];
+				violation(c, "send-once-duplicate", inv, 1,
+					  "stream %" PRIu64 ": seq %u came back KCHAN_SEND_DUPLICATE, but no seq as high was accepted before",
+					  a->aux2 & 0xff, a->aux);
+				return;
+			}
+		}
+		/* ENOSPC: never for a stream the channel knows (no silent eviction),
+		 * and only with the table full of other streams */
+		if (is_once(a) && a->resp && a->res == -ENOSPC && a->inv < tdestroy) {
+			uint32_t others = 0, seen = 0;
+
+			for (j = 0; j < nops; j++) {
+				const struct rec *b = &H[ops[j]];
+
+				if (!is_once(b) || b->inv >= a->resp)
+					continue;
+				if (b->aux2 == a->aux2) {
+					if (accepted(b) && b->resp < a->inv &&
+					    !forget_between(ops, nops, a->aux2, b->inv, R(a))) {
+						inv[0] = ops[i]; inv[1] = ops[j];
+						violation(c, "send-once-evicted", inv, 2,
+							  "stream %" PRIu64 ": ENOSPC though the stream's seq %u had been accepted and not forgotten",
+							  a->aux2 & 0xff, b->aux);
+						return;
+					}
+					continue;
+				}
+				if (!(seen & (1u << (b->aux2 & 0x1f)))) {
+					seen |= 1u << (b->aux2 & 0x1f);
+					others++;
+				}
+			}
+			if (others < limit) {
+				inv[0] = ops[i];
+				violation(c, "send-once-enospc", inv, 1,
+					  "stream %" PRIu64 ": ENOSPC though at most %u other streams (of %u) ever sent",
+					  a->aux2 & 0xff, others, limit);
+				return;
+			}
+		}
+		/* KCHAN_IOC_STREAM_SEQ: a seq that was sent, and not below one
+		 * accepted (or read) before it, unless forgotten between */
+		if (a->kind == K_SSEQ && a->resp && a->res == 0 && a->inv < tdestroy) {
+			bool found = !a->val;
+
+			for (j = 0; j < nops; j++) {
+				const struct rec *b = &H[ops[j]];
+
+				if (j == i || b->aux2 != a->aux2)
+					continue;
+				if (is_once(b) && b->aux == a->val && (accepted(b) || !b->resp) &&
+				    b->inv < a->resp)
+					found = true;
+				if (((is_once(b) && accepted(b) && b->aux > a->val) ||
+				     (b->kind == K_SSEQ && b->resp && b->res == 0 && b->val > a->val)) &&
+				    b->resp < a->inv && !forget_between(ops, nops, a->aux2, b->inv, R(a))) {
+					inv[0] = ops[i]; inv[1] = ops[j];
+					violation(c, "stream-seq", inv, 2,
+						  "stream %" PRIu64 ": KCHAN_IOC_STREAM_SEQ said %" PRIu64 " after %s %" PRIu64 ", with no forget between",
+						  a->aux2 & 0xff, a->val,
+						  is_once(b) ? "the acceptance of seq" : "reading",
+						  is_once(b) ? (uint64_t)b->aux : b->val);
+					return;
+				}
+			}
+			if (!found) {
+				inv[0] = ops[i];
+				violation(c, "stream-seq", inv, 1,
+					  "stream %" PRIu64 ": KCHAN_IOC_STREAM_SEQ said %" PRIu64 ", a seq no send could have had accepted",
+					  a->aux2 & 0xff, a->val);
+				return;
+			}
+		}
+	}
+}
+
+/*
+ * Destroy: what was blocked wakes (ENODEV), nothing succeeds after it
+ * (messages still buffered are dropped: the value rules need no change,
+ * end of file never comes), and no later read or write says EAGAIN.
+ */
+static void check_destroy(int c, const int *ops, int nops, int d)
+{
+	const struct rec *D = &H[d];
+	int k, inv[2] = { -1, d };
+
+	if (!D->resp || D->res)
+		return;
+	for (k = 0; k < nops; k++) {
+		const struct rec *r = &H[ops[k]];
+		bool ok = false, wait = false;
+
+		if (ops[k] == d)
+			continue;
+		inv[0] = ops[k];
+		if (r->inv > D->resp && r->resp) {
+			if (r->kind == K_SEND || r->kind == K_CLOSE)
+				ok = r->res == 0;
+			else if (r->kind == K_RECV || r->kind == K_HOLD)
+				ok = r->res >= 0;
+			if (ok) {
+				violation(c, "after-destroy", inv, 2,
+					  "an operation invoked after KCHAN_IOC_DESTROY returned succeeded");
+				return;
+			}
+			if (r->res == -EAGAIN && !(r->flags & (F_SEL | F_BATCH | F_ONCE)) &&
+			    (r->kind == K_SEND || r->kind == K_RECV)) {
+				violation(c, "after-destroy", inv, 2,
+					  "an O_NONBLOCK %s after KCHAN_IOC_DESTROY said EAGAIN, not ENODEV",
+					  r->kind == K_SEND ? "write" : "read");
+				return;
+			}
+			if (r->kind == K_POLL && r->res >= 0 && !(r->res & (POLLERR | POLLHUP))) {
+				violation(c, "after-destroy", inv, 2,
+					  "a poll after KCHAN_IOC_DESTROY did not report POLLERR|POLLHUP");
+				return;
+			}
+		}
+		/* blocked across the destroy: woken within the bound */
+		if (r->kind == K_POLL)
+			wait = r->aux2 > 0 && r->res >= 0;
+		else if (r->kind == K_RECV || r->kind == K_SEND)
+			wait = !(r->flags & (F_NB | F_UFFD));
+		if (wait && r->inv < D->resp && R(r) > D->resp + bound_ns + 1000 * MS &&
+		    (r->kind != K_POLL || r->inv + r->aux2 * MS > D->resp + bound_ns + 1000 * MS)) {
+			violation(c, "destroy-not-woken", inv, 2,
+				  "blocked from %.3f ms, not woken by KCHAN_IOC_DESTROY at %.3f ms (bound %" PRIu64 " ms + 1 s)",
+				  rel(r->inv), rel(D->resp), (uint64_t)(bound_ns / MS));
+			return;
+		}
+	}
+}
+
 static void check_channel(int c)
 {
 	uint32_t cap = sh->cfg.cap[c];
 	int *ops, nops = 0, i, j, k;
-	int first_close = -1, eof_first = -1, nclose_ok = 0;
+	int first_close = -1, eof_first = -1, nclose_ok = 0, destroy = -1;
+	uint64_t tdestroy = INF;
 	struct vinfo *v;
 
 	ops = malloc(sizeof(int) * NH);
 	for (i = 0; i < (int)NH; i++)
 		if (H[i].ch == c && H[i].inv)
 			ops[nops++] = i;
+	for (k = 0; k < nops; k++)
+		if (H[ops[k]].kind == K_DESTROY && !(H[ops[k]].resp && H[ops[k]].res)) {
+			destroy = ops[k];
+			tdestroy = H[ops[k]].inv;
+		}
 
 	/* values */
 	for (unsigned int h = 0; h < VCAP; h++) {
@@ -1246,7 +1814,7 @@ static void check_channel(int c)
 			}
 		}
 		if ((r->kind == K_ACK || r->kind == K_RET) && r->resp && r->res >= 0 &&
-		    (uint32_t)r->res != r->aux)
+		    (uint32_t)r->res != r->aux && R(r) < tdestroy)
 			violation(c, "ack-count", &idx, 1,
 				  "%s released %d messages, but this file held %u in that range",
 				  r->kind == K_ACK ? "KCHAN_IOC_ACK" : "KCHAN_IOC_RETURN", r->res, r->aux);
@@ -1554,7 +2122,8 @@ static void check_channel(int c)
 			struct rec *r = &H[ops[k]];
 			int lo = 0, hi = na, m;
 
-			if (!((r->kind == K_RECV || r->kind == K_HOLD) && r->res == -EAGAIN))
+			if (!((r->kind == K_RECV || r->kind == K_HOLD) && r->res == -EAGAIN) ||
+			    R(r) > tdestroy)
 				continue;
 			while (lo < hi) {	/* intervals that began before r */
 				int mid = (lo + hi) / 2;
@@ -1608,7 +2177,7 @@ eagain_done:
 			struct rec *r = &H[ops[k]];
 			int in = 0, out = 0, inv[1] = { ops[k] };
 
-			if (r->kind != K_SEND || r->res != -EAGAIN || !r->resp)
+			if (r->kind != K_SEND || r->res != -EAGAIN || !r->resp || R(r) > tdestroy)
 				continue;
 			if (first_close >= 0 && H[first_close].inv < r->resp)
 				continue;
@@ -1696,6 +2265,10 @@ eagain_done:
 				dir = (r->aux & POLLIN) ? 0 : 1;
 			else if (r->res == -ECANCELED)
 				continue;
+			else if ((r->flags & F_SEL) && r->res == -ETIMEDOUT)
+				dir = r->kind == K_SEND;
+			else if (r->flags & F_SEL && r->resp && r->res < 0)
+				continue;
 			else if (r->kind == K_RECV && !(r->flags & (F_NB | F_UFFD)))
 				dir = 0;
 			else if (r->kind == K_SEND && !(r->flags & F_NB))
@@ -1726,6 +2299,17 @@ eagain_done:
 						  rel(w[m].wr), w[m].src < 0 ? " (end of file)" : "");
 					goto live_done;
 				}
+				if ((r->flags & F_SEL) && r->res == -ETIMEDOUT) {
+					/* ready from a bound before its deadline to its return */
+					if (w[m].wr + bound_ns <= r->inv + r->aux2 * MS && q >= R(r)) {
+						violation(c, "select-timeout", inv, ni,
+							  "a select timed out though its %s case's channel was %s from %.3f ms on%s",
+							  dir ? "send" : "receive", dir ? "writable" : "readable",
+							  rel(w[m].wr), w[m].src < 0 ? " (end of file)" : "");
+						goto live_done;
+					}
+					continue;
+				}
 				if (R(r) > x + bound_ns && q > x + bound_ns) {
 					char until[48];
 
@@ -1746,6 +2330,19 @@ eagain_done:
 live_done:
 		free(w);
 	}
+
+	check_streams(c, ops, nops, tdestroy);
+	for (k = 0; k < nops; k++) {
+		int inv[2] = { ops[k], destroy };
+
+		if (H[ops[k]].resp && H[ops[k]].res == -ENODEV && H[ops[k]].resp < tdestroy) {
+			violation(c, "enodev-before-destroy", inv, destroy >= 0 ? 2 : 1,
+				  "ENODEV though the channel was not destroyed before it returned");
+			break;
+		}
+	}
+	if (destroy >= 0)
+		check_destroy(c, ops, nops, destroy);
 
 	/* Stuck: still blocked long after the end-of-round close, with nothing held. */
 	for (k = 0; k < nops; k++) {
@@ -1811,6 +2408,15 @@ static void make_cfg(struct cfg *g, uint64_t seed, uint32_t procs, uint32_t thre
 	}
 	g->w_sbatch = W(40);
 	g->w_rbatch = W(40);
+	g->w_fork = W(40);
+	g->w_select = 2 * W(75);
+	g->w_once = 3 * W(65);
+	g->w_sseq = g->w_once ? W(70) : 0;
+	for (c = 0; c < NCH; c++)
+		g->streams[c] = rn(&s, 2) ? 0 : 2 + rn(&s, 4);	/* small tables: ENOSPC */
+	g->sig = rn(&s, 2) ? 1 + rn(&s, 3) : 0;
+	g->destroy_ch = rn(&s, 4) ? -1 : (int32_t)rn(&s, NCH);
+	g->destroy_ms = 40 + rn(&s, 50);	/* percent of the round */
 	g->tail = rn(&s, 3);
 	g->hold_ms = rn(&s, 3) ? 3000 + rn(&s, 2000) : 30;
 	g->think_us = 200 + rn(&s, 3000);
@@ -1854,7 +2460,7 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 	pid_t pids[MAXPROC + 1];
 	int c, fds[NCH], live, i, np = 0;
 	uint64_t t_end, t_grace;
-	bool stuck = false;
+	bool stuck = false, destroyed = false;
 
 	memset(sh, 0, offsetof(struct shared, recs));
 	make_cfg(&sh->cfg, seed, procs, threads, uffd_ok);
@@ -1865,6 +2471,8 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 		g->scenario = scenario;
 		g->variant = (uint32_t)((g_seed + round_no / 2) % (uffd_ok ? 3 : 2));
 		g->noread[0] = g->nowrite[0] = g->noread[1] = g->nowrite[1] = 0;
+		g->sig = 0;
+		g->destroy_ch = -1;
 		g->fault_pct = 100;
 		g->stall_min_ms = 1200;
 		g->stall_ms = scenario == 1 ? 300 : 0;
@@ -1882,7 +2490,8 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 	sh->maxops = ops && ops < MAXREC - 4096 ? ops : MAXREC - 4096;
 	for (c = 0; c < NCH; c++) {
 		struct kchan_create cr = { .size = sizeof(cr), .capacity = sh->cfg.cap[c],
-					   .msg_max = BUFLEN, .mode = 0600 };
+					   .msg_max = BUFLEN, .mode = 0600,
+					   .streams = sh->cfg.streams[c] };
 
 		snprintf(sh->cfg.name[c], KCHAN_NAME_MAX, "lincheck-%d-%d-%d", getpid(), round_no, c);
 		memcpy(cr.name, sh->cfg.name[c], strlen(sh->cfg.name[c]));
@@ -1905,8 +2514,21 @@ static int run_round(int ctl, uint64_t seed, uint32_t scenario, uint32_t round_m
 		fds[c] = open(
 			({ static char p[128]; snprintf(p, sizeof(p), KCHAN_DEV_DIR "/%s", sh->cfg.name[c]); p; }),
 			O_RDWR | O_CLOEXEC);
-	while (now_ns() < t_end)
+	while (now_ns() < t_end) {
 		usleep(10000);
+		if (sh->cfg.destroy_ch >= 0 && !destroyed &&
+		    now_ns() >= sh->t0 + (uint64_t)round_ms * MS * sh->cfg.destroy_ms / 100) {
+			struct rec *r = rec_new(K_DESTROY, sh->cfg.destroy_ch, 0xff);
+
+			destroyed = true;
+			atomic_store(&sh->gone[sh->cfg.destroy_ch], 1);
+			if (r) {
+				rec_begin(r);
+				rec_end(r, ctl_name(ctl, KCHAN_IOC_DESTROY,
+						    sh->cfg.name[sh->cfg.destroy_ch]));
+			}
+		}
+	}
 	atomic_store(&sh->stop, 1);
 	/* End of round: close every channel (in a random order), drain. */
 	{
@@ -2005,7 +2627,7 @@ int main(int argc, char **argv)
 		{ "strict-capacity", 0, 0, 'C' }, { "scenario", 1, 0, 'Z' }, { "help", 0, 0, 'h' }, { 0 }
 	};
 	uint64_t seed;
-	double duration = 40;
+	double duration = 52;
 	uint32_t rounds = 0, round_ms = 4000, procs = 3, threads = 3, ops = 0;
 	int opt, ctl, uffd_ok, failed = 0, scenarios = 1, only_scenario = 0;
 	uint32_t r;
@@ -2094,6 +2716,40 @@ int main(int argc, char **argv)
 			       g->w_write, g->w_write_nb, g->w_read, g->w_read_nb, g->w_read_uffd,
 			       g->w_poll_in, g->w_poll_out, g->w_probe, g->w_close, g->w_hold,
 			       g->w_hold_uffd, g->w_ack, g->w_ret, g->w_rel, g->hold_ms, g->stall_ms);
+			printf("# round %u: select %u, send_once %u, stream_seq %u, streams %u/%u/%u, signals %s, destroy ch%d at %u%% (-1: none)\n",
+			       r, g->w_select, g->w_once, g->w_sseq, g->streams[0], g->streams[1], g->streams[2],
+			       g->sig == 1 ? "SIGUSR1 (EINTR)" : g->sig == 2 ? "SIGUSR2 (SA_RESTART)" : g->sig ? "both" : "none",
+			       g->destroy_ch, g->destroy_ms);
+			{
+				unsigned int st[12] = { 0 }, x;
+				uint32_t forks = 0;
+
+				for (x = 0; x < nops; x++) {
+					const struct rec *q = &sh->recs[x];
+
+					if (!q->resp)
+						continue;
+					if ((q->flags & F_SEL) && (q->aux & 0xff) == 0) {
+						st[0]++;
+						st[1] += q->res == -EAGAIN;
+						st[2] += q->res == -ETIMEDOUT;
+						st[3] += q->res == -EINTR;
+					}
+					if ((q->flags & F_SEL) && q->kind == K_RECV && q->res == 0)
+						st[4]++;
+					if (q->flags & F_ONCE) {
+						st[5] += q->res == 0;
+						st[6] += q->res == -EALREADY;
+						st[7] += q->res == -ENOSPC;
+					}
+					st[8] += q->kind == K_SSEQ && q->val;
+					st[9] += !(q->flags & F_SEL) && q->res == -EINTR;
+					st[10] += q->res == -ENODEV;
+					forks += q->who < 0xfe && (q->who & 8);
+				}
+				printf("# round %u: %u selects (EAGAIN %u, ETIMEDOUT %u, EINTR %u, CLOSED %u); send_once accepted %u, duplicate %u, ENOSPC %u; stream_seq nonzero %u; other EINTR %u; ENODEV %u; by forked children %u\n",
+				       r, st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8], st[9], st[10], forks);
+			}
 		}
 		if (n < 0) {
 			printf("not ok %u round %u could not run\n", r, r);
