@@ -531,8 +531,6 @@ static void do_recv_batch(struct thr *t, int c, bool nb)
 	for (i = 0; i < k; i++)
 		r[i]->inv = inv;
 	n = ioctl(fd, KCHAN_IOC_RECV_BATCH, &b);
-	if (n < 0 && errno == ENOTTY)	/* a kernel whose RECV_BATCH is _IOWR */
-		n = ioctl(fd, _IOWR(KCHAN_IOC_MAGIC, 0x13, struct kchan_batch), &b);
 	e = n < 0 ? -errno : 0;
 	resp = now_ns();
 	for (i = 0; i < k; i++) {
