@@ -344,7 +344,7 @@ void kchan_free_msgs(struct list_head *msgs);
 struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len);
 void kchan_msg_free(struct kchan *ch, struct kchan_msg *msg);
 void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n);
-bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg);
+int kchan_msg_keep_many_locked(struct kchan *ch, struct kchan_msg **msgs, int n);
 void kchan_spares_drop(struct kchan *ch, struct list_head *to);
 
 /* timer.c: timer channels */

@@ -53,7 +53,7 @@ struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
 }
 
 /* Keep @msg as a spare of @ch, under ch->lock; false if it must be freed. */
-bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
+static bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
 {
 	lockdep_assert_held(&ch->lock);
 	if (msg->len > KCHAN_MSG_SMALL || ch->dead ||
@@ -62,6 +62,19 @@ bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
 	list_add(&msg->link, &ch->spare);	/* the warmest is reused first */
 	WRITE_ONCE(ch->nspare, ch->nspare + 1);
 	return true;
+}
+
+/*
+ * Keep what @ch may keep of @msgs[0..n), in order, under ch->lock; how
+ * many.  The caller frees the rest once the lock is released.
+ */
+int kchan_msg_keep_many_locked(struct kchan *ch, struct kchan_msg **msgs, int n)
+{
+	int kept = 0;
+
+	while (kept < n && kchan_msg_keep_locked(ch, msgs[kept]))
+		kept++;
+	return kept;
 }
 
 /* @msgs[0..n) are done with: keep what @ch may keep, free the rest. */
@@ -73,8 +86,7 @@ void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n)
 		return;
 	if (msgs[0]->len <= KCHAN_MSG_SMALL) {
 		spin_lock(&ch->lock);
-		while (kept < n && kchan_msg_keep_locked(ch, msgs[kept]))
-			kept++;
+		kept = kchan_msg_keep_many_locked(ch, msgs, n);
 		spin_unlock(&ch->lock);
 	}
 	for (i = kept; i < n; i++)

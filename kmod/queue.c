@@ -425,14 +425,13 @@ void kchan_requeue_locked(struct kchan *ch, struct kchan_msg *msg,
 void kchan_recv_done(struct kchan *ch, struct kchan_msg **msgs, int n)
 {
 	struct kchan_wake wake;
-	int kept = 0, i;
+	int kept, i;
 
 	if (!n)
 		return;
 	kchan_lock(ch, &wake);
 	ch->copying -= n;
-	while (kept < n && kchan_msg_keep_locked(ch, msgs[kept]))
-		kept++;
+	kept = kchan_msg_keep_many_locked(ch, msgs, n);
 	kchan_unlock(ch, &wake);
 	for (i = kept; i < n; i++)
 		kvfree(msgs[i]);
