@@ -684,7 +684,8 @@ static long op_batch(void)
 	arm_timer();
 	ret = sys(ioctl(fd, send ? KCHAN_IOC_SEND_BATCH : KCHAN_IOC_RECV_BATCH, arg));
 	disarm_timer();
-	if (ret > (long)count)
+	/* A flipped bit may have raised the count the kernel read. */
+	if (ret > (long)count && !arg_mutated)
 		violation("batch of %u returned %ld", count, ret);
 	if (!send && arg == arena + ARENA_ARG && !arg_mutated && b.msgs == (uintptr_t)v)
 		for (i = 0; ret > 0 && i < (unsigned int)ret && i < 8; i++)
