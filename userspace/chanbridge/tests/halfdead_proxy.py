@@ -10,18 +10,23 @@
 # 127.0.0.1:UPSTREAM_PORT.  With DROP_AFTER > 0, the first connection is
 # relayed cleanly until DROP_AFTER bytes went server -> importer; every later
 # server -> importer byte is read and thrown away (importer -> server still
-# flows).  When the importer gives up and closes its side, the server's side
-# stays open, unshut, still drained, until the server closes it itself.
+# flows, frame by frame).  When the importer gives up, the ERROR frame it
+# sends as it closes is withheld, and the server's side stays open, unshut,
+# still drained, until the server closes it itself: the server learns of the
+# importer's end only from its own keepalive.
 # Every later connection (the importer's reconnects) is a clean relay.
 # DROP_AFTER 0 (the default) relays every connection cleanly.
 #
 # Standard library only.  One line per event on stderr, for the test to wait
 # on: "listening on ...", "conn K: accepted", "conn K: dropping server ->
-# importer bytes after N", "conn K: importer closed; keeping the server's
-# side open", "conn K: server closed (D bytes dropped)".
+# importer bytes after N", "conn K: the importer's ERROR frame withheld",
+# "conn K: importer closed; keeping the server's side open", "conn K:
+# server closed (R bytes relayed, D dropped)".
 import socket
 import sys
 import threading
+
+CB_ERROR = 13	# frame.h: a 32-bit big-endian length, then the type byte
 
 
 def log(msg):
@@ -38,6 +43,7 @@ class Conn:
         self.down_bytes = 0		# server -> importer, relayed
         self.dropped = 0		# server -> importer, thrown away
         self.dropping = False
+        self.up_buf = b""		# importer -> server: a frame not yet complete
         self.left = 2
         self.lock = threading.Lock()
 
@@ -90,6 +96,24 @@ class Conn:
         finally:
             self.done()
 
+    def frames(self, b):
+        """The complete frames in what came from the importer, but for the
+        ERROR frames it sends once it is dropping: an importer that gives up
+        tells the server why just before its FIN, and both are lost."""
+        self.up_buf += b
+        out = bytearray()
+        while len(self.up_buf) >= 5:
+            n = 4 + int.from_bytes(self.up_buf[:4], "big")
+            if len(self.up_buf) < n:
+                break
+            f, self.up_buf = self.up_buf[:n], self.up_buf[n:]
+            if self.dropping and f[4] == CB_ERROR:
+                log("conn %d: the importer's ERROR frame withheld (lost with its FIN)"
+                    % self.k)
+                continue
+            out += f
+        return bytes(out)
+
     def upward(self):
         """importer -> server"""
         try:
@@ -110,6 +134,8 @@ class Conn:
                     except OSError:
                         pass
                     return
+                if self.drop_after:
+                    b = self.frames(b)
                 try:
                     self.up.sendall(b)
                 except OSError as e:

@@ -3,9 +3,13 @@
 # Read a kchan channel to its end and check the numbers it carried, for
 # tests/guest-bridge-holders.sh (the writer is numbered.py send):
 #
-#   seqcheck.py drain PATH OUT SECONDS   read messages until end of file, one a line
+#   seqcheck.py drain PATH OUT SECONDS [PAUSE_AT GO]
+#                                        read messages until end of file, one a line
 #                                        into OUT (flushed, so OUT can be watched);
-#                                        status 1 if no end of file within SECONDS
+#                                        status 1 if no end of file within SECONDS;
+#                                        after PAUSE_AT messages, stop reading until
+#                                        the file GO exists (the channel fills up,
+#                                        the bridge stalls: a fixed "part-way")
 #   seqcheck.py check OUT FIRST COUNT    FIRST..FIRST+COUNT-1, each once, in order?
 #
 # check prints one summary line, which the test compares with
@@ -31,7 +35,7 @@ def ranges(nums, most=8):
     return " ".join(out)
 
 
-def drain(path, out, seconds):
+def drain(path, out, seconds, pause_at=None, go=None):
     end = time.monotonic() + seconds
     fd = os.open(path, os.O_RDONLY)
     n = 0
@@ -48,6 +52,13 @@ def drain(path, out, seconds):
                 return 0
             n += 1
             f.write(m if m.endswith(b"\n") else m + b"\n")
+            if n == pause_at:
+                while not os.path.exists(go):
+                    if time.monotonic() > end:
+                        sys.stderr.write("drain: paused after %d messages, no %s within %d s\n"
+                                         % (n, go, seconds))
+                        return 1
+                    time.sleep(0.05)
 
 
 def check(out, first, count):
@@ -82,11 +93,12 @@ def check(out, first, count):
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "drain":
-        return drain(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    if len(sys.argv) in (5, 7) and sys.argv[1] == "drain":
+        pause = (int(sys.argv[5]), sys.argv[6]) if len(sys.argv) == 7 else ()
+        return drain(sys.argv[2], sys.argv[3], float(sys.argv[4]), *pause)
     if len(sys.argv) == 5 and sys.argv[1] == "check":
         return check(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-    sys.stderr.write("usage: seqcheck.py drain PATH OUT SECONDS | check OUT FIRST COUNT\n")
+    sys.stderr.write("usage: seqcheck.py drain PATH OUT SECONDS [PAUSE_AT GO] | check OUT FIRST COUNT\n")
     return 2
 
 
