@@ -92,6 +92,14 @@ chan_state() { awk -v c="$2" '$1 == "channel" && $2 == c { print $5 }' "$1"; }
 status_to() { "$CB" status --status-socket "$1" >"$2" 2>&1; }
 imp_closed() { status_to "$1" "$1.st" && [ "$(chan_state "$1.st" "$2")" = closed ]; }
 
+# stalled LOCAL: the reader paused (drain PAUSE_AT), wait until LOCAL is
+# full: nothing more can be committed, every counter stands still.
+stalled() {
+	wait_for "$LIMIT" at_least "$W/${1#l-}.out" $((N / 5))
+	check "${1#l-}: the reader paused after $((N / 5)), $1 fills up" \
+		wait_for "$LIMIT" sh -c "[ \$(cat /sys/class/chan/$1/length) = $WIN ]"
+}
+
 # stop PID...: SIGKILL and reap (serves, relays: a scenario's leftovers).
 stop() { local p; for p; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 
@@ -133,7 +141,8 @@ single() {
 		echo "# $name: $(lines "$W/$name.out") messages delivered when the importer reconnected"
 	fi
 	if [ "$kill" = kill ]; then
-		wait_for "$LIMIT" at_least "$W/$name.out" $((N / 5))
+		stalled "l-$name"
+		status_to "$W/$name-imp.sock" "$W/$name-imp-at-kill.st"
 		kill -9 "$imp"
 		reaped "$imp"
 		echo "# $name: importer killed with SIGKILL after $(lines "$W/$name.out") messages"
@@ -152,6 +161,11 @@ single() {
 	if [ "$kill" != kill ]; then
 		same "$name: the importer's status: closed, committed all $N" "closed $N" \
 			"$(chan_state "$W/$name-imp.st" "$name") $(counter "$W/$name-imp.st" "$name" sent)"
+	else
+		same "$name: the importer's status: closed, committed all $N across the kill" "closed $N" \
+			"$(chan_state "$W/$name-imp.st" "$name") $(($(counter "$W/$name-imp-at-kill.st" "$name" sent) +
+			$(counter "$W/$name-imp.st" "$name" sent)))"
+		diag <"$W/$name-imp-at-kill.st"
 	fi
 	same "$name: the server's status: all $N acknowledged at the source" "$N" \
 		"$(counter "$W/$name-serve.st" "$name" acked)"
@@ -174,43 +188,64 @@ single cb 7102 0 kill
 single hd 7103 "$DROP"
 
 # --- 2: two importers of one source into one destination, one SIGKILLed -------
+# Each importer also carries an idle channel of its own (ti-ka-a, ti-ka-b), so
+# that it stays up until its counters are read.
 fill ti
+mkchan ti-ka-a --capacity 1
+mkchan ti-ka-b --capacity 1
 mkchan l-ti --capacity "$WIN"
+chans+=(l-ti-ka-a l-ti-ka-b)
 serve $W/ti-serve.log --listen 127.0.0.1:7104 "${KA[@]}" --export ti:recv \
-	--status-socket $W/ti-serve.sock
+	--export ti-ka-a:recv --export ti-ka-b:recv --status-socket $W/ti-serve.sock
 srv=$last_pid
 drain l-ti $W/ti.out $((N / 5))
-ti_args() { echo 127.0.0.1:7104 ti --recv --as l-ti --window "$WIN" "${KA[@]}" --status-socket "$W/ti-$1.sock"; }
+ti_args() {
+	echo 127.0.0.1:7104 ti --recv --as l-ti --window "$WIN" "${KA[@]}" \
+		--channel "ti-ka-$1:recv:l-ti-ka-$1" --status-socket "$W/ti-$1.sock"
+}
 # shellcheck disable=SC2046
 import $W/ti-a.log l-ti $(ti_args a)
 impa=$last_pid
-check "ti: importer a is connected" wait_for 60 grep -q "resuming after seq" $W/ti-a.log
+check "ti: importer a is connected" wait_for 60 grep -q "ti -> /dev/chan/l-ti: resuming after seq" $W/ti-a.log
 # shellcheck disable=SC2046
 import $W/ti-b.log l-ti $(ti_args b)
 impb=$last_pid
 # Only the handshake: a fixed bridge refuses b the source while a holds it.
 check "ti: importer b is connected" wait_for 60 grep -q "ready (protocol" $W/ti-b.log
-wait_for "$LIMIT" at_least $W/ti.out $((N / 5))
+stalled l-ti
+status_to $W/ti-a.sock $W/ti-a-at-kill.st
+status_to $W/ti-b.sock $W/ti-b-at-kill.st
 kill -9 "$impa"
 reaped "$impa"
 echo "# ti: importer a killed with SIGKILL after $(lines $W/ti.out) messages"
-status_to $W/ti-b.sock $W/ti-b-at-kill.st
 cp $W/ti-a.log $W/ti-a-killed.log
 # shellcheck disable=SC2046
 import $W/ti-a.log l-ti $(ti_args a)
 impa=$last_pid
 # Not asserted: a fixed bridge may make it wait while b holds the source.
-wait_for 30 grep -q "connected" $W/ti-a.log
+wait_for 30 grep -q "ready (protocol" $W/ti-a.log
 touch $W/ti.out.go
 verdict ti $W/ti.out
+# l-ti is closed: nothing more can be committed, the counters are final.
 status_to $W/ti-a.sock $W/ti-a.st
 status_to $W/ti-b.sock $W/ti-b.st
 status_to $W/ti-serve.sock $W/ti-serve.st
-for f in $W/ti-b-at-kill.st $W/ti-a.st $W/ti-b.st $W/ti-serve.st; do echo "--- $f"; cat "$f"; done | diag
+ca0=$(counter $W/ti-a-at-kill.st ti sent) ca1=$(counter $W/ti-a.st ti sent) cb1=$(counter $W/ti-b.st ti sent)
+da0=$(counter $W/ti-a-at-kill.st ti duplicates) da1=$(counter $W/ti-a.st ti duplicates)
+db1=$(counter $W/ti-b.st ti duplicates)
+same "ti: the importers' status: $N committed between them (a before the kill + a restarted + b)" \
+	"$N" "$((${ca0:-0} + ${ca1:-0} + ${cb1:-0}))"
+echo "# ti: committed $ca0 + $ca1 + $cb1, duplicates $da0 + $da1 + $db1 (a before the kill, a restarted, b)"
+same "ti: the server's status: all $N acknowledged at the source" "$N" \
+	"$(counter $W/ti-serve.st ti acked)"
+for f in $W/ti-a-at-kill.st $W/ti-b-at-kill.st $W/ti-a.st $W/ti-b.st $W/ti-serve.st; do
+	echo "--- $f"; cat "$f"
+done | diag
+"$CC" close ti-ka-a ti-ka-b
 reaped "$impb"
 rcb=$rc
 reaped "$impa"
-same "ti: both importers exit 0 once the source is closed and drained" "0 0" "$rcb $rc"
+same "ti: both importers exit 0 once the source and their idle channels are closed" "0 0" "$rcb $rc"
 stop "$srv"
 for f in $W/ti-*.log; do echo "--- $f"; cat "$f"; done | diag
 bridge_done
