@@ -100,6 +100,13 @@ stalled() {
 		wait_for "$LIMIT" sh -c "[ \$(cat /sys/class/chan/$1/length) = $WIN ]"
 }
 
+# outlived PROXYLOG: the server closed the half-dead connection (its
+# keepalive, or a fixed bridge's pre-emption) only after the reconnect came.
+outlived() {
+	awk '/^conn 2: accepted/ { a = NR } /^conn 1: server closed/ { c = NR }
+		END { exit !(a && c > a) }' "$1"
+}
+
 # stop PID...: SIGKILL and reap (serves, relays: a scenario's leftovers).
 stop() { local p; for p; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 
@@ -138,7 +145,9 @@ single() {
 			"$W/$name-proxy.log"
 		check "$name: the importer reconnects, relayed cleanly" \
 			wait_for "$LIMIT" grep -q "^conn 2: accepted, relayed cleanly" "$W/$name-proxy.log"
-		echo "# $name: $(lines "$W/$name.out") messages delivered when the importer reconnected"
+		check "$name: the server's side of the half-dead connection outlives the importer's reconnect" \
+			wait_for "$LIMIT" outlived "$W/$name-proxy.log"
+		echo "# $name: $(lines "$W/$name.out") messages delivered so far"
 	fi
 	if [ "$kill" = kill ]; then
 		stalled "l-$name"
