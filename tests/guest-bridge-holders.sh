@@ -127,7 +127,7 @@ stop() { local p; for p; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; don
 # reaped PID: wait (bounded) for PID to exit; its status in $rc (137 if killed).
 reaped() {
 	wait_for "$LIMIT" gone "$1" || kill -9 "$1" 2>/dev/null
-	wait "$1"; rc=$?
+	wait "$1" 2>/dev/null; rc=$?	# no "Killed" line from bash
 }
 
 # single NAME PORT DROP [kill]: one importer of NAME (and of the idle NAME-ka)
