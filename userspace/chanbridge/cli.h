@@ -37,6 +37,7 @@ struct bridge *bridge_new(int server);
 int bridge_setup(struct bridge *b);
 void serve_events(struct bridge *b);
 void serve_reap(struct bridge *b);
+void serve_tick(struct bridge *b, int64_t now, int64_t *next);
 void import_tick(struct bridge *b, int64_t now, int64_t *next);
 
 #endif
