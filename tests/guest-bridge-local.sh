@@ -36,8 +36,8 @@ srv=$last_pid
 check "the socket is connectable by everyone (srw-rw-rw-)" \
 	test "$(stat -c %A "$W/local.sock")" = srw-rw-rw-
 
-# as WHO NAME DIR: what an OPEN of NAME (send|recv) gets, as WHO.
-as() {
+# open_as WHO NAME DIR: what an OPEN of NAME (send|recv) gets, as WHO.
+open_as() {
 	local who=$1; shift
 	case $who in
 	root) $PY "$W/hostile.py" "$S" open "$@" ;;
@@ -47,19 +47,19 @@ as() {
 		$PY "$W/hostile.py" "$S" open "$@" ;;
 	esac 2>&1
 }
-same "root opens a 0600 channel of root's" opened "$(as root lc-priv recv)"
-same "nobody cannot receive from it: EACCES" "error 13" "$(as nobody lc-priv recv)"
-same "... nor send into it" "error 13" "$(as nobody lc-priv send)"
+same "root opens a 0600 channel of root's" opened "$(open_as root lc-priv recv)"
+same "nobody cannot receive from it: EACCES" "error 13" "$(open_as nobody lc-priv recv)"
+same "... nor send into it" "error 13" "$(open_as nobody lc-priv send)"
 check "... and the server says why" grep -q "refusing channel lc-priv: .*Permission denied (the peer's own rights)" $W/serve.log
-same "nobody receives from a 0666 channel" opened "$(as nobody lc-pub recv)"
-same "... and sends into it" opened "$(as nobody lc-pub send)"
-same "nobody receives from a 0644 channel" opened "$(as nobody lc-ro recv)"
-same "... but cannot send into it" "error 13" "$(as nobody lc-ro send)"
-same "nobody is refused a 0660 channel of group $G" "error 13" "$(as nobody lc-grp recv)"
-same "... and opens it with $G as a supplementary group" opened "$(as nobody+g lc-grp send)"
-same "nobody opens a 0600 channel that nobody owns" opened "$(as nobody lc-own recv)"
-same "a 0606 channel: others may" opened "$(as nobody lc-mask recv)"
-same "... the group's members may not, as with open(2)" "error 13" "$(as nobody+g lc-mask recv)"
+same "nobody receives from a 0666 channel" opened "$(open_as nobody lc-pub recv)"
+same "... and sends into it" opened "$(open_as nobody lc-pub send)"
+same "nobody receives from a 0644 channel" opened "$(open_as nobody lc-ro recv)"
+same "... but cannot send into it" "error 13" "$(open_as nobody lc-ro send)"
+same "nobody is refused a 0660 channel of group $G" "error 13" "$(open_as nobody lc-grp recv)"
+same "... and opens it with $G as a supplementary group" opened "$(open_as nobody+g lc-grp send)"
+same "nobody opens a 0600 channel that nobody owns" opened "$(open_as nobody lc-own recv)"
+same "a 0606 channel: others may" opened "$(open_as nobody lc-mask recv)"
+same "... the group's members may not, as with open(2)" "error 13" "$(open_as nobody+g lc-mask recv)"
 
 # A real importer, as root, through the socket: one message end to end.
 import $W/imp.log l-pub "$S" lc-pub --recv --as l-pub --status-socket $W/imp.sock
