@@ -184,10 +184,22 @@ static int count_src(const struct bridge *b, const char *src)
 }
 
 /*
- * The unauthenticated connection to drop for a new one: the oldest of the
- * source with the most of them, so that a flood from a few addresses pays
- * for itself before anyone else does.
+ * The unauthenticated connection to drop for a new one: one that has not
+ * even sent its HELLO before one that has (a good peer sends it at once),
+ * then one of the source with the most of them, so that a flood from a few
+ * addresses pays for itself before anyone else does, then the oldest.
  */
+static int drop_before(const struct conn *c, int n, const struct conn *v, int vn)
+{
+	int hello = c->state == C_HELLO, vhello = v->state == C_HELLO;
+
+	if (hello != vhello)
+		return hello;
+	if (n != vn)
+		return n > vn;
+	return c->id < v->id;
+}
+
 static struct conn *drop_victim(struct bridge *b)
 {
 	struct conn *v = NULL;
@@ -200,7 +212,7 @@ static struct conn *drop_victim(struct bridge *b)
 		if (!unauthed(c))
 			continue;
 		n = count_src(b, c->src);
-		if (n > vn || (n == vn && c->id < v->id)) {
+		if (!v || drop_before(c, n, v, vn)) {
 			v = c;
 			vn = n;
 		}
