@@ -136,32 +136,31 @@ static int unauthed(const struct conn *c)
 	return c->state != C_DEAD && !c->authed;
 }
 
-/* Close c before its handshake, telling it why; logged at a bounded rate. */
-static void serve_drop(struct conn *c, const char *why)
+/* Tell the peer why it goes, best effort (as conn_kill does): what the socket takes now. */
+static void send_limit(int fd, const char *why)
 {
 	uint8_t buf[CB_HDR + 16 + CB_TEXT_MAX];
 	struct cb_frame f = { .type = CB_ERROR, .u32 = CB_ERR_LIMIT,
 			      .data = (const uint8_t *)why, .len = (uint32_t)strlen(why) };
 	size_t n = cb_encode(buf, sizeof(buf), &f);
 
-	logmsg_rl("dropped", "conn %d %s: dropped: %s", c->id, c->peer, why);
-	/* Best effort, as conn_kill does: whatever the socket takes now. */
-	if (n && write(c->fd, buf, n) < 0)
+	if (n && write(fd, buf, n) < 0)
 		n = 0;
-	c->state = C_DEAD;
+}
+
+/* Close c before its handshake, telling it why; logged at a bounded rate. */
+static void serve_drop(struct conn *c, const char *why)
+{
+	logmsg_rl("dropped", "conn %d %s: dropped: %s", c->id, c->peer, why);
+	send_limit(c->fd, why);
+	c->state = C_DEAD;	/* closed when reaped, after this turn's events */
 }
 
 /* Refuse an accepted socket that never became a connection. */
 static void refuse_fd(int fd, const char *peer, const char *why)
 {
-	uint8_t buf[CB_HDR + 16 + CB_TEXT_MAX];
-	struct cb_frame f = { .type = CB_ERROR, .u32 = CB_ERR_LIMIT,
-			      .data = (const uint8_t *)why, .len = (uint32_t)strlen(why) };
-	size_t n = cb_encode(buf, sizeof(buf), &f);
-
 	logmsg_rl("refused", "refusing connection from %s: %s", peer, why);
-	if (n && write(fd, buf, n) < 0)
-		n = 0;
+	send_limit(fd, why);
 	close(fd);
 }
 
@@ -225,6 +224,7 @@ static int admit(struct bridge *b, int fd, const char *peer, const char *src)
 {
 	char why[CB_TEXT_MAX];
 	int n = count_ready(b), u = 0;
+	struct conn *v;
 
 	if (n >= b->max_conns) {
 		snprintf(why, sizeof(why), "%d connections (--max-conns)", n);
@@ -233,20 +233,18 @@ static int admit(struct bridge *b, int fd, const char *peer, const char *src)
 	}
 	n = count_src(b, src);
 	if (n >= b->max_per_addr) {
-		snprintf(why, sizeof(why), "%d unauthenticated connections from %s (--max-per-addr)",
-			 n, src);
+		snprintf(why, sizeof(why),
+			 "%d unauthenticated connections from %s (--max-per-addr)", n, src);
 		refuse_fd(fd, peer, why);
 		return -1;
 	}
 	for (int i = 0; i < b->nconns; i++)
 		u += unauthed(b->conns[i]);
-	if (u >= b->max_handshakes) {
-		snprintf(why, sizeof(why), "the oldest of %d unauthenticated connections "
-			 "(--max-handshakes)", u);
-		struct conn *v = drop_victim(b);
-
-		if (v)
-			serve_drop(v, why);
+	v = u >= b->max_handshakes ? drop_victim(b) : NULL;
+	if (v) {
+		snprintf(why, sizeof(why), "%d connections in their handshake (--max-handshakes)",
+			 u);
+		serve_drop(v, why);
 	}
 	/* Dead ones are reaped after the events of this turn: grow past them. */
 	if (b->nconns == b->conns_cap) {
@@ -311,8 +309,10 @@ static void peer_name(int fd, const struct sockaddr_storage *ss, char *peer, siz
 
 	if (ss->ss_family == AF_UNIX) {
 		/* Local peers are told apart by their uid, not by an address. */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-			cr.uid = (uid_t)-1, cr.pid = 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+			cr.uid = (uid_t)-1;
+			cr.pid = 0;
+		}
 		snprintf(peer, plen, "uid %u pid %d", (unsigned int)cr.uid, (int)cr.pid);
 		snprintf(src, slen, "uid %u", (unsigned int)cr.uid);
 		return;
@@ -495,7 +495,9 @@ int cmd_serve(int argc, char **argv)
 			if (parse_num(optarg, 1, 65536, &b->max_per_addr))
 				return usage_err("serve", "--max-per-addr wants 1..65536");
 			break;
-		case 'L': b->insecure_loopback = 1; break;
+		case 'L':
+			b->insecure_loopback = 1;
+			break;
 		case 'h': usage_serve(stdout); return 0;
 		default: usage_serve(stderr); return 2;
 		}
