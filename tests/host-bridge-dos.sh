@@ -51,13 +51,13 @@ serve() {
 stop() { kill -TERM "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=; }
 
 # legit PORT TRIES: how many of TRIES good importers, one after the other and
-# each given 2 s, completed the handshake.
+# each given 3 s, completed the handshake.
 k=0
 legit() {
 	local got=0 i
 	for i in $(seq "$2"); do
 		k=$((k + 1))
-		timeout 2 "$CB" import 127.0.0.1:"$1" dos-none --recv --as "dos-l$k" \
+		timeout 3 "$CB" import 127.0.0.1:"$1" dos-none --recv --as "dos-l$k" \
 			--psk-file "$W/psk" --status-socket "$W/imp$k.sock" --io epoll \
 			2>"$W/imp$k.log"
 		grep -q ": ready (protocol" "$W/imp$k.log" && got=$((got + 1))
@@ -68,13 +68,14 @@ lines() { wc -l <"$1"; }
 # CPU ticks (utime + stime) of a process so far.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# flood PORT NADDRS: 80 reconnecting idle sockets for 9 s, 3 good importers
-# in the middle; the good importers' count, and the serve's log lines.
+# flood PORT NADDRS: 80 reconnecting idle sockets for 12 s, 3 good importers
+# in the middle (done before the flood is); the good importers' count, and
+# the serve's log lines.
 flood() {
 	local p=$1 f got l0 l1
 	serve "$p"
 	l0=$(lines "$W/serve$p.log")
-	python3 "$FLOOD" "$p" 80 "$2" 9 reconnect >"$W/flood$p.out" &
+	python3 "$FLOOD" "$p" 80 "$2" 12 reconnect >"$W/flood$p.out" &
 	f=$!
 	sleep 1.5
 	got=$(legit "$p" 3)

@@ -262,16 +262,17 @@ static int admit(struct bridge *b, int fd, const char *peer, const char *src)
 }
 
 /*
- * The engine calls this when c's handshake is done: from now on c counts
- * against --max-conns, and is closed if that is full.  serve_tick() calls it
- * too for connections that became ready unnoticed, so a missed call only
- * delays the check to the end of the loop turn.
+ * The engine calls this when c's handshake is done (in either role: an
+ * importer's connection is ignored): from now on c counts against
+ * --max-conns, and is closed if that is full.  serve_tick() calls it too for
+ * connections that became ready unnoticed, so a missed call only delays the
+ * check to the end of the loop turn.
  */
 void serve_conn_ready(struct bridge *b, struct conn *c)
 {
 	int n;
 
-	if (c->authed || c->state != C_READY)
+	if (!b->server || c->authed || c->state != C_READY)
 		return;
 	n = count_ready(b);
 	c->authed = 1;
