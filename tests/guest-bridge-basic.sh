@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# chanbridge in one guest over 127.0.0.1: the command line (--help, usage
-# errors, a non-loopback listen without a PSK refused), netchan's echo
+# chanbridge in one guest over UNIX sockets: the command line (--help, usage
+# errors, a TCP listen without a PSK refused), netchan's echo
 # example from a shell, a few thousand numbered messages exactly once and in
 # order, close propagation, and `chanbridge status`.  Prints TAP.
 #
@@ -38,11 +38,17 @@ timeout 10 "$CB" serve --listen '[fe80::1%lo]:7071' --export x >/dev/null 2>$W/n
 check "... for the same reason" grep -q 'without --psk-file' $W/nopskz
 timeout 10 "$CB" serve --listen '[zz]:7071' --export x >/dev/null 2>&1; same \
 	"a bad --listen address: exit 2" 2 $?
+timeout 10 "$CB" serve --listen 127.0.0.1:7071 --export x >/dev/null 2>$W/nopsklo; same \
+	"loopback TCP without --psk-file is refused too: exit 2" 2 $?
+check "... and points at unix:PATH" grep -q 'listen on unix:PATH' $W/nopsklo
+timeout 10 "$CB" serve --listen unix:rel.sock --export x >/dev/null 2>&1; same \
+	"--listen unix: wants an absolute path: exit 2" 2 $?
+U1=unix:$W/b1.sock U2=unix:$W/b2.sock
 
 # --- netchan's echo example -------------------------------------------------------
 mkchan echo-in --capacity 4
 mkchan echo-out --capacity 4
-serve $W/serve.log --listen 127.0.0.1:7070 --io "$IO" --export echo-in:recv \
+serve $W/serve.log --listen $U1 --io "$IO" --export echo-in:recv \
 	--export echo-out:send --status-socket $W/serve.sock
 srv=$last_pid
 # "Host A" echoes what arrives on echo-out back on echo-in.
@@ -57,19 +63,19 @@ while True:
     os.write(o, m)
 ' &
 pids+=($!)
-import $W/imp-out.log r-echo-out 127.0.0.1:7070 echo-out --send --as r-echo-out \
+import $W/imp-out.log r-echo-out $U1 echo-out --send --as r-echo-out \
 	--io "$IO" --status-socket $W/imp-out.sock
 imp_out=$last_pid
-import $W/imp-in.log r-echo-in 127.0.0.1:7070 echo-in --recv --as r-echo-in \
+import $W/imp-in.log r-echo-in $U1 echo-in --recv --as r-echo-in \
 	--io "$IO" --status-socket $W/imp-in.sock
 imp_in=$last_pid
 echo hello >/dev/chan/r-echo-out
 got=$(timeout 60 "$CC" recv r-echo-in -n 1)
 same "echo hello through two bridges and back" "hello" "$got"
-check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.0.1:7070 (no PSK, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
+check "the serve log names the io backend" grep -q "serving 2 channels on $U1 (no PSK, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
 
 # --- direction limits -----------------------------------------------------------------
-timeout 60 "$CB" import 127.0.0.1:7070 echo-in --send --as wrong-dir \
+timeout 60 "$CB" import $U1 echo-in --send --as wrong-dir \
 	--status-socket $W/wd.sock 2>$W/wd.log; rc=$?
 same "sending into an export limited to :recv: the importer exits 1" 1 $rc
 check "... the server says why" grep -q "echo-in may not be sent into by importers" $W/serve.log
@@ -77,19 +83,19 @@ check "... the server says why" grep -q "echo-in may not be sent into by importe
 # --- ordering and exactly-once -------------------------------------------------------
 N=3000
 mkchan nums --capacity 16
-"$CB" import 127.0.0.1:7070 nums --recv --as r-nums --window 16 --io "$IO" \
+"$CB" import $U1 nums --recv --as r-nums --window 16 --io "$IO" \
 	--status-socket $W/imp-nums.sock 2>$W/imp-nums.log &
 pids+=($!)
 imp_nums=$!
-"$CB" serve --listen 127.0.0.1:7072 --io "$IO" --export nums:recv \
+"$CB" serve --listen $U2 --io "$IO" --export nums:recv \
 	--status-socket $W/serve2.sock 2>$W/serve2.log &
 pids+=($!)
-# (the import above connects to 7070, which does not export nums: it gives up)
+# (the import above connects to $U1, which does not export nums: it gives up)
 wait_for 30 grep -q "serving" $W/serve2.log
 wait "$imp_nums"; rc=$?
 same "importing a channel the server does not export: exit 1" 1 $rc
 check "... and the importer says why" grep -q "nums is not exported" $W/imp-nums.log
-import $W/imp-nums.log r-nums 127.0.0.1:7072 nums --recv --as r-nums --window 16 --io "$IO" \
+import $W/imp-nums.log r-nums $U2 nums --recv --as r-nums --window 16 --io "$IO" \
 	--status-socket $W/imp-nums.sock
 timeout 120 $PY "$NUM" send /dev/chan/nums 1 $N &
 sender=$!
@@ -126,5 +132,6 @@ same "serve exits 0 on SIGTERM" 0 $rc
 check "serve logs the shutdown" grep -q "shutting down" $W/serve.log
 for p in $imp_in $imp_out; do kill -TERM "$p"; wait "$p"; done
 check "the status socket is gone after shutdown" test ! -e $W/serve.sock
+check "... and so is the listening socket" test ! -e $W/b1.sock
 for f in $W/*.log; do echo "--- $f"; cat "$f"; done | diag
 bridge_done

@@ -3,7 +3,8 @@
 # Hostile peers against a live chanbridge serve in one guest: a wrong PSK,
 # no PSK, random bytes, a giant length, frames before the handshake, a
 # protocol violation after it, slow loris before and after the handshake,
-# and more connections than --max-conns.  Each closes only its own
+# more unauthenticated connections than --max-per-addr and more
+# authenticated ones than --max-conns.  Each closes only its own
 # connection with a logged reason; after each, a well-behaved importer still
 # gets its message, and the server's RSS stays bounded.  Prints TAP.
 #
@@ -76,9 +77,14 @@ well "after slow loris"
 
 # --- too many connections ------------------------------------------------------------------
 refused=$(timeout 60 $PY "$H" $P many 10)
-same "10 connections at --max-conns 4: 6 refused at once" 6 "$refused"
+same "10 unauthenticated connections from one address: 6 refused at once (--max-per-addr 4)" \
+	6 "$refused"
+check "... each refusal logged" grep -q "refusing connection from .*(--max-per-addr)" $W/serve.log
+sleep 1	# the four admitted ones are closed by now
+refused=$(timeout 60 $PY "$H" $P many-ready 6 $W/psk)
+same "6 authenticated connections at --max-conns 4: 2 refused" 2 "$refused"
 check "... each refusal logged" grep -q "refusing connection from .*(--max-conns)" $W/serve.log
-sleep 3	# the four admitted ones time out in the handshake
+sleep 3	# the admitted ones are closed or time out
 well "after the connection flood"
 
 rss1=$(rss_kb "$srv")

@@ -19,7 +19,7 @@ lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 mkchan rs --capacity 8	# the server's source: the importer receives
 mkchan rd --capacity 8	# the server's destination: the importer sends
 start_serve() {
-	CHANBRIDGE_CRASH_AFTER_COMMIT=${1:-0} serve $W/serve.log --listen 127.0.0.1:7090 --export rs:recv --export rd:send \
+	CHANBRIDGE_CRASH_AFTER_COMMIT=${1:-0} serve $W/serve.log --insecure-loopback --listen 127.0.0.1:7090 --export rs:recv --export rd:send \
 		--status-socket $W/serve.sock
 	srv=$last_pid
 }

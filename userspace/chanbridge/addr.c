@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ADDR:PORT: 1.2.3.4:P, host:P, [v6]:P, [fe80::1%eth0]:P, ::  (bare, with a port). */
+/*
+ * ADDR:PORT: 1.2.3.4:P, host:P, [v6]:P, [fe80::1%eth0]:P, ::  (bare, with a port);
+ * or unix:PATH, a UNIX socket, where the server knows its peers' credentials.
+ */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -7,8 +10,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "bridge.h"
+
+static int addr_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	size_t n = strlen(path);
+
+	/* An absolute path that fits: no abstract names, no relative surprises. */
+	if (path[0] != '/' || n >= sizeof(un->sun_path))
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
 
 int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -18,6 +37,8 @@ int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	char *end;
 	long p;
 
+	if (!strncmp(s, "unix:", 5))
+		return addr_parse_unix(s + 5, ss, len);
 	if (s[0] == '[') {
 		const char *e = strchr(s, ']');
 
@@ -75,6 +96,8 @@ void addr_str(const struct sockaddr *sa, char *buf, size_t len)
 
 		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
 		snprintf(buf, len, "[%s]:%u", h, ntohs(a->sin6_port));
+	} else if (sa->sa_family == AF_UNIX) {
+		snprintf(buf, len, "unix:%s", ((const struct sockaddr_un *)sa)->sun_path);
 	} else {
 		snprintf(buf, len, "?");
 	}

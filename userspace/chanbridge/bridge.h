@@ -117,6 +117,9 @@ struct conn {
 	unsigned int rr;
 	int fatal;		/* import: do not reconnect */
 	uint32_t watched;
+	/* serve.c's admission (serve_accept, serve_conn_ready) */
+	char src[80];		/* the peer's address without its port, or "uid N" */
+	int authed;		/* ready, and counted against --max-conns */
 };
 
 struct export {
@@ -142,7 +145,10 @@ struct bridge {
 	uint8_t psk[CB_PSK_MAX];
 	size_t psk_len;
 	uint32_t max_msg;
-	int max_conns;
+	int max_conns;		/* authenticated connections */
+	int max_handshakes;	/* unauthenticated ones, in total */
+	int max_per_addr;	/* unauthenticated ones from one source */
+	int insecure_loopback;	/* serve TCP on loopback without a key (tests) */
 	int keepalive_ms, hs_timeout_ms;
 	uint32_t window, capacity;
 	int capacity_set;
@@ -155,7 +161,9 @@ struct bridge {
 	struct export ex[CB_MAX_EXPORTS];
 	int nex;
 	struct conn **conns;
-	int nconns, next_id;
+	int nconns, conns_cap, next_id;
+	int64_t accept_at;	/* the listener is paused until then (accept failed) */
+	int accept_backoff_ms;
 	/* import */
 	char *target;
 	struct impch ic[CB_MAX_CHANS];
@@ -198,6 +206,9 @@ int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 int addr_is_loopback(const struct sockaddr_storage *ss);
 void addr_str(const struct sockaddr *sa, char *buf, size_t len);
 
+/* peercred.c: 0 if a UNIX-socket peer may open /dev/chan/NAME itself, else -EACCES */
+int peer_may_open(const struct conn *c, const char *name, int write);
+
 /* status.c */
 int status_listen(struct bridge *b);
 void status_serve(struct bridge *b);
@@ -205,6 +216,7 @@ int cmd_status(int argc, char **argv);
 
 /* serve.c, import.c: hooks the engine calls */
 void serve_conn_dead(struct bridge *b, struct conn *c);
+void serve_conn_ready(struct bridge *b, struct conn *c);	/* c reached C_READY */
 void import_conn_dead(struct bridge *b, struct conn *c);
 int serve_open(struct conn *c, const struct cb_frame *f);
 void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f);

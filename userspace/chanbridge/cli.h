@@ -9,11 +9,17 @@
 "usage: chanbridge serve [--listen ADDR:PORT] [--psk-file FILE] --export NAME[:send|:recv] ...\n" \
 "                        [--status-socket PATH] [--io uring|epoll] [--max-conns N] [--max-msg BYTES]\n" \
 "                        [--keepalive SECONDS] [--handshake-timeout SECONDS]\n" \
-"  default --listen 127.0.0.1:7070; a non-loopback address without --psk-file is refused.\n" \
+"                        [--max-handshakes N] [--max-per-addr N] [--insecure-loopback]\n" \
+"  default --listen 127.0.0.1:7070; a TCP address without --psk-file is refused, loopback\n" \
+"  too (unless --insecure-loopback: any local user gets our rights).  --listen unix:PATH\n" \
+"  checks each OPEN against the peer's uid and groups and the channel node's mode.\n" \
 "  NAME:recv = importers may only receive from NAME; NAME:send = only send into it;\n" \
 "  plain NAME = both.  ADDR may be an IPv4 address, `::`, or `[fe80::1%eth0]`.\n" \
 "  Defaults: --status-socket /run/chanbridge.sock, --io uring, --max-conns 64,\n" \
-"  --max-msg 65536, --keepalive 5 (dead after 4 silent intervals), --handshake-timeout 10.\n"
+"  --max-msg 65536, --keepalive 5 (dead after 4 silent intervals), --handshake-timeout 10.\n" \
+"  --max-conns counts authenticated connections; those in their handshake count against\n" \
+"  --max-handshakes 16 (at it, the oldest is dropped) and --max-per-addr 4 (past it,\n" \
+"  refused).\n"
 
 #define USAGE_IMPORT \
 "usage: chanbridge import ADDR:PORT NAME (--send|--recv) [--as LOCAL] [--window N] [--capacity N]\n" \
@@ -24,6 +30,7 @@
 "  an existing channel of that name is reused, which is what makes a restarted importer resume)\n" \
 "  --send: local writes go to the remote channel; --recv: remote messages appear locally.\n" \
 "  Extra --channel options import more channels over the same connection.\n" \
+"  ADDR:PORT may be unix:PATH, a serve's UNIX socket.\n" \
 "  Default --status-socket /run/chanbridge-import.sock.\n"
 
 #define USAGE_STATUS \
@@ -37,6 +44,7 @@ struct bridge *bridge_new(int server);
 int bridge_setup(struct bridge *b);
 void serve_events(struct bridge *b);
 void serve_reap(struct bridge *b);
+void serve_tick(struct bridge *b, int64_t now, int64_t *next);
 void import_tick(struct bridge *b, int64_t now, int64_t *next);
 
 #endif

@@ -63,6 +63,8 @@ struct bridge *bridge_new(int server)
 	b->io = EV_URING;
 	b->max_msg = 65536;
 	b->max_conns = 64;
+	b->max_handshakes = 16;
+	b->max_per_addr = 4;
 	b->keepalive_ms = 5000;
 	b->hs_timeout_ms = 10000;
 	b->window = 64;
@@ -118,7 +120,7 @@ int run_loop(struct bridge *b)
 				if (t < next)
 					next = t;
 			}
-			serve_reap(b);
+			serve_tick(b, now, &next);
 		} else {
 			import_tick(b, now, &next);
 			if (b->stop)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -45,6 +47,13 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 		err.u32 = CB_ERR_DIR;
 		snprintf(text, sizeof(text), "%s may not be %s by importers", f->name,
 			 src ? "received from" : "sent into");
+		goto refuse;
+	}
+	rc = peer_may_open(c, f->name, !src);
+	if (rc < 0) {
+		err.u32 = (uint32_t)-rc;
+		snprintf(text, sizeof(text), "open /dev/chan/%s: %s (the peer's own rights)",
+			 f->name, strerror(-rc));
 		goto refuse;
 	}
 	fd = kch_open(f->name, !src);
@@ -108,48 +117,285 @@ refuse:
 void serve_conn_dead(struct bridge *b, struct conn *c)
 {
 	(void)b;
-	logmsg("conn %d %s: closed", c->id, c->peer);
+	if (c->authed)
+		logmsg("conn %d %s: closed", c->id, c->peer);
+	else
+		logmsg_rl("closed", "conn %d %s: closed before its handshake", c->id, c->peer);
+}
+
+/*
+ * Admission.  A connection is unauthenticated until its handshake is done
+ * (C_READY); until then it costs us a buffer and an fd and has proved
+ * nothing, so it counts against --max-handshakes in total and
+ * --max-per-addr per source, never against --max-conns, which only
+ * authenticated connections fill.  The lines a peer can make us write are
+ * rate-limited (logmsg_rl).
+ */
+static int unauthed(const struct conn *c)
+{
+	return c->state != C_DEAD && !c->authed;
+}
+
+/* Tell the peer why it goes, best effort (as conn_kill does): what the socket takes now. */
+static void send_limit(int fd, const char *why)
+{
+	uint8_t buf[CB_HDR + 16 + CB_TEXT_MAX];
+	struct cb_frame f = { .type = CB_ERROR, .u32 = CB_ERR_LIMIT,
+			      .data = (const uint8_t *)why, .len = (uint32_t)strlen(why) };
+	size_t n = cb_encode(buf, sizeof(buf), &f);
+
+	if (n && write(fd, buf, n) < 0)
+		n = 0;
+}
+
+/* Close c before its handshake, telling it why; logged at a bounded rate. */
+static void serve_drop(struct conn *c, const char *why)
+{
+	logmsg_rl("dropped", "conn %d %s: dropped: %s", c->id, c->peer, why);
+	send_limit(c->fd, why);
+	c->state = C_DEAD;	/* closed when reaped, after this turn's events */
+}
+
+/* Refuse an accepted socket that never became a connection. */
+static void refuse_fd(int fd, const char *peer, const char *why)
+{
+	logmsg_rl("refused", "refusing connection from %s: %s", peer, why);
+	send_limit(fd, why);
+	close(fd);
+}
+
+static int count_ready(const struct bridge *b)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->nconns; i++)
+		n += b->conns[i]->state != C_DEAD && b->conns[i]->authed;
+	return n;
+}
+
+static int count_src(const struct bridge *b, const char *src)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->nconns; i++)
+		n += unauthed(b->conns[i]) && !strcmp(b->conns[i]->src, src);
+	return n;
+}
+
+/*
+ * The unauthenticated connection to drop for a new one: one that has not
+ * even sent its HELLO before one that has (a good peer sends it at once),
+ * then one of the source with the most of them, so that a flood from a few
+ * addresses pays for itself before anyone else does, then the oldest.
+ */
+static int drop_before(const struct conn *c, int n, const struct conn *v, int vn)
+{
+	int hello = c->state == C_HELLO, vhello = v->state == C_HELLO;
+
+	if (hello != vhello)
+		return hello;
+	if (n != vn)
+		return n > vn;
+	return c->id < v->id;
+}
+
+static struct conn *drop_victim(struct bridge *b)
+{
+	struct conn *v = NULL;
+	int vn = 0;
+
+	for (int i = 0; i < b->nconns; i++) {
+		struct conn *c = b->conns[i];
+		int n;
+
+		if (!unauthed(c))
+			continue;
+		n = count_src(b, c->src);
+		if (!v || drop_before(c, n, v, vn)) {
+			v = c;
+			vn = n;
+		}
+	}
+	return v;
+}
+
+/* Room for the new connection from src: 0, or -1 when it is refused (logged). */
+static int admit(struct bridge *b, int fd, const char *peer, const char *src)
+{
+	char why[CB_TEXT_MAX];
+	int n = count_ready(b), u = 0;
+	struct conn *v;
+
+	if (n >= b->max_conns) {
+		snprintf(why, sizeof(why), "%d connections (--max-conns)", n);
+		refuse_fd(fd, peer, why);
+		return -1;
+	}
+	n = count_src(b, src);
+	if (n >= b->max_per_addr) {
+		snprintf(why, sizeof(why),
+			 "%d unauthenticated connections from %s (--max-per-addr)", n, src);
+		refuse_fd(fd, peer, why);
+		return -1;
+	}
+	for (int i = 0; i < b->nconns; i++)
+		u += unauthed(b->conns[i]);
+	v = u >= b->max_handshakes ? drop_victim(b) : NULL;
+	if (v) {
+		snprintf(why, sizeof(why), "%d connections in their handshake (--max-handshakes)",
+			 u);
+		serve_drop(v, why);
+	}
+	/* Dead ones are reaped after the events of this turn: grow past them. */
+	if (b->nconns == b->conns_cap) {
+		int cap = b->conns_cap ? 2 * b->conns_cap : 64;
+		struct conn **nc = realloc(b->conns, sizeof(*nc) * (size_t)cap);
+
+		if (!nc) {
+			refuse_fd(fd, peer, "out of memory");
+			return -1;
+		}
+		b->conns = nc;
+		b->conns_cap = cap;
+	}
+	return 0;
+}
+
+/*
+ * The engine calls this when c's handshake is done (in either role: an
+ * importer's connection is ignored): from now on c counts against
+ * --max-conns, and is closed if that is full.  serve_tick() calls it too for
+ * connections that became ready unnoticed, so a missed call only delays the
+ * check to the end of the loop turn.
+ */
+void serve_conn_ready(struct bridge *b, struct conn *c)
+{
+	int n;
+
+	if (!b->server || c->authed || c->state != C_READY)
+		return;
+	n = count_ready(b);
+	c->authed = 1;
+	if (n >= b->max_conns)
+		conn_kill(c, CB_ERR_LIMIT, "%d authenticated connections (--max-conns)", n);
+}
+
+/*
+ * accept4() failing for want of fds or memory leaves the listener readable:
+ * stop watching it for a while (100 ms, doubling to 1 s) rather than spin,
+ * and let serve_tick() resume it.
+ */
+#define ACCEPT_BACKOFF_MIN_MS	100
+#define ACCEPT_BACKOFF_MAX_MS	1000
+
+static void accept_pause(struct bridge *b, int err)
+{
+	b->accept_backoff_ms = b->accept_backoff_ms ? 2 * b->accept_backoff_ms
+						    : ACCEPT_BACKOFF_MIN_MS;
+	if (b->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+		b->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+	b->accept_at = now_ms() + b->accept_backoff_ms;
+	ev_watch(b->ev, b->lfd, 0, &b->ltag);
+	logmsg_rl("accept", "accept: %s: not accepting for %d ms", strerror(err),
+		  b->accept_backoff_ms);
+}
+
+/* Who the peer is, for the log and the per-source count. */
+static void peer_name(int fd, const struct sockaddr_storage *ss, char *peer, size_t plen,
+		      char *src, size_t slen)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char *colon;
+
+	if (ss->ss_family == AF_UNIX) {
+		/* Local peers are told apart by their uid, not by an address. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+			cr.uid = (uid_t)-1;
+			cr.pid = 0;
+		}
+		snprintf(peer, plen, "uid %u pid %d", (unsigned int)cr.uid, (int)cr.pid);
+		snprintf(src, slen, "uid %u", (unsigned int)cr.uid);
+		return;
+	}
+	addr_str((const struct sockaddr *)ss, peer, plen);
+	snprintf(src, slen, "%s", peer);
+	colon = strrchr(src, ':');
+	if (colon)
+		*colon = 0;	/* the address without its port */
 }
 
 static void serve_accept(struct bridge *b)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	char peer[80];
+	char peer[80], src[sizeof(((struct conn *)0)->src)];
 	int fd = accept4(b->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct conn *c;
 	int one = 1;
 
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			logmsg("accept: %s", strerror(errno));
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			accept_pause(b, errno);
+		else if (errno != EAGAIN && errno != EINTR)
+			logmsg_rl("accept", "accept: %s", strerror(errno));
 		return;
 	}
-	addr_str((struct sockaddr *)&ss, peer, sizeof(peer));
-	if (b->nconns >= b->max_conns) {
-		static const char msg[] = "connection limit reached";
-		uint8_t buf[64];
-		struct cb_frame f = { .type = CB_ERROR, .u32 = CB_ERR_LIMIT,
-				      .data = (const uint8_t *)msg, .len = sizeof(msg) - 1 };
-		size_t n = cb_encode(buf, sizeof(buf), &f);
-
-		logmsg("refusing connection from %s: %d connections (--max-conns)", peer,
-		       b->nconns);
-		if (write(fd, buf, n) < 0)
-			n = 0;
-		close(fd);
+	b->accept_backoff_ms = 0;
+	peer_name(fd, &ss, peer, sizeof(peer), src, sizeof(src));
+	if (admit(b, fd, peer, src))
 		return;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = conn_new(b, fd, peer, C_HELLO);
 	if (!c) {
-		logmsg("refusing connection from %s: out of memory", peer);
+		logmsg_rl("refused", "refusing connection from %s: out of memory", peer);
 		close(fd);
 		return;
 	}
+	snprintf(c->src, sizeof(c->src), "%s", src);
 	b->conns[b->nconns++] = c;
-	logmsg("conn %d %s: accepted (%d of at most %d)", c->id, peer, b->nconns, b->max_conns);
+	logmsg_rl("accepted", "conn %d %s: accepted (%d connections)", c->id, peer, b->nconns);
 	conn_update(c);
+}
+
+/*
+ * A UNIX socket is made connectable by everyone: who may do what is decided
+ * per OPEN from the peer's credentials (peer_may_open()), as open(2) would.
+ * A stale socket of an earlier run is replaced; any other file is not.
+ */
+static int listen_unix(struct bridge *b)
+{
+	const char *path = ((struct sockaddr_un *)&b->addr)->sun_path;
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(b->lfd, (struct sockaddr *)&b->addr, b->addrlen) < 0)
+		return -1;
+	return chmod(path, 0666);
+}
+
+static int serve_listen(struct bridge *b, const char *listen_at)
+{
+	int one = 1, rc;
+
+	b->lfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (b->lfd < 0) {
+		logmsg("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (b->addr.ss_family == AF_UNIX) {
+		rc = listen_unix(b);
+	} else {
+		setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		rc = bind(b->lfd, (struct sockaddr *)&b->addr, b->addrlen);
+	}
+	if (rc < 0 || listen(b->lfd, 64) < 0) {
+		logmsg("listen on %s: %s", listen_at, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void usage_serve(FILE *f)
@@ -169,12 +415,15 @@ int cmd_serve(int argc, char **argv)
 		{ "max-msg", required_argument, NULL, 'm' },
 		{ "keepalive", required_argument, NULL, 'K' },
 		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "max-handshakes", required_argument, NULL, 'U' },
+		{ "max-per-addr", required_argument, NULL, 'A' },
+		{ "insecure-loopback", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct bridge *b = bridge_new(1);
 	const char *listen_at = "127.0.0.1:7070", *psk = NULL;
-	int o, one = 1;
+	int o, rc;
 
 	if (!b)
 		return 1;
@@ -239,6 +488,17 @@ int cmd_serve(int argc, char **argv)
 				return usage_err("serve", "--handshake-timeout wants 1..3600 seconds");
 			b->hs_timeout_ms *= 1000;
 			break;
+		case 'U':
+			if (parse_num(optarg, 1, 65536, &b->max_handshakes))
+				return usage_err("serve", "--max-handshakes wants 1..65536");
+			break;
+		case 'A':
+			if (parse_num(optarg, 1, 65536, &b->max_per_addr))
+				return usage_err("serve", "--max-per-addr wants 1..65536");
+			break;
+		case 'L':
+			b->insecure_loopback = 1;
+			break;
 		case 'h': usage_serve(stdout); return 0;
 		default: usage_serve(stderr); return 2;
 		}
@@ -249,25 +509,21 @@ int cmd_serve(int argc, char **argv)
 		return usage_err("serve", "nothing to serve: give --export NAME");
 	if (addr_parse(listen_at, &b->addr, &b->addrlen))
 		return usage_err("serve", "--listen %s: want ADDR:PORT", listen_at);
-	if (!addr_is_loopback(&b->addr) && !psk) {
+	if (b->addr.ss_family != AF_UNIX && !psk && !addr_is_loopback(&b->addr)) {
 		logmsg("refusing to listen on %s without --psk-file: anyone could connect",
 		       listen_at);
 		return 2;
 	}
+	if (b->addr.ss_family != AF_UNIX && !psk && !b->insecure_loopback) {
+		logmsg("refusing to listen on %s without --psk-file: any local user could reach "
+		       "the exports with our rights (listen on unix:PATH, where each OPEN is "
+		       "checked against the peer's credentials)", listen_at);
+		return 2;
+	}
 	if (psk && psk_load(b, psk))
 		return 1;
-	b->conns = calloc((size_t)b->max_conns, sizeof(*b->conns));
-	b->lfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!b->conns || b->lfd < 0) {
-		logmsg("socket: %s", strerror(errno));
+	if (serve_listen(b, listen_at))
 		return 1;
-	}
-	setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(b->lfd, (struct sockaddr *)&b->addr, b->addrlen) < 0 ||
-	    listen(b->lfd, 64) < 0) {
-		logmsg("listen on %s: %s", listen_at, strerror(errno));
-		return 1;
-	}
 	b->ltag.kind = T_LISTEN;
 	if (bridge_setup(b))
 		return 1;
@@ -281,12 +537,34 @@ int cmd_serve(int argc, char **argv)
 		       b->psk_len ? "PSK required" : "no PSK", ev_name(b->ev), b->max_conns,
 		       b->max_msg);
 	}
-	return run_loop(b);
+	rc = run_loop(b);
+	if (b->addr.ss_family == AF_UNIX)
+		unlink(((struct sockaddr_un *)&b->addr)->sun_path);
+	return rc;
 }
 
 void serve_events(struct bridge *b)
 {
 	serve_accept(b);
+}
+
+/*
+ * Per loop turn, before the wait: connections that became ready count as
+ * such, the listener resumes after a pause, and rate-limited lines that went
+ * quiet get their summary.
+ */
+void serve_tick(struct bridge *b, int64_t now, int64_t *next)
+{
+	for (int i = 0; i < b->nconns; i++)
+		serve_conn_ready(b, b->conns[i]);
+	serve_reap(b);
+	if (b->accept_at && now >= b->accept_at) {
+		b->accept_at = 0;
+		ev_watch(b->ev, b->lfd, POLLIN, &b->ltag);
+	}
+	if (b->accept_at && b->accept_at < *next)
+		*next = b->accept_at;
+	log_rl_flush();
 }
 
 /* Reap dead connections. */

@@ -6,6 +6,11 @@
 # within the time limit.
 #   hostile.py PORT random|giant|early|violation|loris|loris-ready [KEYFILE]
 #   hostile.py PORT many COUNT            open COUNT connections, report how many were refused
+#   hostile.py PORT many-ready COUNT KEYFILE   COUNT connections, each through the handshake
+#                                         before the next: report how many were refused
+#   hostile.py unix:PATH open NAME send|recv   handshake (no key), OPEN NAME: print
+#                                         "opened" or "error CODE"
+# PORT may be unix:PATH, a UNIX socket.
 import hashlib
 import hmac
 import os
@@ -22,8 +27,65 @@ def frame(t, body):
 
 
 def connect(port):
+    if str(port).startswith("unix:"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(port[5:])
+        return s
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     return s
+
+
+def recv_frame(s):
+    """One frame: (type, body), or None when the peer closed."""
+    h = b""
+    while len(h) < 4:
+        d = s.recv(4 - len(h))
+        if not d:
+            return None
+        h += d
+    n = struct.unpack(">I", h)[0]
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            return None
+        b += d
+    return b[0], b[1:]
+
+
+def open_chan(port, name, direction):
+    s = connect(port)
+    handshake(s, None)
+    d = 1 if direction == "send" else 2
+    s.sendall(frame(3, struct.pack(">IBIB", 1, d, 4, len(name)) + name.encode()))
+    f = recv_frame(s)
+    if f is None:
+        print("closed")
+    elif f[0] == 4:
+        print("opened")
+    elif f[0] == 13:
+        print("error %d" % struct.unpack(">I", f[1][4:8])[0])
+    else:
+        print("frame %d" % f[0])
+    s.close()
+    return 0
+
+
+def many_ready(port, count, key):
+    socks, refused = [], 0
+    for _ in range(count):
+        s = connect(port)
+        try:
+            handshake(s, key)
+            socks.append(s)
+        except (SystemExit, OSError):
+            refused += 1
+            s.close()
+    print(refused)
+    for s in socks:
+        s.close()
+    return 0
 
 
 def wait_closed(s, limit=30):
@@ -78,7 +140,13 @@ def handshake(s, key):
 
 
 def main():
-    port, mode = int(sys.argv[1]), sys.argv[2]
+    port, mode = sys.argv[1], sys.argv[2]
+    port = port if port.startswith("unix:") else int(port)
+    if mode == "open":
+        return open_chan(port, sys.argv[3], sys.argv[4])
+    if mode == "many-ready":
+        return many_ready(port, int(sys.argv[3]),
+                          open(sys.argv[4], "rb").read().rstrip(b"\r\n"))
     key = open(sys.argv[3], "rb").read().rstrip(b"\r\n") if len(sys.argv) > 3 and mode != "many" else None
     if mode == "many":
         count = int(sys.argv[3])
