@@ -80,6 +80,14 @@ static struct kchm_chan *kchm_chans;
 static struct kchm_file **kchm_files;
 static int kchm_nfiles;
 static uint64_t kchm_next_id;
+static void (*kchm_ack_fn)(void *arg, const char *name, uint64_t seq);
+static void *kchm_ack_arg;
+
+void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq), void *arg)
+{
+	kchm_ack_fn = fn;
+	kchm_ack_arg = arg;
+}
 
 /* ----- files and readiness ---------------------------------------------- */
 
@@ -804,6 +812,8 @@ int kchm_ack(int fd, uint64_t id)
 		return -EBADF;
 	for (msg = kchm_unhold(f, id, 1, &n); msg; msg = next) {
 		next = msg->next;
+		if (kchm_ack_fn)
+			kchm_ack_fn(kchm_ack_arg, f->ch->name, msg->seq);
 		free(msg);
 	}
 	kchm_settle(f->ch);

@@ -73,6 +73,11 @@ unsigned int kchm_poll(int fd);
 int kchm_info_name(const char *name, struct kchan_info *info);
 /* The seqs queued, oldest first, up to @max: how many are queued. */
 unsigned int kchm_queued_seqs(const char *name, uint64_t *seqs, unsigned int max);
+/*
+ * Call @fn for every message an ACK frees, with its channel and seq (NULL:
+ * no more), so a harness can check that only what was delivered is acked.
+ */
+void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq), void *arg);
 /* Release every file and forget every channel: a fresh model. */
 void kchm_reset(void);
 

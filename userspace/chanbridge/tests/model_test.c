@@ -53,6 +53,15 @@ static unsigned int length(const char *name)
 	return kchm_info_name(name, &info) ? ~0U : info.length;
 }
 
+static uint64_t acked_sum;
+
+static void on_ack(void *arg, const char *name, uint64_t seq)
+{
+	(void)arg;
+	if (!strcmp(name, "h"))
+		acked_sum += seq;
+}
+
 static void test_hold(void)
 {
 	uint64_t id[4], seq[4], s;
@@ -65,6 +74,7 @@ static void test_hold(void)
 	w = kch_open("h", 1);
 	r = kch_open("h", 0);
 	r2 = kch_open("h", 0);
+	kchm_on_ack(on_ack, NULL);
 	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0]) == -EAGAIN, "hold of nothing: EAGAIN");
 	for (i = 0; i < 3; i++)
 		ok &= put(w, i == 0 ? "a" : i == 1 ? "bb" : "ccc") == i + 1;
@@ -82,6 +92,8 @@ static void test_hold(void)
 	check(kch_hold(r, buf, sizeof(buf), &id[3], &s) == -ENOBUFS, "capacity held: ENOBUFS");
 	check(kch_ack(r, id[2]) == 2 && held("h") == 1,
 	      "ACK by id releases the file's earlier holds too, not another file's");
+	check(acked_sum == 1 + 3, "the ack hook saw seqs 1 and 3");
+	kchm_on_ack(NULL, NULL);
 	check(kch_ack(r2, id[0]) == 0 && held("h") == 1, "ACK of an id below the file's holds: 0");
 	check(put(w, "e") == 1 && put(w, "f") == 1, "acked slots take writes");
 	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0]) == 1 && seq[0] == 4,
