@@ -409,6 +409,10 @@ static int compare(const struct step *s, unsigned long round,
 	return 0;
 }
 
+static const char *const poll_what[NFILES] = {
+	"poll of file 0", "poll of file 1", "poll of file 2", "poll of file 3", "poll of file 4",
+};
+
 #define INFO_FIELDS(X) X(state) X(capacity) X(length) X(msg_max) X(readers) \
 	X(writers) X(sent) X(received) X(held)
 
@@ -429,15 +433,13 @@ static int compare_state(const struct step *s, unsigned long round)
 	for (i = 0; i < NFILES; i++) {
 		unsigned int pa = poll_fd(real.fd[i]), pb = poll_fd(model.fd[i]);
 
-		if (pa != pb) {
-			fprintf(stderr, "model_diff: file %d:", i);
-			return differ(s, round, "poll", pa, pb);
-		}
+		if (pa != pb)
+			return differ(s, round, poll_what[i], pa, pb);
 	}
 	return 0;
 }
 
-/* The model alone: its pipes say what kchm_poll() says. */
+/* The model's pipes say what kchm_poll() says ("kernel" is kchm_poll()'s). */
 static int check_model_poll(const struct step *s, unsigned long round)
 {
 	int i;
@@ -446,10 +448,8 @@ static int check_model_poll(const struct step *s, unsigned long round)
 		unsigned int want = kchm_poll(model.fd[i]) & (POLLIN | POLLOUT | POLLHUP | POLLERR);
 		unsigned int got = poll_fd(model.fd[i]);
 
-		if (want != got) {
-			fprintf(stderr, "model_diff: file %d:", i);
-			return differ(s, round, "pipe poll vs kchm_poll", want, got);
-		}
+		if (want != got)
+			return differ(s, round, poll_what[i], want, got);
 	}
 	return 0;
 }
