@@ -13,8 +13,8 @@
  * The delivery contract, checked as it goes and at the end:
  *  - every message the bridge acks to the kernel was sent in a DATA frame
  *    before (else it is lost: nobody has it);
- *  - no seq goes out twice in one session, and every DATA carries the
- *    bytes of its seq;
+ *  - no seq goes out twice in one session, nor below one that went out
+ *    already in it, and every DATA carries the bytes of its seq;
  *  - nothing is lost from the channel: once the connection is gone,
  *    queued + held + acked == produced;
  *  - no crash, no leak (ASan, UBSan, LeakSanitizer).
@@ -62,6 +62,8 @@ static struct {
 	uint8_t sent_ever[MAX_SEQ + 1];	/* seq went out in a DATA frame */
 	uint8_t sent_now[MAX_SEQ + 1];	/* ... in this session */
 	uint64_t max_sent;		/* highest seq sent, any session */
+	uint64_t last_sent;		/* the last seq sent in this session */
+	int trace;			/* FUZZ_CONN_TRACE: say what goes out */
 	uint64_t credit;		/* the CREDIT total granted this session */
 	int producer;			/* the producer's file */
 } h;
@@ -107,8 +109,11 @@ static void check_data(const struct cb_frame *f)
 
 	if (f->chan != CHAN || f->seq == 0 || f->seq > h.produced)
 		abort();	/* a seq the producer never wrote */
-	if (h.sent_now[f->seq])
-		abort();	/* twice in one session */
+	if (h.trace)
+		fprintf(stderr, "fuzz_conn: DATA seq %llu\n", (unsigned long long)f->seq);
+	if (h.sent_now[f->seq] || f->seq < h.last_sent)
+		abort();	/* twice, or below one already sent, in one session */
+	h.last_sent = f->seq;
 	snprintf(want, sizeof(want), "msg %llu", (unsigned long long)f->seq);
 	if (f->len != strlen(want) || memcmp(f->data, want, f->len))
 		abort();	/* the bytes of another message */
@@ -281,6 +286,9 @@ static struct conn *session_new(struct bridge *b)
 	if (!c)
 		abort();
 	memset(h.sent_now, 0, sizeof(h.sent_now));
+	h.last_sent = 0;
+	if (h.trace)
+		fprintf(stderr, "fuzz_conn: new session\n");
 	h.wire_len = h.wire_off = h.out_len = 0;
 	h.credit = 0;
 	return c;
@@ -314,7 +322,7 @@ static void setup(struct bridge *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct bridge b;
+	static struct bridge b;	/* static: the engine keeps pointers into it */
 	struct kchan_info info;
 	struct conn *c;
 
@@ -322,6 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.in = data;
 	h.size = size;
 	h.hostile = (next() & 1) && !getenv("FUZZ_CONN_HONEST");
+	h.trace = !!getenv("FUZZ_CONN_TRACE");
 	if (kch_create(SRC, 1 + next() % 8, 64) != 0)
 		abort();
 	h.producer = kchm_open(SRC, 1);
@@ -346,6 +355,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kchm_info_name(SRC, &info) || info.held ||
 	    info.length + h.acked != h.produced)
 		abort();
+	if (h.trace)
+		fprintf(stderr, "fuzz_conn: produced %llu, acked %llu, queued %u\n",
+			(unsigned long long)h.produced, (unsigned long long)h.acked, info.length);
 	kchm_on_ack(NULL, NULL);
 	kchm_release(h.producer);
 	kchm_reset();
