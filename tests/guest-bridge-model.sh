@@ -34,9 +34,9 @@ for m in "$root"/build/userspace/chanbridge/model-mutants/model_diff_*; do
 	[ -x "$m" ] || continue
 	mutants=$((mutants + 1))
 	name=${m##*/model_diff_}
-	"$m" --seed 1 --rounds 20 --steps 300 >$W/mutant.out 2>&1; rc=$?
+	"$m" --seed 1 --rounds 20 --steps 300 >"$W"/mutant.out 2>&1; rc=$?
 	same "a model with $name differs from the kernel" 1 $rc
-	grep -v ': round [0-9]*:' $W/mutant.out | tail -2 | diag
+	grep -v ': round [0-9]*:' "$W"/mutant.out | tail -2 | diag
 done
 [ "$mutants" -gt 0 ] || skip "mutants of the model" "none built (make userspace)"
 # What the runs covered, for the log.
