@@ -7,8 +7,9 @@
  * channel's first), STREAM_SEQ's seq, and after every step each file's
  * poll() readiness (the model's pipe fds against the kernel's files) and
  * INFO's state, capacity, msg_max, length, held, readers, writers, sent
- * and received.  Issue 13: a model not checked against the kernel proves
- * nothing.
+ * and received; readers and writers asleep in read() and write() (threads
+ * in the kernel, waiters in the model), when and with what they complete.
+ * Issue 13: a model not checked against the kernel proves nothing.
  *
  *   model_diff [--model-only] [--seed N] [--rounds N] [--steps N] [-v]
  *
@@ -24,11 +25,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kch.h"
@@ -168,12 +172,13 @@ static struct backend model = {
 
 enum op {
 	OP_WRITE, OP_READ, OP_HOLD, OP_ACK, OP_RETURN, OP_RETURN_ALL, OP_SEND_ONCE,
-	OP_STREAM_SEQ, OP_FORGET, OP_RELEASE, OP_CLOSE, OP_NR
+	OP_STREAM_SEQ, OP_FORGET, OP_RELEASE, OP_WRITE_WAIT, OP_READ_WAIT, OP_CANCEL,
+	OP_CLOSE, OP_NR
 };
 
 static const char *const op_names[OP_NR] = {
 	"write", "read", "hold", "ack", "return", "return_all", "send_once",
-	"stream_seq", "forget", "release", "close",
+	"stream_seq", "forget", "release", "write_wait", "read_wait", "cancel", "close",
 };
 
 /* How often each is drawn, out of 100; a close 1 in 400 (gen_step()). */
@@ -181,6 +186,7 @@ static const unsigned int op_weights[OP_NR] = {
 	[OP_WRITE] = 18, [OP_READ] = 8, [OP_HOLD] = 20, [OP_ACK] = 14,
 	[OP_RETURN] = 4, [OP_RETURN_ALL] = 3, [OP_SEND_ONCE] = 16,
 	[OP_STREAM_SEQ] = 4, [OP_FORGET] = 2, [OP_RELEASE] = 3,
+	[OP_WRITE_WAIT] = 3, [OP_READ_WAIT] = 3, [OP_CANCEL] = 2,
 };
 
 struct step {
@@ -259,7 +265,7 @@ static void gen_step(struct round_state *rs, struct step *s)
 		f = below(NFILES);
 	s->file = f;
 	s->len = pick_len(rs->msg_max);
-	if (s->op == OP_READ || s->op == OP_HOLD)
+	if (s->op == OP_READ || s->op == OP_HOLD || s->op == OP_READ_WAIT)
 		s->len = below(6) ? rs->msg_max : pick_len(rs->msg_max);
 	s->id = rs->nids[f] && below(8) ? rs->ids[f][below(rs->nids[f] < NIDS ? rs->nids[f] : NIDS)] :
 		below(3);
@@ -361,13 +367,16 @@ static unsigned int poll_fd(int fd)
 
 static int verbose;
 
-/* What the operations returned, for -v: >0, 0, and each errno. */
+/*
+ * What the operations returned, for -v: >0, 0, and each errno; a sleeping
+ * read or write counts EINPROGRESS when it starts, its result when done.
+ */
 #define NBUCKETS	130
 static unsigned long hist[OP_NR][NBUCKETS];
 
-static void count(const struct step *s, long rc)
+static void count(enum op op, long rc)
 {
-	hist[s->op][rc > 0 ? 0 : rc == 0 ? 1 : -rc < NBUCKETS - 2 ? 2 - rc : 1] += 1;
+	hist[op][rc > 0 ? 0 : rc == 0 ? 1 : -rc < NBUCKETS - 2 ? 2 - rc : 1] += 1;
 }
 
 static void print_hist(void)
@@ -379,7 +388,8 @@ static void print_hist(void)
 		for (b = 0; b < NBUCKETS; b++)
 			if (hist[op][b])
 				fprintf(stderr, " %s:%lu", b == 0 ? ">0" : b == 1 ? "0" :
-					strerrorname_np(b - 2) ?: "?", hist[op][b]);
+					strerrorname_np(b - 2) ? strerrorname_np(b - 2) : "?",
+					hist[op][b]);
 		fprintf(stderr, "\n");
 	}
 }
@@ -454,6 +464,212 @@ static int check_model_poll(const struct step *s, unsigned long round)
 	return 0;
 }
 
+/*
+ * ----- sleeping readers and writers ----------------------------------------
+ *
+ * A blocking read() or write() on a file of its own: in the kernel a thread
+ * asleep in kchan_wait(), in the model a kchm_waiter.  Started only once
+ * the thread is seen asleep in its syscall (or done); collected, on both
+ * sides, in the step where the model completes it: the thread is joined
+ * before the next step, so its copy out (ch->copying) is over by then.
+ * A cancel is a signal (SIGUSR1, no SA_RESTART: EINTR).
+ */
+#define NWAITERS	3
+
+struct waiter {
+	int active, write;
+	size_t len;
+	unsigned char msg[MSG_MAX + 2];	/* a writer's */
+	/* kernel */
+	int rfd;
+	pthread_t thread;
+	atomic_int tid, done;
+	ssize_t rres;
+	unsigned char rbuf[MSG_MAX + 2];
+	/* model */
+	int mfd, mdone;
+	struct kchm_waiter *mw;
+	ssize_t mres;
+	unsigned char mbuf[MSG_MAX + 2];
+};
+
+static struct waiter waiters[NWAITERS];
+
+static void *waiter_thread(void *arg)
+{
+	struct waiter *w = arg;
+	ssize_t n;
+
+	atomic_store(&w->tid, (int)gettid());
+	n = w->write ? write(w->rfd, w->msg, w->len) : read(w->rfd, w->rbuf, w->len);
+	w->rres = n < 0 ? -errno : n;
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/* The thread sleeps in read (0) or write (1): /proc says so. */
+static int waiter_asleep(struct waiter *w)
+{
+	char path[64], buf[256], *p;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", atomic_load(&w->tid));
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", atomic_load(&w->tid));
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && p[1] == ' ' && p[2] == 'S' && nr == (w->write ? 1 : 0);
+}
+
+/* Wait for the kernel's thread to finish (1) or to fall asleep (0). */
+static int waiter_settle(struct waiter *w, int want_done)
+{
+	int i;
+
+	for (i = 0; i < 20000; i++) {	/* 10 s, for a slow TCG guest */
+		if (atomic_load(&w->done))
+			return 1;
+		if (!want_done && atomic_load(&w->tid) && waiter_asleep(w))
+			return 0;
+		usleep(500);
+	}
+	return atomic_load(&w->done);
+}
+
+static void waiter_free(struct waiter *w, int model_only)
+{
+	if (!model_only) {
+		pthread_join(w->thread, NULL);
+		close(w->rfd);
+	}
+	kchm_release(w->mfd);
+	w->active = 0;
+}
+
+/* Both sides completed @w: the same result, the same bytes. */
+static int waiter_compare(const struct step *s, unsigned long round, struct waiter *w,
+			  int model_only)
+{
+	int rc = 0;
+
+	count(w->write ? OP_WRITE_WAIT : OP_READ_WAIT, w->mres);
+	if (!model_only && !waiter_settle(w, 1))
+		rc = differ(s, round, "a waiter the model completed sleeps on", 1, 0);
+	else if (!model_only && w->rres != w->mres)
+		rc = differ(s, round, w->write ? "sleeping write" : "sleeping read",
+			    w->rres, w->mres);
+	else if (!model_only && !w->write && w->rres > 0 && memcmp(w->rbuf, w->mbuf, w->rres))
+		rc = differ(s, round, "sleeping read's bytes", 0, 1);
+	if (rc && !atomic_load(&w->done))
+		pthread_kill(w->thread, SIGUSR1);
+	waiter_free(w, model_only);
+	return rc;
+}
+
+/* The two sides disagree whether @w is done: end both. */
+static void waiter_abort(struct waiter *w)
+{
+	if (!w->mdone)
+		kchm_waiter_cancel(w->mw);
+	if (!atomic_load(&w->done))
+		pthread_kill(w->thread, SIGUSR1);
+	waiter_free(w, 0);
+}
+
+static int waiter_start(const struct step *s, unsigned long round, int model_only)
+{
+	struct waiter *w = NULL;
+	char path[sizeof(KCHAN_DEV_DIR) + KCHAN_NAME_MAX + 1];
+	int i, write = s->op == OP_WRITE_WAIT;
+
+	for (i = 0; i < NWAITERS && !w; i++)
+		if (!waiters[i].active)
+			w = &waiters[i];
+	if (!w)
+		return 0;	/* all busy: nothing, on both sides */
+	memset(w, 0, sizeof(*w));
+	w->active = 1;
+	w->write = write;
+	w->len = s->len;
+	memcpy(w->msg, s->msg, sizeof(w->msg));
+	w->mfd = kchm_open(chan_name, write);
+	w->mres = write ? kchm_write_begin(w->mfd, s->msg, s->len, &w->mw) :
+		kchm_read_begin(w->mfd, w->mbuf, s->len, &w->mw);
+	w->mdone = w->mres != -EINPROGRESS;
+	if (!w->mdone)
+		count(s->op, w->mres);
+	if (!model_only) {
+		snprintf(path, sizeof(path), "%s/%s", KCHAN_DEV_DIR, chan_name);
+		w->rfd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+		if (w->rfd < 0 || pthread_create(&w->thread, NULL, waiter_thread, w)) {
+			fprintf(stderr, "model_diff: waiter: %s\n", strerror(errno));
+			exit(2);
+		}
+		if (waiter_settle(w, 0) != w->mdone) {
+			differ(s, round, "the call sleeps", !atomic_load(&w->done), !w->mdone);
+			waiter_abort(w);
+			return 1;
+		}
+	}
+	return w->mdone ? waiter_compare(s, round, w, model_only) : 0;
+}
+
+/* After every step: a waiter the model completed is collected on both sides. */
+static int waiters_check(const struct step *s, unsigned long round, int model_only)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < NWAITERS && !rc; i++) {
+		struct waiter *w = &waiters[i];
+
+		if (!w->active)
+			continue;
+		if (!w->mdone)
+			w->mdone = kchm_waiter_done(w->mw, &w->mres);
+		if (w->mdone)
+			rc = waiter_compare(s, round, w, model_only);
+		else if (!model_only && atomic_load(&w->done))
+			rc = differ(s, round, "a waiter the model still has completed", 1, 0);
+	}
+	return rc;
+}
+
+/* A signal for the first sleeping waiter (@all: every one, at the end of a round). */
+static int waiters_cancel(const struct step *s, unsigned long round, int model_only, int all)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < NWAITERS; i++) {
+		struct waiter *w = &waiters[i];
+
+		if (!w->active)
+			continue;
+		w->mres = kchm_waiter_cancel(w->mw);
+		w->mdone = 1;
+		if (!model_only)
+			pthread_kill(w->thread, SIGUSR1);
+		rc |= waiter_compare(s, round, w, model_only);
+		if (!all)
+			break;
+	}
+	return rc;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;	/* only to interrupt a sleeping read or write */
+}
+
 /* Remember the hold ids a file got, to ack and return them later. */
 static void note(struct round_state *rs, const struct step *s, const struct result *r)
 {
@@ -493,17 +709,27 @@ static int run_round(unsigned long round, unsigned long steps, int model_only)
 			return 2;
 	for (rs.step = 1; rs.step <= steps && !rc; rs.step++) {
 		gen_step(&rs, &s);
+		if (s.op == OP_WRITE_WAIT || s.op == OP_READ_WAIT || s.op == OP_CANCEL) {
+			rc = s.op == OP_CANCEL ? waiters_cancel(&s, round, model_only, 0) :
+				waiter_start(&s, round, model_only);
+			if (!rc && !model_only)
+				rc = compare_state(&s, round);
+			if (!rc)
+				rc = check_model_poll(&s, round);
+			continue;
+		}
 		run_step(&model, &s, &rb);
-		count(&s, rb.rc);
+		count(s.op, rb.rc);
 		note(&rs, &s, &rb);
 		if (model_only) {
-			rc = check_model_poll(&s, round);
+			rc = waiters_check(&s, round, 1) || check_model_poll(&s, round);
 			continue;
 		}
 		run_step(&real, &s, &ra);
-		rc = compare(&s, round, &ra, &rb) || compare_state(&s, round) ||
-		     check_model_poll(&s, round);
+		rc = compare(&s, round, &ra, &rb) || waiters_check(&s, round, 0) ||
+		     compare_state(&s, round) || check_model_poll(&s, round);
 	}
+	rc |= waiters_cancel(&s, round, model_only, 1);
 	for (i = 0; i < NFILES; i++) {
 		if (!model_only)
 			real.release(real.fd[i]);
@@ -537,6 +763,7 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);	/* write()'s EPIPE is what we compare */
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_usr1 }, NULL);
 	rng_state = seed;
 	for (r = 1; r <= rounds; r++) {
 		rc = run_round(r, steps, model_only);

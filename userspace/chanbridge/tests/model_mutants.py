@@ -60,7 +60,7 @@ def main():
         c = os.path.join(out, f"kch_model_{name}.c")
         with open(c, "w") as f:
             f.write(f'#line 1 "kch_model.c ({name})"\n' + src.replace(good, bad))
-        subprocess.run([cc, *cflags, "-I" + top, "-I" + os.path.join(top, "model"),
+        subprocess.run([cc, *cflags, "-pthread", "-I" + top, "-I" + os.path.join(top, "model"),
                         "-o", os.path.join(out, f"model_diff_{name}"),
                         os.path.join(here, "model_diff.c"), os.path.join(top, "kch.c"), c],
                        check=True)
