@@ -712,6 +712,9 @@ static int run_round(unsigned long round, unsigned long steps, int model_only)
 		if (s.op == OP_WRITE_WAIT || s.op == OP_READ_WAIT || s.op == OP_CANCEL) {
 			rc = s.op == OP_CANCEL ? waiters_cancel(&s, round, model_only, 0) :
 				waiter_start(&s, round, model_only);
+			/* A write may have woken a sleeping reader: collect it first. */
+			if (!rc)
+				rc = waiters_check(&s, round, model_only);
 			if (!rc && !model_only)
 				rc = compare_state(&s, round);
 			if (!rc)
