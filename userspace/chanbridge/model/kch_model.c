@@ -98,7 +98,7 @@ static struct kchm_file *kchm_file(int fd)
 
 int kchm_is_file(int fd)
 {
-	return kchm_file(fd) != NULL;
+	return !!kchm_file(fd);
 }
 
 static struct kchm_chan *kchm_lookup(const char *name)
@@ -347,7 +347,7 @@ static int kchm_try_send(struct kchm_chan *ch, struct kchm_msg *msg,
 static int kchm_try_recv(struct kchm_chan *ch, size_t room, struct kchm_msg **msgp)
 {
 	struct kchm_msg *msg = ch->queue;
-	struct kchm_waiter *w;
+	struct kchm_waiter *w = ch->sendq;
 
 	*msgp = NULL;
 	if (msg) {
@@ -355,7 +355,7 @@ static int kchm_try_recv(struct kchm_chan *ch, size_t room, struct kchm_msg **ms
 			return -EMSGSIZE;
 		ch->queue = msg->next;
 		ch->length--;
-	} else if ((w = ch->sendq)) {	/* straight from a sleeping writer */
+	} else if (w) {		/* straight from a sleeping writer */
 		if (w->msg->len > room)
 			return -EMSGSIZE;
 		ch->sendq = w->next;
