@@ -47,7 +47,7 @@ struct msg {
 enum role { ROLE_SRC, ROLE_DST };
 enum sstate { S_OPENING, S_RUN, S_DONE, S_FAILED };
 
-/* Control frames a stream owes the far side (sent when there is room). */
+/* Control frames a stream owes the far side (stream.owed; sent when there is room). */
 #define P_OPEN		0x01
 #define P_STREAM	0x02
 #define P_RESUME	0x04
@@ -71,21 +71,21 @@ struct stream {
 	uint64_t stream;	/* the source channel's info.id */
 	uint32_t msg_max, capacity, window;
 	struct chstat *st;
-	unsigned int pend;	/* P_* */
+	unsigned int owed;	/* P_*: control frames not sent yet */
 	uint32_t watched;	/* events asked of the loop for fd */
 	/* source */
 	int resumed;
 	uint64_t resume;	/* the destination's last committed seq */
 	uint64_t credit, sent_frames;
-	struct msg *fl, *fl_tail;	/* held, in seq order */
-	int nfl, unsent;
+	struct msg *held, *held_tail;	/* held from the channel, in seq order */
+	int nheld, unsent;	/* unsent: held, not yet sent in this session */
 	int eof;
 	int nobufs;		/* HOLD said ENOBUFS: retry after an ack */
 	uint64_t last_seq;
 	uint64_t max_sent;	/* highest seq sent in this session */
 	/* destination */
-	struct msg *pq, *pq_tail;	/* received, not yet committed */
-	int npq;
+	struct msg *to_commit, *to_commit_tail;	/* received, not yet committed */
+	int nto_commit;
 	uint64_t granted, received, last_rx, committed;
 	int close_rcvd;
 	uint64_t close_seq;
@@ -112,9 +112,9 @@ struct conn {
 	uint64_t pong_token;
 	int need_pong;
 	int64_t rtt_us;
-	struct stream *s[CB_MAX_CHANS];
-	int ns;
-	unsigned int rr;
+	struct stream *streams[CB_MAX_CHANS];
+	int nstreams;
+	unsigned int next_turn;	/* the stream whose DATA goes first in the next round */
 	int fatal;		/* import: do not reconnect */
 	uint32_t watched;
 	/* serve.c's admission (serve_accept, serve_conn_ready) */
@@ -158,16 +158,16 @@ struct bridge {
 	socklen_t addrlen;
 	struct tag ltag;
 	int lfd;
-	struct export ex[CB_MAX_EXPORTS];
-	int nex;
+	struct export exports[CB_MAX_EXPORTS];
+	int nexports;
 	struct conn **conns;
 	int nconns, conns_cap, next_id;
 	int64_t accept_at;	/* the listener is paused until then (accept failed) */
 	int accept_backoff_ms;
 	/* import */
 	char *target;
-	struct impch ic[CB_MAX_CHANS];
-	int nic;
+	struct impch imports[CB_MAX_CHANS];
+	int nimports;
 	struct conn *conn;
 	int64_t reconnect_at;
 	int backoff_ms;
