@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "evloop.h"
 #include "frame.h"
@@ -91,9 +92,11 @@ struct stream {
 	uint64_t close_seq;
 };
 
-enum cstate { C_CONNECTING, C_HELLO, C_AUTH, C_READY, C_DEAD };
+enum cstate { C_CONNECTING, C_TLS, C_HELLO, C_READY, C_DEAD };
 
 struct bridge;
+struct tls_ctx;
+struct tls_conn;
 
 struct conn {
 	struct tag tag;		/* T_CONN */
@@ -117,6 +120,8 @@ struct conn {
 	unsigned int rr;
 	int fatal;		/* import: do not reconnect */
 	uint32_t watched;
+	struct tls_conn *tls;	/* NULL: plain TCP (loopback) */
+	uint32_t tls_wants;	/* POLLIN or POLLOUT the TLS layer waits for */
 };
 
 struct export {
@@ -139,8 +144,7 @@ struct bridge {
 	int server;
 	struct evloop *ev;
 	enum ev_kind io;
-	uint8_t psk[CB_PSK_MAX];
-	size_t psk_len;
+	struct tls_ctx *tls;	/* NULL: plain TCP, loopback only */
 	uint32_t max_msg;
 	int max_conns;
 	int keepalive_ms, hs_timeout_ms;
@@ -186,12 +190,34 @@ void conn_free(struct conn *c);
 void conn_start(struct conn *c);	/* import: connected; send HELLO */
 void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
 
-/* auth.c */
-int psk_load(struct bridge *b, const char *path);
-void psk_mac(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
-	     uint8_t out[CB_MAC]);
-int psk_check(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
-	      const uint8_t mac[CB_MAC]);
+void conn_hello(struct conn *c);	/* transport ready: HELLO (import sends first) */
+
+/* conn_tls.c: the transport, TLS or plain */
+struct bridge_tls_opts {
+	const char *psk_file, *identity;
+	const char *cert, *key, *ca, *server_name;
+	int no_tls, no_ktls;
+};
+struct conn_tls_info {
+	const char *mode;	/* "psk", "cert" or "none" */
+	const char *version, *cipher;
+	int ktls_send, ktls_recv;
+	const char *principal;
+};
+/* 0, or the exit status for a usage (2) or configuration (1) error. */
+int bridge_tls_init(struct bridge *b, const struct bridge_tls_opts *o, int loopback,
+		    const char *host);
+const char *bridge_tls_mode(const struct bridge *b);
+int conn_tls_new(struct conn *c);
+void conn_tls_free(struct conn *c);
+void conn_tls_step(struct conn *c);
+void conn_tls_info(const struct conn *c, struct conn_tls_info *info);
+/* The authenticated peer: PSK identity or certificate name; "" without TLS. */
+const char *conn_principal(const struct conn *c);
+ssize_t conn_io_read(struct conn *c, void *buf, size_t len);
+ssize_t conn_io_write(struct conn *c, const void *buf, size_t len);
+int conn_io_pending(const struct conn *c);
+uint32_t conn_io_wants(const struct conn *c);
 
 /* addr.c */
 int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);

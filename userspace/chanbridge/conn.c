@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -38,7 +37,7 @@ struct conn *conn_new(struct bridge *b, int fd, const char *peer, enum cstate st
 	c->wcap = CB_CTL_RESERVE;
 	c->rbuf = malloc(c->rcap);
 	c->wbuf = malloc(c->wcap);
-	if (!c->rbuf || !c->wbuf || getrandom(c->nonce, CB_NONCE, 0) != CB_NONCE) {
+	if (!c->rbuf || !c->wbuf || conn_tls_new(c)) {
 		free(c->rbuf);
 		free(c->wbuf);
 		free(c);
@@ -102,6 +101,7 @@ void conn_free(struct conn *c)
 {
 	for (int i = 0; i < c->ns; i++)
 		stream_free(c->s[i]);
+	conn_tls_free(c);
 	if (c->fd >= 0) {
 		ev_forget(c->b->ev, c->fd);
 		close(c->fd);
@@ -122,12 +122,14 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	logmsg("conn %d %s: closing: %s", c->id, c->peer, why);
-	if (code && c->fd >= 0) {
+	/* Not in C_TLS: frames go through TLS or not at all. */
+	if (code && c->fd >= 0 && c->state != C_TLS && c->state != C_CONNECTING) {
 		/* Best effort: tell the peer why, without waiting for it. */
 		if (c->wcap - c->wlen < CB_HDR + 9 + CB_TEXT_MAX)
 			c->wlen = 0;
 		put_error(c, 0, code, why);
-		if (write(c->fd, c->wbuf, c->wlen) < 0)
+		c->state = C_DEAD;	/* a failing TLS write must not recurse */
+		if (conn_io_write(c, c->wbuf, c->wlen) < 0)
 			c->wlen = 0;
 	}
 	c->state = C_DEAD;
@@ -162,21 +164,34 @@ static void stream_fail(struct stream *s, int err, const char *what, int tell)
 
 static void send_hello(struct conn *c)
 {
+	/* The nonce is unused: TLS authenticates, and HELLO keeps its layout. */
 	struct cb_frame f = {
 		.type = CB_HELLO, .magic = CB_MAGIC, .version = CB_VERSION,
-		.flags = c->b->psk_len ? CB_HELLO_PSK : 0, .u32 = c->max_msg ? c->max_msg : c->b->max_msg,
+		.u32 = c->max_msg ? c->max_msg : c->b->max_msg,
 	};
 
-	memcpy(f.bytes, c->nonce, CB_NONCE);
 	put(c, &f);
 }
 
+/* Import: connected.  The TLS handshake first, when there is TLS. */
 void conn_start(struct conn *c)
 {
 	logmsg("conn %d %s: connected", c->id, c->peer);
-	c->state = C_HELLO;
 	c->hs_deadline = now_ms() + c->b->hs_timeout_ms;
-	send_hello(c);
+	if (c->tls) {
+		c->state = C_TLS;
+		conn_tls_step(c);
+		return;
+	}
+	conn_hello(c);
+}
+
+/* The transport is up (and authenticated, with TLS): HELLO, the importer first. */
+void conn_hello(struct conn *c)
+{
+	c->state = C_HELLO;
+	if (!c->b->server)
+		send_hello(c);
 	conn_update(c);
 }
 
@@ -196,8 +211,12 @@ static void ready(struct conn *c)
 	c->wbuf = w;
 	c->wcap = CB_CTL_RESERVE + 2 * rcap;
 	c->state = C_READY;
-	logmsg("conn %d %s: ready (protocol %d, max message %u bytes, %s)", c->id, c->peer,
-	       CB_VERSION, c->max_msg, c->b->psk_len ? "PSK verified both ways" : "no PSK");
+	if (c->tls)
+		logmsg("conn %d %s: ready (protocol %d, max message %u bytes, TLS, peer \"%s\")",
+		       c->id, c->peer, CB_VERSION, c->max_msg, conn_principal(c));
+	else
+		logmsg("conn %d %s: ready (protocol %d, max message %u bytes, no TLS)", c->id,
+		       c->peer, CB_VERSION, c->max_msg);
 	if (!c->b->server) {
 		c->b->backoff_ms = 0;
 		for (int i = 0; i < c->ns; i++)
@@ -208,51 +227,19 @@ static void ready(struct conn *c)
 static void on_hello(struct conn *c, const struct cb_frame *f)
 {
 	struct bridge *b = c->b;
-	int mine = b->psk_len != 0, theirs = !!(f->flags & CB_HELLO_PSK);
 
 	if (f->magic != CB_MAGIC)
 		return conn_kill(c, CB_ERR_PROTO, "bad magic 0x%08x: not a chanbridge peer", f->magic);
 	if (f->version != CB_VERSION)
 		return conn_kill(c, CB_ERR_VERSION, "peer speaks protocol %u, we speak %d",
 				 f->version, CB_VERSION);
-	if (mine && !theirs)
-		return conn_kill(c, CB_ERR_AUTH, "peer has no PSK, and we require one");
-	if (!mine && theirs)
-		return conn_kill(c, CB_ERR_AUTH, "peer wants a PSK, and we have none");
+	if (f->flags & CB_HELLO_PSK)
+		return conn_kill(c, CB_ERR_AUTH, "peer wants the old HMAC exchange: use TLS");
 	if (f->u32 == 0)
 		return conn_kill(c, CB_ERR_PROTO, "max message 0");
 	c->max_msg = f->u32 < b->max_msg ? f->u32 : b->max_msg;
-	memcpy(c->peer_nonce, f->bytes, CB_NONCE);
 	if (b->server)
 		send_hello(c);
-	if (!mine)
-		return ready(c);
-	c->state = C_AUTH;
-	if (!b->server) {
-		struct cb_frame a = { .type = CB_AUTH };
-
-		psk_mac(b, 0, c->nonce, c->peer_nonce, a.bytes);
-		put(c, &a);
-	}
-}
-
-static void on_auth(struct conn *c, const struct cb_frame *f)
-{
-	struct bridge *b = c->b;
-
-	if (b->server) {
-		if (!psk_check(b, 0, c->peer_nonce, c->nonce, f->bytes))
-			return conn_kill(c, CB_ERR_AUTH, "authentication failed: wrong key");
-		struct cb_frame a = { .type = CB_AUTH };
-
-		psk_mac(b, 1, c->peer_nonce, c->nonce, a.bytes);
-		put(c, &a);
-	} else {
-		if (!psk_check(b, 1, c->nonce, c->peer_nonce, f->bytes)) {
-			c->fatal = 1;
-			return conn_kill(c, CB_ERR_AUTH, "the server failed to prove the key");
-		}
-	}
 	ready(c);
 }
 
@@ -491,13 +478,6 @@ static void on_frame(struct conn *c, const struct cb_frame *f)
 			return conn_kill(c, CB_ERR_PROTO, "%s before HELLO", cb_typename(f->type));
 		return on_hello(c, f);
 	}
-	if (c->state == C_AUTH) {
-		if (f->type == CB_ERROR)
-			goto error;
-		if (f->type != CB_AUTH)
-			return conn_kill(c, CB_ERR_PROTO, "%s before AUTH", cb_typename(f->type));
-		return on_auth(c, f);
-	}
 	switch (f->type) {
 	case CB_HELLO: case CB_AUTH:
 		return conn_kill(c, CB_ERR_PROTO, "%s after the handshake", cb_typename(f->type));
@@ -638,7 +618,8 @@ error:
 			text[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f ? (char)f->data[i] : '?';
 		text[n] = 0;
 		if (f->chan == 0) {
-			if (f->u32 == CB_ERR_AUTH || f->u32 == CB_ERR_VERSION)
+			/* Final only from a peer TLS authenticated: anyone can say no. */
+			if (c->tls && (f->u32 == CB_ERR_AUTH || f->u32 == CB_ERR_VERSION))
 				c->fatal = 1;
 			return conn_kill(c, 0, "peer reports error %u: %s", f->u32, text);
 		}
@@ -666,7 +647,7 @@ static void conn_read(struct conn *c)
 
 		if (c->rlen == c->rcap)
 			return conn_kill(c, CB_ERR_PROTO, "frame does not fit the buffer");
-		n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		n = conn_io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == 0)
 			return conn_kill(c, 0, "peer closed the connection");
 		if (n < 0) {
@@ -819,7 +800,7 @@ static void fill(struct conn *c)
 static void conn_flush(struct conn *c)
 {
 	while (c->wlen) {
-		ssize_t n = write(c->fd, c->wbuf, c->wlen);
+		ssize_t n = conn_io_write(c, c->wbuf, c->wlen);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -836,7 +817,7 @@ void conn_update(struct conn *c)
 	struct bridge *b = c->b;
 	int i, rounds;
 
-	if (c->state == C_DEAD || c->state == C_CONNECTING)
+	if (c->state == C_DEAD || c->state == C_CONNECTING || c->state == C_TLS)
 		goto out;
 	/* Streams and output feed each other: a few rounds until quiet. */
 	for (rounds = 0; rounds < 4 && c->state != C_DEAD; rounds++) {
@@ -870,8 +851,11 @@ out:
 	{
 		uint32_t w = POLLIN;
 
-		if (c->wlen || c->state == C_CONNECTING)
+		if (c->state == C_TLS)
+			w = c->tls_wants;
+		else if (c->wlen || c->state == C_CONNECTING)
 			w |= POLLOUT;
+		w |= conn_io_wants(c);
 		if (w != c->watched) {
 			ev_watch(b->ev, c->fd, w, c);
 			c->watched = w;
@@ -895,7 +879,11 @@ void conn_event(struct conn *c, uint32_t events)
 		conn_start(c);
 		return;
 	}
-	if (events & (POLLIN | POLLERR | POLLHUP))
+	if (c->state == C_TLS) {
+		conn_tls_step(c);
+		return;
+	}
+	if (events & (POLLIN | POLLERR | POLLHUP) || conn_io_pending(c))
 		conn_read(c);
 	conn_update(c);
 }
@@ -909,6 +897,13 @@ void conn_timers(struct conn *c, int64_t now)
 	if (c->state != C_READY && now >= c->hs_deadline)
 		return conn_kill(c, CB_ERR_PROTO, "handshake not done within %d ms",
 				 b->hs_timeout_ms);
+	/* Records OpenSSL decrypted and holds: poll will not report them. */
+	if (conn_io_pending(c)) {
+		conn_read(c);
+		conn_update(c);
+		if (c->state == C_DEAD)
+			return;
+	}
 	if (c->state != C_READY)
 		return;
 	/* A hold limit reached by other holders: no ack of ours will lift it. */
@@ -934,6 +929,8 @@ int64_t conn_next_timer(const struct conn *c)
 	const struct bridge *b = c->b;
 	int64_t t;
 
+	if (conn_io_pending(c))
+		return now_ms();
 	if (c->state != C_READY)
 		return c->hs_deadline;
 	t = c->last_ping + b->keepalive_ms;

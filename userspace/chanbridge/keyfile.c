@@ -71,8 +71,10 @@ int keyfile_id_ok(const char *id, size_t len)
 {
 	if (len == 0 || len > KF_ID_MAX || id[0] == '#')
 		return 0;
+	/* No quotes or backslashes: principals go into logs and status JSON as they are. */
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f)
+		if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f ||
+		    id[i] == '"' || id[i] == '\\')
 			return 0;
 	return 1;
 }

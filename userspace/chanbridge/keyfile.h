@@ -25,7 +25,7 @@ int secret_open(const char *path, char *err, size_t errlen);
 int keyfile_lookup(const char *path, const char *id, size_t idlen, uint8_t key[KF_KEY_LEN],
 		   char *id_out, char *err, size_t errlen);
 
-/* Is this a valid identity (1..KF_ID_MAX printable bytes, no space or '#')? */
+/* Is this a valid identity (1..KF_ID_MAX printable bytes, no space, quote, backslash, leading '#')? */
 int keyfile_id_ok(const char *id, size_t len);
 
 /* Write a new key file with one line and a random key (0600, O_EXCL). */

@@ -141,7 +141,7 @@ static void serve_accept(struct bridge *b)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c = conn_new(b, fd, peer, C_HELLO);
+	c = conn_new(b, fd, peer, b->tls ? C_TLS : C_HELLO);
 	if (!c) {
 		logmsg("refusing connection from %s: out of memory", peer);
 		close(fd);
@@ -161,7 +161,7 @@ int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
-		{ "psk-file", required_argument, NULL, 'k' },
+		TLS_LONGOPTS,
 		{ "export", required_argument, NULL, 'e' },
 		{ "status-socket", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },
@@ -173,16 +173,18 @@ int cmd_serve(int argc, char **argv)
 		{ 0 }
 	};
 	struct bridge *b = bridge_new(1);
-	const char *listen_at = "127.0.0.1:7070", *psk = NULL;
-	int o, one = 1;
+	const char *listen_at = "127.0.0.1:7070";
+	struct bridge_tls_opts tls = { 0 };
+	int o, one = 1, rc;
 
 	if (!b)
 		return 1;
 	snprintf(b->status_path, sizeof(b->status_path), "/run/chanbridge.sock");
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (bridge_tls_getopt(o, optarg, &tls))
+			continue;
 		switch (o) {
 		case 'l': listen_at = optarg; break;
-		case 'k': psk = optarg; break;
 		case 'e': {
 			char *colon = strchr(optarg, ':');
 			struct export *e;
@@ -249,13 +251,16 @@ int cmd_serve(int argc, char **argv)
 		return usage_err("serve", "nothing to serve: give --export NAME");
 	if (addr_parse(listen_at, &b->addr, &b->addrlen))
 		return usage_err("serve", "--listen %s: want ADDR:PORT", listen_at);
-	if (!addr_is_loopback(&b->addr) && !psk) {
-		logmsg("refusing to listen on %s without --psk-file: anyone could connect",
-		       listen_at);
-		return 2;
+	if (tls.identity)
+		return usage_err("serve", "--identity is for import: serve takes every line");
+	if (tls.server_name)
+		return usage_err("serve", "--server-name is for import");
+	rc = bridge_tls_init(b, &tls, addr_is_loopback(&b->addr), NULL);
+	if (rc) {
+		if (!b->tls && !tls.psk_file && !tls.cert)
+			logmsg("refusing to listen on %s without --psk-file or --cert", listen_at);
+		return rc;
 	}
-	if (psk && psk_load(b, psk))
-		return 1;
 	b->conns = calloc((size_t)b->max_conns, sizeof(*b->conns));
 	b->lfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (!b->conns || b->lfd < 0) {
@@ -278,7 +283,7 @@ int cmd_serve(int argc, char **argv)
 		addr_str((struct sockaddr *)&b->addr, at, sizeof(at));
 		logmsg("serving %d channel%s on %s (%s, %s, at most %d connections, "
 		       "messages up to %u bytes)", b->nex, b->nex == 1 ? "" : "s", at,
-		       b->psk_len ? "PSK required" : "no PSK", ev_name(b->ev), b->max_conns,
+		       bridge_tls_mode(b), ev_name(b->ev), b->max_conns,
 		       b->max_msg);
 	}
 	return run_loop(b);

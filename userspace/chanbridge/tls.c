@@ -71,13 +71,13 @@ static void ssl_errstr(char *buf, size_t len, const char *what)
 
 /* --- the principal -------------------------------------------------------- */
 
-/* A name usable as a principal: printable ASCII, no NUL, not empty. */
+/* A name usable as a principal: printable ASCII without quotes or backslashes. */
 static int copy_name(char *out, size_t outlen, const unsigned char *s, int len)
 {
 	if (len <= 0 || (size_t)len >= outlen)
 		return -1;
 	for (int i = 0; i < len; i++)
-		if (s[i] < 0x20 || s[i] >= 0x7f)
+		if (s[i] < 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
 			return -1;
 	memcpy(out, s, (size_t)len);
 	out[len] = 0;
