@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # chanbridge in one guest over 127.0.0.1: the command line (--help, usage
-# errors, a non-loopback listen without a PSK refused), netchan's echo
+# errors, a non-loopback listen without a key refused), netchan's echo
 # example from a shell, a few thousand numbered messages exactly once and in
-# order, close propagation, and `chanbridge status`.  Prints TAP.
+# order, close propagation, `chanbridge status`, and TLS: genkey, key files
+# refused, numbered messages over TLS 1.3 with a PSK (kernel TLS when the tls
+# module loads), wrong keys retried, never final.  Prints TAP.
 #
 #   tools/vm/run --kernel KVER -- tests/guest-bridge-basic.sh
 set -uo pipefail
@@ -19,6 +21,10 @@ check "--help exits 0" test $rc = 0
 check "--help prints the serve synopsis" grep -q '^usage: chanbridge serve \[--listen ADDR:PORT\]' $W/help
 check "--help prints the import synopsis" grep -q '^usage: chanbridge import ADDR:PORT NAME (--send|--recv)' $W/help
 check "--help prints the status synopsis" grep -q '^usage: chanbridge status \[--status-socket PATH\] \[--json\]' $W/help
+check "--help prints the genkey synopsis" grep -q '^usage: chanbridge genkey \[--identity NAME\] FILE' $W/help
+"$CB" serve --listen 0.0.0.0:7071 --no-tls --export x >/dev/null 2>$W/notls; same \
+	"--no-tls off loopback: exit 2" 2 $?
+check "... and says why" grep -q 'no-tls is for loopback only' $W/notls
 "$CB" >/dev/null 2>&1; same "no command: exit 2" 2 $?
 "$CB" serve --frob >/dev/null 2>&1; same "unknown option: exit 2" 2 $?
 "$CB" serve >/dev/null 2>&1; same "serve without --export: exit 2" 2 $?
@@ -66,7 +72,7 @@ imp_in=$last_pid
 echo hello >/dev/chan/r-echo-out
 got=$(timeout 60 "$CC" recv r-echo-in -n 1)
 same "echo hello through two bridges and back" "hello" "$got"
-check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.0.1:7070 (no PSK, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
+check "the serve log names the io backend" grep -q "serving 2 channels on 127.0.0.1:7070 (no TLS, $( [ "$IO" = epoll ] && echo epoll || echo io_uring)" $W/serve.log
 
 # --- direction limits -----------------------------------------------------------------
 timeout 60 "$CB" import 127.0.0.1:7070 echo-in --send --as wrong-dir \
@@ -118,6 +124,66 @@ same "after a close, the far channel drains what was sent before it, then ends" 
 wait_for 30 gone "$last_pid"
 check "the importer exits once every channel is closed" gone "$last_pid"
 check "the importer logged the close" grep -q "closed after seq" $W/imp-nums.log
+
+# --- TLS ---------------------------------------------------------------------------------------
+# Kernel TLS needs the tls module; without it the same runs in user space.
+modprobe tls 2>/dev/null
+"$CB" genkey --identity imp1 $W/imp1.key >/dev/null; same "genkey: exit 0" 0 $?
+check "genkey writes a 0600 key file" test "$(stat -c %a $W/imp1.key)" = 600
+"$CB" genkey $W/imp1.key >/dev/null 2>&1; same "genkey does not overwrite a file: exit 1" 1 $?
+"$CB" genkey --identity stranger $W/stranger.key >/dev/null
+"$CB" genkey --identity imp1 $W/wrong.key >/dev/null
+(umask 077 && cat $W/imp1.key >$W/server.keys && echo "# a comment" >>$W/server.keys)
+cp $W/server.keys $W/open.keys && chmod 644 $W/open.keys
+timeout 10 "$CB" serve --listen 127.0.0.1:7074 --psk-file $W/open.keys --export x \
+	--status-socket $W/x.sock >/dev/null 2>$W/open.log; same "a key file others can read: exit 1" 1 $?
+check "... and says why" grep -q 'mode 0644 lets group or others at the key: refused' $W/open.log
+ln -s $W/server.keys $W/link.keys
+timeout 10 "$CB" serve --listen 127.0.0.1:7074 --psk-file $W/link.keys --export x \
+	--status-socket $W/x.sock >/dev/null 2>$W/link.log; same "a symlinked key file: exit 1" 1 $?
+check "... and says why" grep -q 'is a symbolic link: refused' $W/link.log
+mkchan tnums --capacity 16
+serve $W/tls.log --listen 127.0.0.1:7073 --io "$IO" --psk-file $W/server.keys --export tnums:recv \
+	--status-socket $W/tls.sock
+tsrv=$last_pid
+check "serve says it runs TLS with a PSK" grep -q "(TLS, PSK, " $W/tls.log
+import $W/imp-tls.log r-tnums 127.0.0.1:7073 tnums --recv --as r-tnums --window 16 --io "$IO" \
+	--psk-file $W/imp1.key --status-socket $W/imp-tls.sock
+timeout 120 $PY "$NUM" send /dev/chan/tnums 1 $N &
+sender=$!
+timeout 120 $PY "$NUM" recv /dev/chan/r-tnums $N 60 >$W/tnums.out 2>$W/tnums.err
+wait $sender
+check "TLS: $N numbered messages arrive exactly once, in order" $PY "$NUM" check $W/tnums.out 1 $N
+check "TLS: the server logs the principal" grep -q 'TLSv1.3 .*PSK identity "imp1"' $W/tls.log
+"$CB" status --status-socket $W/tls.sock >$W/tstatus.txt 2>&1
+check "TLS: status shows TLS 1.3 and the principal" \
+	grep -q "ready .* tls psk TLSv1.3 .* principal imp1" $W/tstatus.txt
+diag <$W/tstatus.txt
+if [ -e /proc/net/tls_stat ]; then
+	check "kernel TLS: the tls module is there, and the log says send is offloaded" \
+		grep -q "kernel TLS send on" $W/tls.log
+	diag </proc/net/tls_stat
+else
+	skip "kernel TLS" "no tls module in this guest: user-space TLS"
+	check "... which the log says" grep -q "kernel TLS send off (user space)" $W/tls.log
+fi
+# Failed handshakes are never final: the importer retries with backoff.
+for k in wrong stranger none; do
+	keyarg=(--psk-file $W/$k.key); [ $k = none ] && keyarg=()
+	"$CB" import 127.0.0.1:7073 tnums --recv --as r-$k "${keyarg[@]}" \
+		--status-socket $W/imp-$k.sock 2>$W/imp-$k.log &
+	p=$!
+	wait_for 30 grep -q "reconnecting" $W/imp-$k.log
+	wait_for 10 test "$(grep -c 'reconnecting' $W/imp-$k.log)" -ge 2
+	check "TLS, key $k: the importer retries, it does not give up" alive $p
+	check "... and never created its channel" test ! -e /dev/chan/r-$k
+	kill -TERM $p; wait $p
+done
+check "a wrong key: the server says so" grep -q 'TLS handshake failed: wrong key for PSK identity "imp1"' $W/tls.log
+check "a wrong key: the importer says the server refused" grep -q 'TLS handshake failed: the peer refused' $W/imp-wrong.log
+check "an unknown identity: the server names it" grep -q 'unknown PSK identity "stranger"' $W/tls.log
+check "no key at all: the handshake fails on the server" test "$(grep -c 'TLS handshake failed' $W/tls.log)" -ge 3
+kill -TERM "$tsrv"; wait "$tsrv"
 
 # --- clean shutdown --------------------------------------------------------------------------
 kill -TERM "$srv"

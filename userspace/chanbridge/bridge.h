@@ -122,6 +122,7 @@ struct conn {
 	uint32_t watched;
 	struct tls_conn *tls;	/* NULL: plain TCP (loopback) */
 	uint32_t tls_wants;	/* POLLIN or POLLOUT the TLS layer waits for */
+	int tls_started;	/* the first handshake step was taken */
 };
 
 struct export {

@@ -656,6 +656,11 @@ static void conn_read(struct conn *c)
 			return conn_kill(c, 0, "read: %s", strerror(errno));
 		}
 		c->rlen += (size_t)n;
+		/* A TLS record (handshake, TLS 1.x) where a HELLO should be. */
+		if (c->state == C_HELLO && !c->tls && c->rlen >= 3 && c->rbuf[0] == 0x16 &&
+		    c->rbuf[1] == 3)
+			return conn_kill(c, 0, "the peer speaks TLS, and we do not "
+					 "(give us --psk-file or --cert)");
 		while (c->state != C_DEAD) {
 			struct cb_frame f;
 			size_t max_body = c->state == C_READY ? c->rcap - CB_HDR : PRE_BODY_MAX;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "bridge.h"
 #include "cli.h"
@@ -135,9 +136,28 @@ static void log_established(struct conn *c)
  * just this connection: an importer retries with backoff, as for any
  * connection that did not authenticate (never "for good").
  */
+/* A plain chanbridge HELLO where a ClientHello should be: say what is wrong. */
+static int plain_hello(struct conn *c)
+{
+	uint8_t h[CB_HDR + 5];	/* length, type, magic */
+	ssize_t n = recv(c->fd, h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+
+	return n == (ssize_t)sizeof(h) && h[CB_HDR] == CB_HELLO &&
+		((uint32_t)h[CB_HDR + 1] << 24 | (uint32_t)h[CB_HDR + 2] << 16 |
+		 (uint32_t)h[CB_HDR + 3] << 8 | h[CB_HDR + 4]) == CB_MAGIC;
+}
+
 void conn_tls_step(struct conn *c)
 {
-	int rc = tls_handshake(c->tls);
+	int rc;
+
+	if (c->b->server && !c->tls_started && plain_hello(c)) {
+		conn_kill(c, 0, "TLS handshake failed: the peer speaks chanbridge without TLS "
+			  "(give it --psk-file or --cert)");
+		return;
+	}
+	c->tls_started = 1;
+	rc = tls_handshake(c->tls);
 
 	if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
 		c->tls_wants = rc == TLS_WANT_WRITE ? POLLOUT : POLLIN;
