@@ -723,9 +723,17 @@ static void data(const char *mode, const struct tls_opts *so, const struct tls_o
 	ok(l.crc == TLS_DONE && l.src == TLS_DONE, "%s data: handshake", mode);
 	tls_get_info(l.c, &ci);
 	tls_get_info(l.s, &si);
-	diag("%s: client %s %s, kTLS send %s recv %s; server kTLS send %s recv %s", mode,
-	     ci.version, ci.cipher, ci.ktls_send ? "on" : "off", ci.ktls_recv ? "on" : "off",
-	     si.ktls_send ? "on" : "off", si.ktls_recv ? "on" : "off");
+	{
+		/* Whether OpenSSL got as far as the kernel: the socket's upper layer. */
+		char ulp[16] = "none";
+		socklen_t ulen = sizeof(ulp);
+
+		getsockopt(l.cfd, IPPROTO_TCP, TCP_ULP, ulp, &ulen);
+		diag("%s: client %s %s, kTLS send %s recv %s (TCP_ULP %s); server kTLS send %s "
+		     "recv %s", mode, ci.version, ci.cipher, ci.ktls_send ? "on" : "off",
+		     ci.ktls_recv ? "on" : "off", ulp, si.ktls_send ? "on" : "off",
+		     si.ktls_recv ? "on" : "off");
+	}
 	ok(!strcmp(ci.version, "TLSv1.3") && !strcmp(si.version, "TLSv1.3"),
 	   "%s data: TLS 1.3 (%s)", mode, ci.cipher);
 	ok(pump(&l, l.c, l.s, buf, len, out) == 0, "%s data: %zu bytes client to server", mode, len);
