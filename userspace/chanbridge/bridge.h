@@ -18,7 +18,6 @@
 #define CB_MAX_EXPORTS	64
 #define CB_WINDOW_MAX	1024	/* messages in flight per channel */
 #define CB_CTL_RESERVE	16384	/* output room kept for control frames */
-#define CB_PSK_MAX	1024
 
 /* What an event's tag points at: every tagged struct starts with this. */
 enum tag_kind { T_LISTEN, T_CONN, T_CHAN, T_STATUS, T_SIGNAL };
@@ -48,7 +47,7 @@ struct msg {
 enum role { ROLE_SRC, ROLE_DST };
 enum sstate { S_OPENING, S_RUN, S_DONE, S_FAILED };
 
-/* Control frames a stream owes the far side (sent when there is room). */
+/* Control frames a stream owes the far side (stream.owed; sent when there is room). */
 #define P_OPEN		0x01
 #define P_STREAM	0x02
 #define P_RESUME	0x04
@@ -72,21 +71,21 @@ struct stream {
 	uint64_t stream;	/* the source channel's info.id */
 	uint32_t msg_max, capacity, window;
 	struct chstat *st;
-	unsigned int pend;	/* P_* */
+	unsigned int owed;	/* P_*: control frames not sent yet */
 	uint32_t watched;	/* events asked of the loop for fd */
 	/* source */
 	int resumed;
 	uint64_t resume;	/* the destination's last committed seq */
 	uint64_t credit, sent_frames;
-	struct msg *fl, *fl_tail;	/* held, in seq order */
-	int nfl, unsent;
+	struct msg *held, *held_tail;	/* held from the channel, in seq order */
+	int nheld, unsent;	/* unsent: held, not yet sent in this session */
 	int eof;
 	int nobufs;		/* HOLD said ENOBUFS: retry after an ack */
 	uint64_t last_seq;
 	uint64_t max_sent;	/* highest seq sent in this session */
 	/* destination */
-	struct msg *pq, *pq_tail;	/* received, not yet committed */
-	int npq;
+	struct msg *to_commit, *to_commit_tail;	/* received, not yet committed */
+	int nto_commit;
 	uint64_t granted, received, last_rx, committed;
 	int close_rcvd;
 	uint64_t close_seq;
@@ -110,14 +109,13 @@ struct conn {
 	uint8_t *wbuf;
 	size_t wlen, wcap;
 	uint32_t max_msg;
-	uint8_t nonce[CB_NONCE], peer_nonce[CB_NONCE];
 	int64_t hs_deadline, last_rx, last_ping;
 	uint64_t pong_token;
 	int need_pong;
 	int64_t rtt_us;
-	struct stream *s[CB_MAX_CHANS];
-	int ns;
-	unsigned int rr;
+	struct stream *streams[CB_MAX_CHANS];
+	int nstreams;
+	unsigned int next_turn;	/* the stream whose DATA goes first in the next round */
 	int fatal;		/* import: do not reconnect */
 	uint32_t watched;
 	struct tls_conn *tls;	/* NULL: plain TCP (loopback) */
@@ -157,14 +155,14 @@ struct bridge {
 	socklen_t addrlen;
 	struct tag ltag;
 	int lfd;
-	struct export ex[CB_MAX_EXPORTS];
-	int nex;
+	struct export exports[CB_MAX_EXPORTS];
+	int nexports;
 	struct conn **conns;
 	int nconns, next_id;
 	/* import */
 	char *target;
-	struct impch ic[CB_MAX_CHANS];
-	int nic;
+	struct impch imports[CB_MAX_CHANS];
+	int nimports;
 	struct conn *conn;
 	int64_t reconnect_at;
 	int backoff_ms;
@@ -191,9 +189,7 @@ void conn_free(struct conn *c);
 void conn_start(struct conn *c);	/* import: connected; send HELLO */
 void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
 
-void conn_hello(struct conn *c);	/* transport ready: HELLO (import sends first) */
-
-/* conn_tls.c: the transport, TLS or plain */
+/* io.c: the byte stream, TLS or plain (the rest of it is in conn.h) */
 struct bridge_tls_opts {
 	const char *psk_file, *identity;
 	const char *cert, *key, *ca, *server_name;
@@ -209,16 +205,9 @@ struct conn_tls_info {
 int bridge_tls_init(struct bridge *b, const struct bridge_tls_opts *o, int loopback,
 		    const char *host);
 const char *bridge_tls_mode(const struct bridge *b);
-int conn_tls_new(struct conn *c);
-void conn_tls_free(struct conn *c);
-void conn_tls_step(struct conn *c);
 void conn_tls_info(const struct conn *c, struct conn_tls_info *info);
 /* The authenticated peer: PSK identity or certificate name; "" without TLS. */
 const char *conn_principal(const struct conn *c);
-ssize_t conn_io_read(struct conn *c, void *buf, size_t len);
-ssize_t conn_io_write(struct conn *c, const void *buf, size_t len);
-int conn_io_pending(const struct conn *c);
-uint32_t conn_io_wants(const struct conn *c);
 
 /* addr.c */
 int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);

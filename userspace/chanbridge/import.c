@@ -28,17 +28,17 @@ static int add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
 {
 	struct impch *ic;
 
-	if (b->nic >= CB_MAX_CHANS)
+	if (b->nimports >= CB_MAX_CHANS)
 		return usage_err("import", "at most %d channels", CB_MAX_CHANS);
 	if (!cb_name_ok(remote, rl) || !cb_name_ok(local, ll))
 		return usage_err("import", "bad channel name");
-	ic = &b->ic[b->nic++];
+	ic = &b->imports[b->nimports++];
 	memcpy(ic->remote, remote, rl);
 	memcpy(ic->local, local, ll);
 	ic->dir = dir;
 	ic->fd = -1;
-	for (int i = 0; i < b->nic - 1; i++)
-		if (!strcmp(b->ic[i].local, ic->local))
+	for (int i = 0; i < b->nimports - 1; i++)
+		if (!strcmp(b->imports[i].local, ic->local))
 			return usage_err("import", "local channel %s imported twice", ic->local);
 	return 0;
 }
@@ -46,7 +46,7 @@ static int add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
 void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 {
 	struct bridge *b = c->b;
-	struct impch *ic = &b->ic[s->id - 1];
+	struct impch *ic = &b->imports[s->id - 1];
 	struct kchan_info info;
 	int rc;
 
@@ -56,7 +56,8 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 		rc = kch_create(ic->local, cap, f->u32);
 		if (rc < 0) {
 			logmsg("create /dev/chan/%s: %s", ic->local, strerror(-rc));
-			return conn_kill(c, 0, "cannot create the local channel");
+			conn_kill(c, 0, "cannot create the local channel");
+			return;
 		}
 		logmsg("channel %s: %s /dev/chan/%s", ic->remote,
 		       rc == 1 ? "reusing the existing" : "created", ic->local);
@@ -75,8 +76,10 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 			logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
 			       ic->local, info.msg_max, ic->remote, f->u32);
 	}
-	if (kch_info(ic->fd, &info) < 0)
-		return conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(errno));
+	if (kch_info(ic->fd, &info) < 0) {
+		conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(errno));
+		return;
+	}
 	s->fd = ic->fd;
 	s->capacity = info.capacity;
 	s->state = S_RUN;
@@ -84,16 +87,18 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 		s->msg_max = f->u32;
 		s->stream = f->stream;
 		rc = kch_stream_seq(s->fd, s->stream, &s->committed);
-		if (rc < 0)
-			return conn_kill(c, 0, "KCHAN_IOC_STREAM_SEQ: %s", strerror(-rc));
+		if (rc < 0) {
+			conn_kill(c, 0, "KCHAN_IOC_STREAM_SEQ: %s", strerror(-rc));
+			return;
+		}
 		s->last_rx = s->committed;
-		s->pend |= P_RESUME;
+		s->owed |= P_RESUME;
 		logmsg("conn %d %s: channel %s -> /dev/chan/%s: resuming after seq %llu", c->id,
 		       c->peer, ic->remote, ic->local, (unsigned long long)s->committed);
 	} else {
 		s->msg_max = info.msg_max;
 		s->stream = ic->stream;
-		s->pend |= P_STREAM;
+		s->owed |= P_STREAM;
 		logmsg("conn %d %s: channel /dev/chan/%s -> %s: open", c->id, c->peer, ic->local,
 		       ic->remote);
 	}
@@ -101,7 +106,7 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 
 void import_stream_end(struct bridge *b, struct stream *s)
 {
-	struct impch *ic = &b->ic[s->id - 1];
+	struct impch *ic = &b->imports[s->id - 1];
 
 	if (s->state == S_DONE)
 		ic->done = 1;
@@ -127,8 +132,8 @@ static void import_connect(struct bridge *b)
 		b->reconnect_at = now_ms() + BACKOFF_MAX_MS;
 		return;
 	}
-	for (i = 0; i < b->nic; i++) {
-		struct impch *ic = &b->ic[i];
+	for (i = 0; i < b->nimports; i++) {
+		struct impch *ic = &b->imports[i];
 		struct stream *s;
 
 		if (ic->done || ic->failed)
@@ -146,7 +151,7 @@ static void import_connect(struct bridge *b)
 		s->window = b->window;
 		s->st = &ic->st;
 		s->st->window = b->window;
-		c->s[c->ns++] = s;
+		c->streams[c->nstreams++] = s;
 	}
 	b->conn = c;
 	logmsg("conn %d %s: connecting", c->id, c->peer);
@@ -190,9 +195,9 @@ void import_tick(struct bridge *b, int64_t now, int64_t *next)
 	}
 	if (b->stop)
 		return;
-	for (i = 0; i < b->nic; i++) {
-		live += !b->ic[i].done && !b->ic[i].failed;
-		failed += b->ic[i].failed;
+	for (i = 0; i < b->nimports; i++) {
+		live += !b->imports[i].done && !b->imports[i].failed;
+		failed += b->imports[i].failed;
 	}
 	if (!live) {
 		/* Let the last frames (CLOSE_ACK) leave before exiting. */
@@ -349,8 +354,8 @@ int cmd_import(int argc, char **argv)
 		return v;
 	if (bridge_setup(b))
 		return 1;
-	logmsg("importing %d channel%s from %s (%s, %s, window %u)", b->nic,
-	       b->nic == 1 ? "" : "s", b->target, bridge_tls_mode(b), ev_name(b->ev),
+	logmsg("importing %d channel%s from %s (%s, %s, window %u)", b->nimports,
+	       b->nimports == 1 ? "" : "s", b->target, bridge_tls_mode(b), ev_name(b->ev),
 	       b->window);
 	return run_loop(b);
 }

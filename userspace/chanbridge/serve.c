@@ -18,9 +18,9 @@
 
 static struct export *export_find(struct bridge *b, const char *name)
 {
-	for (int i = 0; i < b->nex; i++)
-		if (!strcmp(b->ex[i].name, name))
-			return &b->ex[i];
+	for (int i = 0; i < b->nexports; i++)
+		if (!strcmp(b->exports[i].name, name))
+			return &b->exports[i];
 	return NULL;
 }
 
@@ -80,14 +80,14 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
 	s->st = &e->st;
 	s->st->window = s->window;
-	s->pend = P_OPENED;
+	s->owed = P_OPENED;
 	if (src) {
 		s->stream = info.id;
 		s->state = S_RUN;	/* data moves after RESUME */
 	} else {
 		s->state = S_OPENING;	/* until the importer names its stream */
 	}
-	c->s[c->ns++] = s;
+	c->streams[c->nstreams++] = s;
 	logmsg("conn %d %s: channel %s opened: importer %s (window %u)", c->id, c->peer,
 	       s->name, src ? "receives" : "sends", s->window);
 	return 0;
@@ -190,11 +190,11 @@ int cmd_serve(int argc, char **argv)
 			struct export *e;
 			size_t nl = colon ? (size_t)(colon - optarg) : strlen(optarg);
 
-			if (b->nex >= CB_MAX_EXPORTS)
+			if (b->nexports >= CB_MAX_EXPORTS)
 				return usage_err("serve", "at most %d exports", CB_MAX_EXPORTS);
 			if (!cb_name_ok(optarg, nl))
 				return usage_err("serve", "bad channel name in --export %s", optarg);
-			e = &b->ex[b->nex++];
+			e = &b->exports[b->nexports++];
 			memcpy(e->name, optarg, nl);
 			e->name[nl] = 0;
 			if (!colon)
@@ -247,7 +247,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_err("serve", "unexpected argument %s", argv[optind]);
-	if (!b->nex)
+	if (!b->nexports)
 		return usage_err("serve", "nothing to serve: give --export NAME");
 	if (addr_parse(listen_at, &b->addr, &b->addrlen))
 		return usage_err("serve", "--listen %s: want ADDR:PORT", listen_at);
@@ -282,7 +282,7 @@ int cmd_serve(int argc, char **argv)
 
 		addr_str((struct sockaddr *)&b->addr, at, sizeof(at));
 		logmsg("serving %d channel%s on %s (%s, %s, at most %d connections, "
-		       "messages up to %u bytes)", b->nex, b->nex == 1 ? "" : "s", at,
+		       "messages up to %u bytes)", b->nexports, b->nexports == 1 ? "" : "s", at,
 		       bridge_tls_mode(b), ev_name(b->ev), b->max_conns,
 		       b->max_msg);
 	}

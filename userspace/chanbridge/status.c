@@ -129,13 +129,13 @@ static void one_conn(struct out *o, int json, const struct conn *c, int first)
 			   "\"ktls_send\":%s,\"ktls_recv\":%s},", t.mode, t.version, t.cipher,
 			   t.ktls_send ? "true" : "false", t.ktls_recv ? "true" : "false");
 		pr(o, "\"principal\":\"%s\",\"streams\":[", t.principal);
-		for (int i = 0; i < c->ns; i++) {
-			const struct stream *s = c->s[i];
+		for (int i = 0; i < c->nstreams; i++) {
+			const struct stream *s = c->streams[i];
 
 			pr(o, "%s{\"chan\":%u,\"name\":\"%s\",\"role\":\"%s\",\"state\":\"%s\","
 			   "\"held\":%d,\"pending\":%d,\"credit\":%llu,\"granted\":%llu}",
 			   i ? "," : "", s->id, s->name, s->role == ROLE_SRC ? "source" : "destination",
-			   sstates[s->state], s->nfl, s->npq,
+			   sstates[s->state], s->nheld, s->nto_commit,
 			   (unsigned long long)(s->credit - s->sent_frames),
 			   (unsigned long long)(s->granted - s->received));
 		}
@@ -150,12 +150,12 @@ static void one_conn(struct out *o, int json, const struct conn *c, int first)
 	else
 		pr(o, " tls %s", c->tls ? "handshake" : "off");
 	pr(o, "\n");
-	for (int i = 0; i < c->ns; i++) {
-		const struct stream *s = c->s[i];
+	for (int i = 0; i < c->nstreams; i++) {
+		const struct stream *s = c->streams[i];
 
 		pr(o, "  stream %u %s %s %s held %d pending %d credit %llu granted %llu\n", s->id,
 		   s->name, s->role == ROLE_SRC ? "source" : "destination", sstates[s->state],
-		   s->nfl, s->npq, (unsigned long long)(s->credit - s->sent_frames),
+		   s->nheld, s->nto_commit, (unsigned long long)(s->credit - s->sent_frames),
 		   (unsigned long long)(s->granted - s->received));
 	}
 }
@@ -171,16 +171,16 @@ static void report(struct bridge *b, struct out *o, int json)
 		pr(o, "chanbridge %s pid %d io %s\n", b->server ? "serve" : "import",
 		   (int)getpid(), ev_name(b->ev));
 	if (b->server) {
-		for (i = 0; i < b->nex; i++) {
-			const struct export *e = &b->ex[i];
+		for (i = 0; i < b->nexports; i++) {
+			const struct export *e = &b->exports[i];
 
 			one_chan(o, json, e->name, e->name,
 				 e->allow == (CB_DIR_SEND | CB_DIR_RECV) ? "both" :
 				 e->allow == CB_DIR_SEND ? "send" : "recv", &e->st, "exported", !i);
 		}
 	} else {
-		for (i = 0; i < b->nic; i++) {
-			const struct impch *ic = &b->ic[i];
+		for (i = 0; i < b->nimports; i++) {
+			const struct impch *ic = &b->imports[i];
 
 			one_chan(o, json, ic->remote, ic->local,
 				 ic->dir == CB_DIR_SEND ? "send" : "recv", &ic->st,

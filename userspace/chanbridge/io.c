@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A connection's transport: TLS 1.3 (tls.c) when the bridge has a key or
+ * A connection's byte stream: TLS 1.3 (tls.c) when the bridge has a key or
  * certificates, else plain TCP (loopback only).  The TLS handshake runs in
- * state C_TLS, before HELLO; from then on every frame goes through
- * conn_io_read() and conn_io_write(), which look like read(2) and write(2)
- * to the engine.  The peer's principal is known once the handshake is done.
+ * state C_TLS, before HELLO; from then on the engine reads and writes
+ * through conn_io_read() and conn_io_write() only, with the semantics of
+ * read(2) and write(2) on a non-blocking socket (-1 with errno EAGAIN when
+ * it would block, 0 from read at end of stream).  The peer's principal is
+ * known once the handshake is done.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,7 +16,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
-#include "bridge.h"
+#include "conn.h"
 #include "cli.h"
 #include "log.h"
 #include "tls.h"
