@@ -59,13 +59,15 @@ rss0=$(rss_kb "$srv")
 rssp0=$(rss_kb "$plain")
 
 # --- authentication: never final for the importer ---------------------------------
+# retried LOG: the importer has reconnected at least twice.
+retried() { [ "$(grep -c 'reconnecting' "$1")" -ge 2 ]; }
 # refused_import NAME ARGS...: an importer the TLS serve refuses keeps retrying.
 refused_import() {
 	local name=$1; shift
 	"$CB" import 127.0.0.1:$P hs --recv --as $name "$@" --status-socket $W/$name.sock \
 		2>$W/$name.log &
 	local p=$!
-	wait_for 30 test "$(grep -c 'reconnecting' $W/$name.log)" -ge 2
+	wait_for 30 retried $W/$name.log
 	check "$name: the importer retries with backoff, it does not give up" alive $p
 	check "... and never created its channel" test ! -e /dev/chan/$name
 	kill -TERM $p; wait $p

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "conn.h"
@@ -124,9 +126,16 @@ const char *conn_principal(const struct conn *c)
 
 static void log_established(struct conn *c)
 {
+	char ulp[16] = "";
+	socklen_t len = sizeof(ulp);
 	struct tls_info i;
 
 	tls_get_info(c->tls, &i);
+	/* OpenSSL set the socket up for kernel TLS, and the kernel refused the keys. */
+	if (!i.ktls_send && getsockopt(c->fd, IPPROTO_TCP, TCP_ULP, ulp, &len) == 0 &&
+	    !strcmp(ulp, "tls"))
+		logmsg("conn %d %s: the kernel took TLS but not %s keys (no crypto module? "
+		       "modprobe gcm)", c->id, c->peer, i.cipher);
 	logmsg("conn %d %s: %s %s, %s \"%s\", kernel TLS send %s, receive %s", c->id, c->peer,
 	       i.version, i.cipher, strcmp(i.mode, "psk") ? "certificate" : "PSK identity",
 	       i.principal, i.ktls_send ? "on" : "off (user space)",
