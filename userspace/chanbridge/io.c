@@ -134,8 +134,8 @@ static void log_established(struct conn *c)
 	/* OpenSSL set the socket up for kernel TLS, and the kernel refused the keys. */
 	if (!i.ktls_send && getsockopt(c->fd, IPPROTO_TCP, TCP_ULP, ulp, &len) == 0 &&
 	    !strcmp(ulp, "tls"))
-		logmsg("conn %d %s: the kernel took TLS but not %s keys (no crypto module? "
-		       "modprobe gcm)", c->id, c->peer, i.cipher);
+		logmsg("conn %d %s: the kernel took TLS but not %s keys (a crypto module missing? "
+		       "modprobe gcm ghash_generic)", c->id, c->peer, i.cipher);
 	logmsg("conn %d %s: %s %s, %s \"%s\", kernel TLS send %s, receive %s", c->id, c->peer,
 	       i.version, i.cipher, strcmp(i.mode, "psk") ? "certificate" : "PSK identity",
 	       i.principal, i.ktls_send ? "on" : "off (user space)",
