@@ -187,6 +187,58 @@ check "an unknown identity: the server names it" grep -q 'unknown PSK identity "
 check "no key at all: the handshake fails on the server" test "$(grep -c 'TLS handshake failed' $W/tls.log)" -ge 3
 kill -TERM "$tsrv"; wait "$tsrv"
 
+# --- TLS with certificates of a private CA --------------------------------------------------
+pki=$W/pki
+mkdir -p $pki
+# mkcert NAME SAN [CA]: an EC key and a certificate for CN=NAME, signed by CA (default ca).
+mkcert() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $pki/$1.key \
+		-out $pki/$1.csr -subj "/CN=$1" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$2" >$pki/$1.ext &&
+	openssl x509 -req -in $pki/$1.csr -CA $pki/${3:-ca}.crt -CAkey $pki/${3:-ca}.key \
+		-CAcreateserial -days 1 -out $pki/$1.crt -extfile $pki/$1.ext 2>/dev/null
+}
+for ca in ca otherca; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $pki/$ca.key \
+		-out $pki/$ca.crt -days 2 -subj "/CN=test $ca" 2>/dev/null
+done
+mkcert server IP:127.0.0.1 && mkcert importer1 DNS:importer1.test &&
+	mkcert rogue DNS:rogue.test otherca
+check "certificates made with the openssl CLI" test -s $pki/rogue.crt
+chmod 600 $pki/*.key
+mkchan cx --capacity 4
+serve $W/cert.log --listen 127.0.0.1:7075 --io "$IO" --cert $pki/server.crt --key $pki/server.key \
+	--ca $pki/ca.crt --export cx:recv --status-socket $W/cert.sock
+csrv=$last_pid
+check "serve says it runs TLS with certificates" grep -q "(TLS, certificates, " $W/cert.log
+import $W/imp-cert.log r-cx 127.0.0.1:7075 cx --recv --as r-cx --io "$IO" \
+	--cert $pki/importer1.crt --key $pki/importer1.key --ca $pki/ca.crt \
+	--status-socket $W/imp-cert.sock
+echo "over certificates" >/dev/chan/cx
+got=$(timeout 60 "$CC" recv r-cx -n 1)
+same "certificates: a message arrives" "over certificates" "$got"
+check "certificates: the server's principal is the importer's CN" \
+	grep -q 'certificate "importer1"' $W/cert.log
+check "certificates: the importer checked the server (127.0.0.1 against its IP SAN)" \
+	grep -q 'certificate "server"' $W/imp-cert.log
+# A certificate of another CA, and a server name that does not match: retried, never final.
+for k in rogue name; do
+	args=(--cert $pki/importer1.crt --key $pki/importer1.key --ca $pki/ca.crt)
+	[ $k = rogue ] && args=(--cert $pki/rogue.crt --key $pki/rogue.key --ca $pki/ca.crt)
+	[ $k = name ] && args+=(--server-name other.test)
+	"$CB" import 127.0.0.1:7075 cx --recv --as r-cx-$k "${args[@]}" \
+		--status-socket $W/imp-cx-$k.sock 2>$W/imp-cx-$k.log &
+	p=$!
+	wait_for 30 retried $W/imp-cx-$k.log
+	check "certificates, $k: the importer retries, it does not give up" alive $p
+	kill -TERM $p; wait $p
+done
+check "another CA: the server refuses the certificate" \
+	grep -q "TLS handshake failed: certificate verify failed: unable to get local issuer" $W/cert.log
+check "a wrong server name: the importer says so" \
+	grep -q "TLS handshake failed: certificate verify failed: hostname mismatch" $W/imp-cx-name.log
+kill -TERM "$csrv"; wait "$csrv"
+
 # --- clean shutdown --------------------------------------------------------------------------
 kill -TERM "$srv"
 wait "$srv"; rc=$?

@@ -51,6 +51,10 @@ int bridge_tls_init(struct bridge *b, const struct bridge_tls_opts *o, int loopb
 			return 2;
 		}
 	}
+	if (o->identity && !o->psk_file) {
+		logmsg("--identity names a line of --psk-file, and there is none");
+		return 2;
+	}
 	if (!o->psk_file && !certs) {
 		if (!loopback) {
 			logmsg("no --psk-file and no --cert/--key/--ca: refusing plain TCP off "
@@ -59,10 +63,6 @@ int bridge_tls_init(struct bridge *b, const struct bridge_tls_opts *o, int loopb
 		}
 		logmsg("no TLS: plain TCP on loopback");
 		return 0;
-	}
-	if (o->identity && !o->psk_file) {
-		logmsg("--identity names a line of --psk-file, and there is none");
-		return 2;
 	}
 	b->tls = tls_ctx_new(&t, err, sizeof(err));
 	if (!b->tls) {
