@@ -5,7 +5,9 @@
 # matrix (right and wrong key, unknown identity, wrong CA, no client
 # certificate, expired certificate, host name and ALPN mismatches), the key
 # file checks (mode, symlink, not a regular file), genkey, revocation by
-# removing a line, and a capture of the link that must hold no plaintext.
+# removing a line, a capture of the link that must hold no plaintext, and an
+# attacker on the path who flips a bit, injects a plaintext ACK or replays a
+# record: each read fails, nothing is delivered.
 #
 #   tests/host-bridge-tls.sh
 set -uo pipefail

@@ -492,7 +492,7 @@ static int failed(struct tls_conn *t, int sslerr, int hs)
 		say(t->err, sizeof(t->err), "%s", t->why);
 	else if (e && ERR_GET_REASON(e) == SSL_R_BINDER_DOES_NOT_VERIFY && t->principal[0])
 		say(t->err, sizeof(t->err), "wrong key for PSK identity \"%s\"", t->principal);
-	else if (v != X509_V_OK)
+	else if (hs && !t->ctx->psk && v != X509_V_OK)	/* a PSK session says 1, not 0 */
 		say(t->err, sizeof(t->err), "certificate verify failed: %s",
 		    X509_verify_cert_error_string(v));
 	else if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET && r)

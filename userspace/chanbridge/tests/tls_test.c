@@ -3,8 +3,9 @@
  * Host test of tls.c and keyfile.c: both ends of a TLS link in one process,
  * over loopback TCP (so kernel TLS can engage where the tls module is
  * loaded), through a relay that captures every byte on the wire.  The
- * handshake matrix asserts who fails and why; the certificates, an expired
- * one among them, are made here with the X509 API.  Prints TAP.
+ * handshake matrix asserts who fails and why; the relay also plays an
+ * attacker who flips, injects and replays.  The certificates, an expired one
+ * among them, are made here with the X509 API.  Prints TAP.
  *
  *   tls_test [DIR]      DIR: where to put keys and certificates (default: mkdtemp)
  */
@@ -249,6 +250,7 @@ struct link {
 	int crc, src;		/* handshake results */
 	uint8_t *cap;
 	size_t ncap;
+	size_t flip_at;		/* > 0: flip this byte of the client's stream */
 };
 
 static void relay(struct link *l)
@@ -257,6 +259,8 @@ static void relay(struct link *l)
 	ssize_t k;
 
 	while ((k = read(l->rc, buf, sizeof(buf))) > 0) {
+		if (l->flip_at && l->flip_at >= l->ncap && l->flip_at < l->ncap + (size_t)k)
+			buf[l->flip_at - l->ncap] ^= 0x01;
 		if (l->ncap + (size_t)k <= CAPTURE_MAX) {
 			memcpy(l->cap + l->ncap, buf, (size_t)k);
 			l->ncap += (size_t)k;
@@ -763,6 +767,72 @@ static void data(const char *mode, const struct tls_opts *so, const struct tls_o
 	free(out);
 }
 
+/* --- an active attacker on the path ------------------------------------------------ */
+
+/* Read at the server until something comes or it fails: the bytes read, or a tls_rc. */
+static ssize_t server_gets(struct link *l, uint8_t *buf, size_t len)
+{
+	for (int i = 0; i < 50; i++) {
+		ssize_t k = tls_read(l->s, buf, len);
+
+		if (k != TLS_WANT_READ && k != TLS_WANT_WRITE)
+			return k;
+		wait_link(l, TLS_WANT_READ, TLS_WANT_READ);
+	}
+	return TLS_WANT_READ;
+}
+
+/*
+ * What the issue's on-path attacker tried on the plain protocol: change a
+ * frame, inject one, replay one.  Each must end the connection without a
+ * byte of it delivered.
+ */
+static void attacker(const char *mode, const struct tls_opts *so, const struct tls_opts *co)
+{
+	/* An ACK frame of seq 2^64-1 for channel 1, as the plain protocol has it. */
+	static const uint8_t ack[] = { 0, 0, 0, 13, 8, 0, 0, 0, 1,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const char *const what[] = { "a flipped bit", "an injected plaintext ACK",
+					    "a replayed record" };
+	struct tls_ctx *sctx, *cctx;
+	uint8_t buf[256], rec[256];
+	char err[512];
+
+	for (int a = 0; a < 3; a++) {
+		struct link l;
+		size_t mark, nrec = 0;
+		ssize_t k = 0;
+
+		if (link_open(&l, so, co, err, sizeof(err), &sctx, &cctx)) {
+			ok(0, "%s: %s: setup: %s", mode, what[a], err);
+			continue;
+		}
+		link_handshake(&l);
+		mark = l.ncap;
+		if (a == 0)
+			l.flip_at = mark + 5 + 3;	/* past the record header */
+		if (tls_write(l.c, MARKER, sizeof(MARKER) - 1) != sizeof(MARKER) - 1)
+			k = -100;
+		if (a == 2) {
+			/* Delivered once; then the same record again. */
+			k = server_gets(&l, buf, sizeof(buf));
+			nrec = l.ncap - mark < sizeof(rec) ? l.ncap - mark : 0;
+			memcpy(rec, l.cap + mark, nrec);
+			if (k != sizeof(MARKER) - 1 || !nrec || write(l.rs, rec, nrec) != (ssize_t)nrec)
+				k = -100;
+		}
+		if (a == 1 && write(l.rs, ack, sizeof(ack)) != sizeof(ack))
+			k = -100;
+		if (k != -100)
+			k = server_gets(&l, buf, sizeof(buf));
+		/* The reason must be about the record, not a leftover of the handshake. */
+		ok(k == TLS_FAILED && !strstr(tls_error(l.s), "certificate"),
+		   "%s: %s: the server's read fails, nothing delivered", mode, what[a]);
+		diag("%s: %s: %s", mode, what[a], k == TLS_FAILED ? tls_error(l.s) : "not failed");
+		link_close(&l, sctx, cctx);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct tls_opts s, c;
@@ -789,6 +859,10 @@ int main(int argc, char **argv)
 	s = cert_opts(1, "server", "ca.crt", NULL);
 	c = cert_opts(0, "client", "ca.crt", "server.test");
 	data("certificates", &s, &c);
+	attacker("certificates", &s, &c);
+	s = psk_server("server.psk");
+	c = psk_client("alice.psk", NULL);
+	attacker("PSK", &s, &c);
 	printf("1..%d\n", ntests);
 	return nfailed ? 1 : 0;
 }
