@@ -244,6 +244,13 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 
 /* --- contexts ----------------------------------------------------------------- */
 
+/* A daemon has no terminal to ask for a passphrase: an encrypted key just fails. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 {
 	int fd = secret_open(path, err, errlen);
@@ -258,7 +265,7 @@ static int load_key(SSL_CTX *ssl, const char *path, char *err, size_t errlen)
 		ssl_errstr(err, errlen, path);
 		return -1;
 	}
-	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	if (!pk || SSL_CTX_use_PrivateKey(ssl, pk) != 1) {
 		EVP_PKEY_free(pk);
@@ -482,10 +489,10 @@ void tls_conn_free(struct tls_conn *t)
 /* A failed call: the reason, most specific first, and no more I/O. */
 static int failed(struct tls_conn *t, int sslerr, int hs)
 {
+	int saved = errno;	/* first: the error queue may change it */
 	unsigned long e = ERR_get_error();
 	long v = SSL_get_verify_result(t->ssl);
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
-	int saved = errno;
 
 	t->failed = 1;
 	if (hs && t->why[0])
