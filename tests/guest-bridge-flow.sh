@@ -18,7 +18,7 @@ mkchan bpb --capacity 2
 mkchan ub --capacity 0
 serve $W/serve.log --insecure-loopback --listen 127.0.0.1:7080 --io epoll --export bpa:send --export bpb:send \
 	--export ub:send --status-socket $W/serve.sock
-check "--io epoll: the log says epoll" grep -q "(no PSK, epoll," $W/serve.log
+check "--io epoll: the log says epoll" grep -q "(no TLS, epoll," $W/serve.log
 import $W/imp.log l-bpa 127.0.0.1:7080 bpa --send --as l-bpa --window 4 --io epoll \
 	--channel bpb:send:l-bpb --status-socket $W/imp.sock
 chans+=(l-bpb)

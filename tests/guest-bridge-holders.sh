@@ -137,7 +137,7 @@ single() {
 	fill "$name"
 	mkchan "$name-ka" --capacity 1
 	mkchan "l-$name" --capacity "$WIN"
-	serve "$W/$name-serve.log" --listen "127.0.0.1:$port" "${KA[@]}" --export "$name:recv" \
+	serve "$W/$name-serve.log" --insecure-loopback --listen "127.0.0.1:$port" "${KA[@]}" --export "$name:recv" \
 		--export "$name-ka:recv" --status-socket "$W/$name-serve.sock"
 	srv=$last_pid
 	$PY "$PROXY" $((port + 10)) "$port" "$drop" 2>"$W/$name-proxy.log" &
@@ -218,7 +218,7 @@ mkchan ti-ka-a --capacity 1
 mkchan ti-ka-b --capacity 1
 mkchan l-ti --capacity "$WIN"
 chans+=(l-ti-ka-a l-ti-ka-b)
-serve $W/ti-serve.log --listen 127.0.0.1:7104 "${KA[@]}" --export ti:recv \
+serve $W/ti-serve.log --insecure-loopback --listen 127.0.0.1:7104 "${KA[@]}" --export ti:recv \
 	--export ti-ka-a:recv --export ti-ka-b:recv --status-socket $W/ti-serve.sock
 srv=$last_pid
 drain l-ti $W/ti.out $((N / 5))

@@ -31,8 +31,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-printf 'correct horse battery staple\n' >"$W/psk"
-chmod 600 "$W/psk"
+"$CB" genkey "$W/psk" >/dev/null
 
 # serve PORT [ULIMIT]: a serve of the channel dos-none in the background.
 serve() {

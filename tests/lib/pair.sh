@@ -112,8 +112,14 @@ link_cut() {
 	log "link up"
 }
 
-# The key both sides share (chanbridge wants at least 16 bytes, private).
-make_psk() { (umask 077 && echo "kchan two-guest test key, not a secret" >/tmp/psk); }
+# The same key file on both guests (a fixed test key, not a secret), in the
+# format chanbridge genkey writes: "IDENTITY HEXKEY".
+make_psk() {
+	# Kernel TLS for sending where the guest has it (the AEAD modules do not load by themselves).
+	modprobe -a tls gcm ghash_generic 2>/dev/null
+	(umask 077 && printf 'kchan-pair %s\n' \
+		"$(printf 'kchan two-guest test key, not a secret' | sha256sum | cut -c1-64)" >/tmp/psk)
+}
 
 # serve LOG ARGS... / import LOG ARGS...: start a bridge in the background,
 # its log in /tmp/LOG.log; its pid is in $bridge_pid.  A serve listens on

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "evloop.h"
 #include "frame.h"
@@ -17,7 +18,6 @@
 #define CB_MAX_EXPORTS	64
 #define CB_WINDOW_MAX	1024	/* messages in flight per channel */
 #define CB_CTL_RESERVE	16384	/* output room kept for control frames */
-#define CB_PSK_MAX	1024
 
 /* What an event's tag points at: every tagged struct starts with this. */
 enum tag_kind { T_LISTEN, T_CONN, T_CHAN, T_STATUS, T_SIGNAL };
@@ -91,9 +91,11 @@ struct stream {
 	uint64_t close_seq;
 };
 
-enum cstate { C_CONNECTING, C_HELLO, C_AUTH, C_READY, C_DEAD };
+enum cstate { C_CONNECTING, C_TLS, C_HELLO, C_READY, C_DEAD };
 
 struct bridge;
+struct tls_ctx;
+struct tls_conn;
 
 struct conn {
 	struct tag tag;		/* T_CONN */
@@ -107,7 +109,6 @@ struct conn {
 	uint8_t *wbuf;
 	size_t wlen, wcap;
 	uint32_t max_msg;
-	uint8_t nonce[CB_NONCE], peer_nonce[CB_NONCE];
 	int64_t hs_deadline, last_rx, last_ping;
 	uint64_t pong_token;
 	int need_pong;
@@ -120,6 +121,9 @@ struct conn {
 	/* serve.c's admission (serve_accept, serve_conn_ready) */
 	char src[80];		/* the peer's address without its port, or "uid N" */
 	int authed;		/* ready, and counted against --max-conns */
+	struct tls_conn *tls;	/* NULL: plain TCP (loopback) */
+	uint32_t tls_wants;	/* POLLIN or POLLOUT the TLS layer waits for */
+	int tls_started;	/* the first handshake step was taken */
 };
 
 struct export {
@@ -142,8 +146,7 @@ struct bridge {
 	int server;
 	struct evloop *ev;
 	enum ev_kind io;
-	uint8_t psk[CB_PSK_MAX];
-	size_t psk_len;
+	struct tls_ctx *tls;	/* NULL: plain TCP, loopback only */
 	uint32_t max_msg;
 	int max_conns;		/* authenticated connections */
 	int max_handshakes;	/* unauthenticated ones, in total */
@@ -194,12 +197,25 @@ void conn_free(struct conn *c);
 void conn_start(struct conn *c);	/* import: connected; send HELLO */
 void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
 
-/* auth.c */
-int psk_load(struct bridge *b, const char *path);
-void psk_mac(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
-	     uint8_t out[CB_MAC]);
-int psk_check(const struct bridge *b, int server, const uint8_t *cn, const uint8_t *sn,
-	      const uint8_t mac[CB_MAC]);
+/* io.c: the byte stream, TLS or plain (the rest of it is in conn.h) */
+struct bridge_tls_opts {
+	const char *psk_file, *identity;
+	const char *cert, *key, *ca, *server_name;
+	int no_tls, no_ktls;
+};
+struct conn_tls_info {
+	const char *mode;	/* "psk", "cert" or "none" */
+	const char *version, *cipher;
+	int ktls_send, ktls_recv;
+	const char *principal;
+};
+/* 0, or the exit status for a usage (2) or configuration (1) error. */
+int bridge_tls_init(struct bridge *b, const struct bridge_tls_opts *o, int loopback,
+		    const char *host);
+const char *bridge_tls_mode(const struct bridge *b);
+void conn_tls_info(const struct conn *c, struct conn_tls_info *info);
+/* The authenticated peer: PSK identity or certificate name; "" without TLS. */
+const char *conn_principal(const struct conn *c);
 
 /* addr.c */
 int addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -33,7 +32,7 @@ struct conn *conn_new(struct bridge *b, int fd, const char *peer, enum cstate st
 	c->wcap = CB_CTL_RESERVE;
 	c->rbuf = malloc(c->rcap);
 	c->wbuf = malloc(c->wcap);
-	if (!c->rbuf || !c->wbuf || getrandom(c->nonce, CB_NONCE, 0) != CB_NONCE) {
+	if (!c->rbuf || !c->wbuf || conn_tls_new(c)) {
 		free(c->rbuf);
 		free(c->wbuf);
 		free(c);
@@ -79,6 +78,7 @@ void conn_free(struct conn *c)
 {
 	for (int i = 0; i < c->nstreams; i++)
 		stream_free(c->streams[i]);
+	conn_tls_free(c);
 	if (c->fd >= 0) {
 		ev_forget(c->b->ev, c->fd);
 		close(c->fd);
@@ -99,11 +99,13 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	logmsg("conn %d %s: closing: %s", c->id, c->peer, why);
-	if (code && c->fd >= 0) {
+	/* Not in C_TLS: frames go through TLS or not at all. */
+	if (code && c->fd >= 0 && c->state != C_TLS && c->state != C_CONNECTING) {
 		/* Best effort: tell the peer why, without waiting for it. */
 		if (c->wcap - c->wlen < CB_HDR + 9 + CB_TEXT_MAX)
 			c->wlen = 0;
 		out_error(c, 0, code, why);
+		c->state = C_DEAD;	/* a failing TLS write must not come back here */
 		if (conn_io_write(c, c->wbuf, c->wlen) < 0)
 			c->wlen = 0;
 	}
@@ -224,7 +226,8 @@ static void on_error(struct conn *c, const struct cb_frame *f)
 		text[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f ? (char)f->data[i] : '?';
 	text[n] = 0;
 	if (f->chan == 0) {
-		if (f->u32 == CB_ERR_AUTH || f->u32 == CB_ERR_VERSION)
+		/* Final only from a peer TLS authenticated: anyone can say no. */
+		if (c->tls && (f->u32 == CB_ERR_AUTH || f->u32 == CB_ERR_VERSION))
 			c->fatal = 1;
 		conn_kill(c, 0, "peer reports error %u: %s", f->u32, text);
 		return;
@@ -266,7 +269,7 @@ static void on_frame(struct conn *c, const struct cb_frame *f)
 {
 	if (f->type == CB_ERROR)
 		on_error(c, f);
-	else if (c->state == C_HELLO || c->state == C_AUTH)
+	else if (c->state == C_HELLO)
 		hs_frame(c, f);
 	else
 		on_ready_frame[f->type](c, f);
@@ -320,6 +323,13 @@ static void conn_read(struct conn *c)
 			return;
 		}
 		c->rlen += (size_t)n;
+		/* A TLS record (handshake, TLS 1.x) where a HELLO should be. */
+		if (c->state == C_HELLO && !c->tls && c->rlen >= 3 && c->rbuf[0] == 0x16 &&
+		    c->rbuf[1] == 3) {
+			conn_kill(c, 0, "the peer speaks TLS, and we do not "
+				  "(give us --psk-file or --cert)");
+			return;
+		}
 		conn_decode(c);
 		/* Let the streams take what arrived before reading more. */
 		if (c->state == C_READY || c->state == C_DEAD)
@@ -342,8 +352,11 @@ static void conn_watch(struct conn *c)
 			s->watched = sw;
 		}
 	}
-	if (c->wlen || c->state == C_CONNECTING)
+	if (c->state == C_TLS)
+		w = c->tls_wants;
+	else if (c->wlen || c->state == C_CONNECTING)
 		w |= POLLOUT;
+	w |= conn_io_wants(c);
 	if (w != c->watched) {
 		ev_watch(c->b->ev, c->fd, w, c);
 		c->watched = w;
@@ -357,7 +370,8 @@ void conn_update(struct conn *c)
 	if (c->state == C_DEAD)
 		return;
 	/* Streams and output feed each other: a few rounds until quiet. */
-	for (rounds = 0; c->state != C_CONNECTING && rounds < 4 && c->state != C_DEAD; rounds++) {
+	for (rounds = 0; c->state != C_CONNECTING && c->state != C_TLS && rounds < 4 &&
+	     c->state != C_DEAD; rounds++) {
 		size_t before = c->wlen;
 
 		for (i = 0; i < c->nstreams; i++) {
@@ -400,7 +414,11 @@ void conn_event(struct conn *c, uint32_t events)
 		conn_connected(c, events);
 		return;
 	}
-	if (events & (POLLIN | POLLERR | POLLHUP))
+	if (c->state == C_TLS) {
+		conn_tls_step(c);
+		return;
+	}
+	if (events & (POLLIN | POLLERR | POLLHUP) || conn_io_pending(c))
 		conn_read(c);
 	conn_update(c);
 }
@@ -416,6 +434,13 @@ void conn_timers(struct conn *c, int64_t now)
 	if (c->state != C_READY && now >= c->hs_deadline) {
 		conn_kill(c, CB_ERR_PROTO, "handshake not done within %d ms", b->hs_timeout_ms);
 		return;
+	}
+	/* Records OpenSSL decrypted and holds: poll will not report them. */
+	if (conn_io_pending(c)) {
+		conn_read(c);
+		conn_update(c);
+		if (c->state == C_DEAD)
+			return;
 	}
 	if (c->state != C_READY)
 		return;
@@ -444,6 +469,8 @@ int64_t conn_next_timer(const struct conn *c)
 	const struct bridge *b = c->b;
 	int64_t t;
 
+	if (conn_io_pending(c))
+		return now_ms();
 	if (c->state != C_READY)
 		return c->hs_deadline;
 	t = c->last_ping + b->keepalive_ms;

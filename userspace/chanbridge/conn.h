@@ -6,9 +6,10 @@
  *   conn.c  a connection's life: create, kill, free; the read loop; one
  *           function per frame type, called from a table (as kchan_ioctl
  *           dispatches); timers
- *   io.c    the socket: conn_io_read() and conn_io_write(), the only two
- *           calls that touch it once connected, so TLS can replace them
- *   hs.c    the HELLO/AUTH handshake
+ *   io.c    the byte stream, TLS or plain: the TLS handshake, then
+ *           conn_io_read() and conn_io_write(), the only two calls that
+ *           touch the socket once connected
+ *   hs.c    the HELLO exchange (after TLS)
  *   src.c   the source half of a stream: hold, send, ack
  *   dst.c   the destination half: commit, grant credit
  *   out.c   the output: control frames first, then DATA one frame per
@@ -25,7 +26,7 @@
 
 #include "bridge.h"
 
-#define PRE_BODY_MAX	64	/* before the handshake: HELLO and AUTH only */
+#define PRE_BODY_MAX	64	/* before the handshake: HELLO only */
 
 /* A frame handler: one per frame type. */
 typedef void frame_fn(struct conn *c, const struct cb_frame *f);
@@ -38,11 +39,17 @@ struct stream *stream_find(struct conn *c, uint32_t chan);
 struct stream *stream_need(struct conn *c, const struct cb_frame *f, enum role r);
 void stream_fail(struct stream *s, int err, const char *what, int tell);
 
-/* io.c: read(2)/write(2) semantics, errno set on -1. */
+/* io.c: read(2)/write(2) semantics, errno set on -1; TLS failures kill c. */
 ssize_t conn_io_read(struct conn *c, void *buf, size_t len);
 ssize_t conn_io_write(struct conn *c, const void *buf, size_t len);
+int conn_io_pending(const struct conn *c);	/* OpenSSL holds decrypted bytes */
+uint32_t conn_io_wants(const struct conn *c);	/* POLLOUT if TLS waits to write */
+int conn_tls_new(struct conn *c);	/* 0 also without TLS; -1 out of memory */
+void conn_tls_free(struct conn *c);
+void conn_tls_step(struct conn *c);	/* in C_TLS: one handshake step */
 
 /* hs.c */
+void conn_hello(struct conn *c);	/* the byte stream is up: HELLO, the importer first */
 void hs_frame(struct conn *c, const struct cb_frame *f);
 
 /* src.c */

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The handshake: both sides send HELLO (magic, version, PSK flag, max
- * message, nonce); with a PSK the importer then proves the key over both
- * nonces (AUTH), and the server proves it back.  Until it is done only
- * HELLO, AUTH and ERROR are read, with bodies of at most PRE_BODY_MAX.
+ * The HELLO exchange, after the TLS handshake (io.c) when there is TLS:
+ * both sides send HELLO (magic, version, flags, max message; the nonce
+ * field is unused), the importer first, and both keep the smaller maximum.
+ * TLS authenticated the peer already: there is no AUTH frame any more.
+ * Until HELLO is done only HELLO and ERROR are read, with bodies of at
+ * most PRE_BODY_MAX.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +17,34 @@ static void send_hello(struct conn *c)
 {
 	struct cb_frame f = {
 		.type = CB_HELLO, .magic = CB_MAGIC, .version = CB_VERSION,
-		.flags = c->b->psk_len ? CB_HELLO_PSK : 0, .u32 = c->max_msg ? c->max_msg : c->b->max_msg,
+		.u32 = c->max_msg ? c->max_msg : c->b->max_msg,
 	};
 
-	memcpy(f.bytes, c->nonce, CB_NONCE);
 	out_put(c, &f);
 }
 
+/* Import: connected.  The TLS handshake first, when there is TLS. */
 void conn_start(struct conn *c)
 {
 	logmsg("conn %d %s: connected", c->id, c->peer);
-	c->state = C_HELLO;
 	c->hs_deadline = now_ms() + c->b->hs_timeout_ms;
-	send_hello(c);
+	if (c->tls) {
+		c->state = C_TLS;
+		conn_tls_step(c);
+		return;
+	}
+	conn_hello(c);
+}
+
+void conn_hello(struct conn *c)
+{
+	c->state = C_HELLO;
+	if (!c->b->server)
+		send_hello(c);
 	conn_update(c);
 }
 
-/* Authenticated: buffers sized for the negotiated max message, streams may open. */
+/* HELLO done: buffers sized for the negotiated max message, streams may open. */
 static void ready(struct conn *c)
 {
 	size_t rcap = CB_HDR + c->max_msg + CB_OVERHEAD + 256;
@@ -48,8 +61,12 @@ static void ready(struct conn *c)
 	c->wbuf = w;
 	c->wcap = CB_CTL_RESERVE + 2 * rcap;
 	c->state = C_READY;
-	logmsg("conn %d %s: ready (protocol %d, max message %u bytes, %s)", c->id, c->peer,
-	       CB_VERSION, c->max_msg, c->b->psk_len ? "PSK verified both ways" : "no PSK");
+	if (c->tls)
+		logmsg("conn %d %s: ready (protocol %d, max message %u bytes, TLS, peer \"%s\")",
+		       c->id, c->peer, CB_VERSION, c->max_msg, conn_principal(c));
+	else
+		logmsg("conn %d %s: ready (protocol %d, max message %u bytes, no TLS)", c->id,
+		       c->peer, CB_VERSION, c->max_msg);
 	serve_conn_ready(c->b, c);	/* now it counts against --max-conns */
 	if (!c->b->server) {
 		c->b->backoff_ms = 0;
@@ -61,17 +78,13 @@ static void ready(struct conn *c)
 /* 1 if the peer's HELLO is refused: the connection is killed, saying why. */
 static int hello_refused(struct conn *c, const struct cb_frame *f)
 {
-	int mine = c->b->psk_len != 0, theirs = !!(f->flags & CB_HELLO_PSK);
-
 	if (f->magic != CB_MAGIC)
 		conn_kill(c, CB_ERR_PROTO, "bad magic 0x%08x: not a chanbridge peer", f->magic);
 	else if (f->version != CB_VERSION)
 		conn_kill(c, CB_ERR_VERSION, "peer speaks protocol %u, we speak %d",
 			  f->version, CB_VERSION);
-	else if (mine && !theirs)
-		conn_kill(c, CB_ERR_AUTH, "peer has no PSK, and we require one");
-	else if (!mine && theirs)
-		conn_kill(c, CB_ERR_AUTH, "peer wants a PSK, and we have none");
+	else if (f->flags & CB_HELLO_PSK)
+		conn_kill(c, CB_ERR_AUTH, "peer wants the old HMAC exchange: use TLS");
 	else if (f->u32 == 0)
 		conn_kill(c, CB_ERR_PROTO, "max message 0");
 	else
@@ -86,53 +99,17 @@ static void on_hello(struct conn *c, const struct cb_frame *f)
 	if (hello_refused(c, f))
 		return;
 	c->max_msg = f->u32 < b->max_msg ? f->u32 : b->max_msg;
-	memcpy(c->peer_nonce, f->bytes, CB_NONCE);
 	if (b->server)
 		send_hello(c);
-	if (!b->psk_len) {
-		ready(c);
-		return;
-	}
-	c->state = C_AUTH;
-	if (!b->server) {
-		struct cb_frame a = { .type = CB_AUTH };
-
-		psk_mac(b, 0, c->nonce, c->peer_nonce, a.bytes);
-		out_put(c, &a);
-	}
-}
-
-static void on_auth(struct conn *c, const struct cb_frame *f)
-{
-	struct bridge *b = c->b;
-	struct cb_frame a = { .type = CB_AUTH };
-
-	if (b->server) {
-		if (!psk_check(b, 0, c->peer_nonce, c->nonce, f->bytes)) {
-			conn_kill(c, CB_ERR_AUTH, "authentication failed: wrong key");
-			return;
-		}
-		psk_mac(b, 1, c->peer_nonce, c->nonce, a.bytes);
-		out_put(c, &a);
-	} else if (!psk_check(b, 1, c->nonce, c->peer_nonce, f->bytes)) {
-		c->fatal = 1;
-		conn_kill(c, CB_ERR_AUTH, "the server failed to prove the key");
-		return;
-	}
 	ready(c);
 }
 
-/* A frame before the handshake is done (ERROR is dispatched before this). */
+/* A frame before HELLO is done (ERROR is dispatched before this). */
 void hs_frame(struct conn *c, const struct cb_frame *f)
 {
-	uint8_t want = c->state == C_HELLO ? CB_HELLO : CB_AUTH;
-
-	if (f->type != want) {
-		conn_kill(c, CB_ERR_PROTO, "%s before %s", cb_typename(f->type), cb_typename(want));
+	if (f->type != CB_HELLO) {
+		conn_kill(c, CB_ERR_PROTO, "%s before HELLO", cb_typename(f->type));
 		return;
 	}
-	if (want == CB_HELLO)
-		on_hello(c, f);
-	else
-		on_auth(c, f);
+	on_hello(c, f);
 }

@@ -226,6 +226,21 @@ wait:
 		*next = b->reconnect_at;
 }
 
+/* The host part of ADDR:PORT, the name the server's certificate must carry. */
+static void target_host(const char *target, char *out, size_t len)
+{
+	const char *end = strrchr(target, ':');
+	size_t n;
+
+	if (target[0] == '[') {
+		target++;
+		end = strchr(target, ']');
+	}
+	n = end ? (size_t)(end - target) : strlen(target);
+	n = strcspn(target, "%") < n ? strcspn(target, "%") : n;
+	snprintf(out, len, "%.*s", (int)n, target);
+}
+
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -234,7 +249,7 @@ int cmd_import(int argc, char **argv)
 		{ "as", required_argument, NULL, 'a' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "capacity", required_argument, NULL, 'C' },
-		{ "psk-file", required_argument, NULL, 'k' },
+		TLS_LONGOPTS,
 		{ "status-socket", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },
 		{ "channel", required_argument, NULL, 'c' },
@@ -244,7 +259,9 @@ int cmd_import(int argc, char **argv)
 		{ 0 }
 	};
 	struct bridge *b = bridge_new(0);
-	const char *psk = NULL, *as = NULL;
+	const char *as = NULL;
+	struct bridge_tls_opts tls = { 0 };
+	char host[80];
 	char *extra[CB_MAX_CHANS];
 	int nextra = 0, dir = 0, o, i, v;
 
@@ -252,6 +269,8 @@ int cmd_import(int argc, char **argv)
 		return 1;
 	snprintf(b->status_path, sizeof(b->status_path), "/run/chanbridge-import.sock");
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (bridge_tls_getopt(o, optarg, &tls))
+			continue;
 		switch (o) {
 		case 'S': case 'R':
 			if (dir)
@@ -270,7 +289,6 @@ int cmd_import(int argc, char **argv)
 			b->capacity = (uint32_t)v;
 			b->capacity_set = 1;
 			break;
-		case 'k': psk = optarg; break;
 		case 's':
 			if (strlen(optarg) >= sizeof(b->status_path))
 				return usage_err("import", "--status-socket path too long");
@@ -330,12 +348,14 @@ int cmd_import(int argc, char **argv)
 				c2 ? strlen(c2 + 1) : (size_t)(c1 - extra[i])))
 			return 2;
 	}
-	if (psk && psk_load(b, psk))
-		return 1;
+	target_host(b->target, host, sizeof(host));
+	v = bridge_tls_init(b, &tls, addr_is_loopback(&b->addr), host);
+	if (v)
+		return v;
 	if (bridge_setup(b))
 		return 1;
 	logmsg("importing %d channel%s from %s (%s, %s, window %u)", b->nimports,
-	       b->nimports == 1 ? "" : "s", b->target, psk ? "PSK" : "no PSK", ev_name(b->ev),
+	       b->nimports == 1 ? "" : "s", b->target, bridge_tls_mode(b), ev_name(b->ev),
 	       b->window);
 	return run_loop(b);
 }

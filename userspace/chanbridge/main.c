@@ -5,6 +5,7 @@
  * line and the event loop both roles share.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keyfile.h"
 #include "log.h"
 
 int usage_err(const char *cmd, const char *fmt, ...)
@@ -176,8 +178,46 @@ static void usage(FILE *f)
 	fputs(USAGE_SERVE, f);
 	fputs(USAGE_IMPORT, f);
 	fputs(USAGE_STATUS, f);
+	fputs(USAGE_GENKEY, f);
 	fputs("Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on errors, 2 on usage errors.\n",
 	      f);
+}
+
+/* chanbridge genkey [--identity NAME] FILE: a new key file of one line. */
+static int cmd_genkey(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "identity", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char host[KF_ID_MAX + 1] = "", err[512];
+	const char *id = NULL;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'I': id = optarg; break;
+		case 'h': fputs(USAGE_GENKEY, stdout); return 0;
+		default: fputs(USAGE_GENKEY, stderr); return 2;
+		}
+	}
+	if (argc - optind != 1)
+		return usage_err("genkey", "want one FILE");
+	if (!id) {
+		/* The short host name: the line then says whose key it is. */
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+			snprintf(host, sizeof(host), "chanbridge");
+		host[strcspn(host, ".")] = 0;
+		id = host;
+	}
+	if (keyfile_genkey(argv[optind], id, err, sizeof(err))) {
+		fprintf(stderr, "chanbridge genkey: %s\n", err);
+		return 1;
+	}
+	printf("%s: a new key for identity \"%s\"; give the serving side this line "
+	       "(its --psk-file takes one line per importer)\n", argv[optind], id);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -196,6 +236,8 @@ int main(int argc, char **argv)
 		return cmd_import(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "genkey"))
+		return cmd_genkey(argc - 1, argv + 1);
 	fprintf(stderr, "chanbridge: unknown command %s\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -347,7 +347,7 @@ static void serve_accept(struct bridge *b)
 		return;
 	if (ss.ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c = conn_new(b, fd, peer, C_HELLO);
+	c = conn_new(b, fd, peer, b->tls ? C_TLS : C_HELLO);
 	if (!c) {
 		logmsg_rl("refused", "refusing connection from %s: out of memory", peer);
 		close(fd);
@@ -407,7 +407,7 @@ int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
-		{ "psk-file", required_argument, NULL, 'k' },
+		TLS_LONGOPTS,
 		{ "export", required_argument, NULL, 'e' },
 		{ "status-socket", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },
@@ -422,16 +422,18 @@ int cmd_serve(int argc, char **argv)
 		{ 0 }
 	};
 	struct bridge *b = bridge_new(1);
-	const char *listen_at = "127.0.0.1:7070", *psk = NULL;
+	const char *listen_at = "127.0.0.1:7070";
+	struct bridge_tls_opts tls = { 0 };
 	int o, rc;
 
 	if (!b)
 		return 1;
 	snprintf(b->status_path, sizeof(b->status_path), "/run/chanbridge.sock");
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (bridge_tls_getopt(o, optarg, &tls))
+			continue;
 		switch (o) {
 		case 'l': listen_at = optarg; break;
-		case 'k': psk = optarg; break;
 		case 'e': {
 			char *colon = strchr(optarg, ':');
 			struct export *e;
@@ -509,19 +511,23 @@ int cmd_serve(int argc, char **argv)
 		return usage_err("serve", "nothing to serve: give --export NAME");
 	if (addr_parse(listen_at, &b->addr, &b->addrlen))
 		return usage_err("serve", "--listen %s: want ADDR:PORT", listen_at);
-	if (b->addr.ss_family != AF_UNIX && !psk && !addr_is_loopback(&b->addr)) {
-		logmsg("refusing to listen on %s without --psk-file: anyone could connect",
-		       listen_at);
+	if (tls.identity)
+		return usage_err("serve", "--identity is for import: serve takes every line");
+	if (tls.server_name)
+		return usage_err("serve", "--server-name is for import");
+	rc = bridge_tls_init(b, &tls, b->addr.ss_family == AF_UNIX || addr_is_loopback(&b->addr),
+			     NULL);
+	if (rc) {
+		if (!b->tls && !tls.psk_file && !tls.cert)
+			logmsg("refusing to listen on %s without --psk-file or --cert", listen_at);
+		return rc;
+	}
+	if (b->addr.ss_family != AF_UNIX && !b->tls && !b->insecure_loopback) {
+		logmsg("refusing to listen on %s without TLS: any local user could reach the "
+		       "exports with our rights (give --psk-file, or listen on unix:PATH, where "
+		       "each OPEN is checked against the peer's credentials)", listen_at);
 		return 2;
 	}
-	if (b->addr.ss_family != AF_UNIX && !psk && !b->insecure_loopback) {
-		logmsg("refusing to listen on %s without --psk-file: any local user could reach "
-		       "the exports with our rights (listen on unix:PATH, where each OPEN is "
-		       "checked against the peer's credentials)", listen_at);
-		return 2;
-	}
-	if (psk && psk_load(b, psk))
-		return 1;
 	if (serve_listen(b, listen_at))
 		return 1;
 	b->ltag.kind = T_LISTEN;
@@ -534,7 +540,7 @@ int cmd_serve(int argc, char **argv)
 		addr_str((struct sockaddr *)&b->addr, at, sizeof(at));
 		logmsg("serving %d channel%s on %s (%s, %s, at most %d connections, "
 		       "messages up to %u bytes)", b->nexports, b->nexports == 1 ? "" : "s", at,
-		       b->psk_len ? "PSK required" : "no PSK", ev_name(b->ev), b->max_conns,
+		       bridge_tls_mode(b), ev_name(b->ev), b->max_conns,
 		       b->max_msg);
 	}
 	rc = run_loop(b);

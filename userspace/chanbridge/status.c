@@ -95,7 +95,7 @@ static void pr(struct out *o, const char *fmt, ...)
 	}
 }
 
-static const char *const cstates[] = { "connecting", "hello", "auth", "ready", "dead" };
+static const char *const cstates[] = { "connecting", "tls", "hello", "ready", "dead" };
 static const char *const sstates[] = { "opening", "open", "closed", "failed" };
 
 static void one_chan(struct out *o, int json, const char *name, const char *local,
@@ -118,9 +118,17 @@ static void one_chan(struct out *o, int json, const char *name, const char *loca
 
 static void one_conn(struct out *o, int json, const struct conn *c, int first)
 {
+	struct conn_tls_info t;
+
+	conn_tls_info(c, &t);
 	if (json) {
-		pr(o, "%s{\"id\":%d,\"peer\":\"%s\",\"state\":\"%s\",\"rtt_us\":%lld,\"streams\":[",
+		pr(o, "%s{\"id\":%d,\"peer\":\"%s\",\"state\":\"%s\",\"rtt_us\":%lld,",
 		   first ? "" : ",", c->id, c->peer, cstates[c->state], (long long)c->rtt_us);
+		if (t.version)
+			pr(o, "\"tls\":{\"mode\":\"%s\",\"version\":\"%s\",\"cipher\":\"%s\","
+			   "\"ktls_send\":%s,\"ktls_recv\":%s},", t.mode, t.version, t.cipher,
+			   t.ktls_send ? "true" : "false", t.ktls_recv ? "true" : "false");
+		pr(o, "\"principal\":\"%s\",\"streams\":[", t.principal);
 		for (int i = 0; i < c->nstreams; i++) {
 			const struct stream *s = c->streams[i];
 
@@ -134,8 +142,14 @@ static void one_conn(struct out *o, int json, const struct conn *c, int first)
 		pr(o, "]}");
 		return;
 	}
-	pr(o, "conn %d %s %s rtt_us %lld\n", c->id, c->peer, cstates[c->state],
+	pr(o, "conn %d %s %s rtt_us %lld", c->id, c->peer, cstates[c->state],
 	   (long long)c->rtt_us);
+	if (t.version)
+		pr(o, " tls %s %s %s ktls_send %s ktls_recv %s principal %s", t.mode, t.version,
+		   t.cipher, t.ktls_send ? "on" : "off", t.ktls_recv ? "on" : "off", t.principal);
+	else
+		pr(o, " tls %s", c->tls ? "handshake" : "off");
+	pr(o, "\n");
 	for (int i = 0; i < c->nstreams; i++) {
 		const struct stream *s = c->streams[i];
 

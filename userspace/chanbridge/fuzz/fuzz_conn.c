@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the protocol engine (issue 13, "Test the protocol,
  * not only the codec"): one serve-side connection, its socket replaced by
- * the input (conn_io_read/conn_io_write are ours, io.c is not linked) and
+ * the input (conn_io_read/conn_io_write are ours, io_rw.c is not linked) and
  * its kernel by the model (model/kch_model.c), exporting one source
  * channel that a producer fills with numbered messages.  The input is a
  * sequence of steps, each a frame from the importer (HELLO, OPEN, RESUME,

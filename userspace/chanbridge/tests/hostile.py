@@ -4,15 +4,14 @@
 # connects to HOST:PORT, misbehaves, and exits 0 when the bridge closed the
 # connection (printing the ERROR code it sent, if any), 1 if it did not
 # within the time limit.
-#   hostile.py PORT random|giant|early|violation|loris|loris-ready [KEYFILE]
+# The modes after the handshake (violation, loris-ready) speak plain
+# chanbridge: run them against a serve without TLS (on loopback); the frame
+# engine behind TLS is the same.
+#   hostile.py PORT random|giant|early|violation|loris|loris-ready
 #   hostile.py PORT many COUNT            open COUNT connections, report how many were refused
-#   hostile.py PORT many-ready COUNT KEYFILE   COUNT connections, each through the handshake
-#                                         before the next: report how many were refused
 #   hostile.py unix:PATH open NAME send|recv   handshake (no key), OPEN NAME: print
 #                                         "opened" or "error CODE"
 # PORT may be unix:PATH, a UNIX socket.
-import hashlib
-import hmac
 import os
 import socket
 import struct
@@ -34,58 +33,6 @@ def connect(port):
         return s
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     return s
-
-
-def recv_frame(s):
-    """One frame: (type, body), or None when the peer closed."""
-    h = b""
-    while len(h) < 4:
-        d = s.recv(4 - len(h))
-        if not d:
-            return None
-        h += d
-    n = struct.unpack(">I", h)[0]
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            return None
-        b += d
-    return b[0], b[1:]
-
-
-def open_chan(port, name, direction):
-    s = connect(port)
-    handshake(s, None)
-    d = 1 if direction == "send" else 2
-    s.sendall(frame(3, struct.pack(">IBIB", 1, d, 4, len(name)) + name.encode()))
-    f = recv_frame(s)
-    if f is None:
-        print("closed")
-    elif f[0] == 4:
-        print("opened")
-    elif f[0] == 13:
-        print("error %d" % struct.unpack(">I", f[1][4:8])[0])
-    else:
-        print("frame %d" % f[0])
-    s.close()
-    return 0
-
-
-def many_ready(port, count, key):
-    socks, refused = [], 0
-    for _ in range(count):
-        s = connect(port)
-        try:
-            handshake(s, key)
-            socks.append(s)
-        except (SystemExit, OSError):
-            refused += 1
-            s.close()
-    print(refused)
-    for s in socks:
-        s.close()
-    return 0
 
 
 def wait_closed(s, limit=30):
@@ -115,28 +62,50 @@ def wait_closed(s, limit=30):
     return code
 
 
-def handshake(s, key):
-    cn = os.urandom(16)
-    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 1 if key else 0, 65536) + cn))
+def handshake(s):
+    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 0, 65536) + bytes(16)))
     h = b""
     while len(h) < 33:
         d = s.recv(33 - len(h))
         if not d:
             raise SystemExit("closed during the handshake")
         h += d
-    sn = h[-16:]
-    if key:
-        mac = hmac.new(key, b"chanbridge/1 client\0" + cn + sn, hashlib.sha256).digest()
-        s.sendall(frame(2, mac))
-        a = b""
-        while len(a) < 37:
-            d = s.recv(37 - len(a))
-            if not d:
-                raise SystemExit("closed during AUTH")
-            a += d
-        want = hmac.new(key, b"chanbridge/1 server\0" + cn + sn, hashlib.sha256).digest()
-        if a[5:] != want:
-            raise SystemExit("the server's proof is wrong")
+
+
+def recv_frame(s):
+    """One frame: (type, body), or None when the peer closed."""
+    h = b""
+    while len(h) < 4:
+        d = s.recv(4 - len(h))
+        if not d:
+            return None
+        h += d
+    n = struct.unpack(">I", h)[0]
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            return None
+        b += d
+    return b[0], b[1:]
+
+
+def open_chan(port, name, direction):
+    s = connect(port)
+    handshake(s)
+    d = 1 if direction == "send" else 2
+    s.sendall(frame(3, struct.pack(">IBIB", 1, d, 4, len(name)) + name.encode()))
+    f = recv_frame(s)
+    if f is None:
+        print("closed")
+    elif f[0] == 4:
+        print("opened")
+    elif f[0] == 13:
+        print("error %d" % struct.unpack(">I", f[1][4:8])[0])
+    else:
+        print("frame %d" % f[0])
+    s.close()
+    return 0
 
 
 def main():
@@ -144,10 +113,6 @@ def main():
     port = port if port.startswith("unix:") else int(port)
     if mode == "open":
         return open_chan(port, sys.argv[3], sys.argv[4])
-    if mode == "many-ready":
-        return many_ready(port, int(sys.argv[3]),
-                          open(sys.argv[4], "rb").read().rstrip(b"\r\n"))
-    key = open(sys.argv[3], "rb").read().rstrip(b"\r\n") if len(sys.argv) > 3 and mode != "many" else None
     if mode == "many":
         count = int(sys.argv[3])
         socks = []
@@ -182,12 +147,12 @@ def main():
     elif mode == "early":
         s.sendall(frame(8, struct.pack(">IQ", 1, 1)))
     elif mode == "violation":
-        handshake(s, key)
+        handshake(s)
         s.sendall(frame(7, struct.pack(">IQ", 9, 1) + b"x"))
     elif mode == "loris":
         s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 1, 65536) + os.urandom(16))[:3])
     elif mode == "loris-ready":
-        handshake(s, key)
+        handshake(s)
         # A frame one byte at a time, slower than the dead-peer timeout allows.
         f = frame(11, struct.pack(">Q", 1)) * 100
         closed = False
