@@ -50,11 +50,8 @@ static void ready(struct conn *c)
 	c->state = C_READY;
 	logmsg("conn %d %s: ready (protocol %d, max message %u bytes, %s)", c->id, c->peer,
 	       CB_VERSION, c->max_msg, c->b->psk_len ? "PSK verified both ways" : "no PSK");
-	if (!c->b->server) {
-		c->b->backoff_ms = 0;
-		for (int i = 0; i < c->nstreams; i++)
-			c->streams[i]->owed |= P_OPEN;
-	}
+	if (!c->b->server)
+		import_ready(c);
 }
 
 /* 1 if the peer's HELLO is refused: the connection is killed, saying why. */
@@ -114,7 +111,7 @@ static void on_auth(struct conn *c, const struct cb_frame *f)
 		psk_mac(b, 1, c->peer_nonce, c->nonce, a.bytes);
 		out_put(c, &a);
 	} else if (!psk_check(b, 1, c->nonce, c->peer_nonce, f->bytes)) {
-		c->fatal = 1;
+		/* Not final: a forged AUTH must not make the importer give up. */
 		conn_kill(c, CB_ERR_AUTH, "the server failed to prove the key");
 		return;
 	}

@@ -14,6 +14,7 @@
 #include "bridge.h"
 #include "cli.h"
 #include "kch.h"
+#include "conn.h"
 #include "log.h"
 
 static struct export *export_find(struct bridge *b, const char *name)
@@ -22,6 +23,75 @@ static struct export *export_find(struct bridge *b, const char *name)
 		if (!strcmp(b->exports[i].name, name))
 			return &b->exports[i];
 	return NULL;
+}
+
+/* The export's holder, if it is still holding (its connection may be dying). */
+static struct stream *holder_live(struct export *e)
+{
+	struct stream *h = e->holder;
+
+	if (h && (h->c->state == C_DEAD || h->state == S_FAILED || h->state == S_DONE))
+		return NULL;
+	return h;
+}
+
+/*
+ * One holder per exported source.  Two files holding from one channel get
+ * each other's returned messages below seqs already sent, which the far
+ * side's at-most-once filter drops as duplicates and acks: lost.  So a
+ * second importer is refused (CB_ERR_BUSY, which it retries), unless it is
+ * the same importer again (same principal and identity): a reconnect after
+ * a half-dead link, whose stale stream is pre-empted, its holds returned
+ * and its fd closed before the new stream holds anything.
+ * Returns NULL if the importer may hold, else the text of the refusal.
+ */
+static const char *holder_claim(struct export *e, struct conn *c, uint64_t importer)
+{
+	struct stream *h = holder_live(e);
+
+	if (!h)
+		return NULL;
+	if (!importer || h->importer != importer ||
+	    strcmp(conn_principal(h->c), conn_principal(c)))
+		return "held by another importer";
+	logmsg("conn %d %s: channel %s: pre-empted by conn %d %s, the same importer "
+	       "(%016llx) again", h->c->id, h->c->peer, h->name, c->id, c->peer,
+	       (unsigned long long)importer);
+	stream_fail(h, CB_ERR_BUSY, "pre-empted by a newer connection of this importer", 1);
+	conn_update(h->c);
+	return NULL;
+}
+
+void serve_stream_end(struct stream *s)
+{
+	if (s->ex && s->ex->holder == s)
+		s->ex->holder = NULL;
+}
+
+/* Why the OPEN of export e is refused before opening anything, or NULL. */
+static const char *open_refused(struct conn *c, const struct cb_frame *f, struct export *e,
+				uint32_t *code)
+{
+	int src = f->dir == CB_DIR_RECV;
+
+	if (!e) {
+		*code = CB_ERR_NOEXPORT;
+		return "is not exported";
+	}
+	if (!(e->allow & f->dir)) {
+		*code = CB_ERR_DIR;
+		return src ? "may not be received from by importers" :
+			     "may not be sent into by importers";
+	}
+	/* Once per direction: a peer may not open one export many times over. */
+	for (int i = 0; i < c->nstreams; i++)
+		if (c->streams[i]->ex == e && (c->streams[i]->role == ROLE_SRC) == src &&
+		    c->streams[i]->state != S_FAILED && c->streams[i]->state != S_DONE) {
+			*code = CB_ERR_LIMIT;
+			return "already open in this direction on this connection";
+		}
+	*code = CB_ERR_BUSY;
+	return src ? holder_claim(e, c, f->stream) : NULL;
 }
 
 int serve_open(struct conn *c, const struct cb_frame *f)
@@ -34,37 +104,32 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 	/* The importer's direction; ours is the other end. */
 	int src = f->dir == CB_DIR_RECV;
 	char text[CB_TEXT_MAX];
-	struct cb_frame err = { .type = CB_ERROR, .chan = f->chan };
+	const char *why;
+	uint32_t code;
 
-	if (!e) {
-		err.u32 = CB_ERR_NOEXPORT;
-		snprintf(text, sizeof(text), "%s is not exported", f->name);
-		goto refuse;
-	}
-	if (!(e->allow & f->dir)) {
-		err.u32 = CB_ERR_DIR;
-		snprintf(text, sizeof(text), "%s may not be %s by importers", f->name,
-			 src ? "received from" : "sent into");
+	why = open_refused(c, f, e, &code);
+	if (why) {
+		snprintf(text, sizeof(text), "%s %s", f->name, why);
 		goto refuse;
 	}
 	fd = kch_open(f->name, !src);
 	if (fd < 0) {
-		err.u32 = (uint32_t)-fd;
+		code = (uint32_t)-fd;
 		snprintf(text, sizeof(text), "open /dev/chan/%s: %s", f->name, strerror(-fd));
 		goto refuse;
 	}
 	rc = kch_info(fd, &info);
 	if (rc < 0 || info.msg_max > c->max_msg) {
-		err.u32 = rc < 0 ? (uint32_t)-rc : EMSGSIZE;
+		code = rc < 0 ? (uint32_t)-rc : EMSGSIZE;
 		snprintf(text, sizeof(text), "%s: %s", f->name,
 			 rc < 0 ? strerror(-rc) : "msg_max above the connection's maximum (--max-msg)");
-		close(fd);
+		close(fd);	/* nothing held yet */
 		goto refuse;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
-		err.u32 = ENOMEM;
+		code = ENOMEM;
 		snprintf(text, sizeof(text), "out of memory");
 		goto refuse;
 	}
@@ -77,6 +142,9 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 	snprintf(s->name, sizeof(s->name), "%s", f->name);
 	s->msg_max = info.msg_max;
 	s->capacity = info.capacity;
+	s->chan_id = info.id;
+	s->importer = f->stream;
+	s->ex = e;
 	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
 	s->st = &e->st;
 	s->st->window = s->window;
@@ -84,22 +152,18 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 	if (src) {
 		s->stream = info.id;
 		s->state = S_RUN;	/* data moves after RESUME */
+		e->holder = s;
 	} else {
 		s->state = S_OPENING;	/* until the importer names its stream */
 	}
 	c->streams[c->nstreams++] = s;
-	logmsg("conn %d %s: channel %s opened: importer %s (window %u)", c->id, c->peer,
-	       s->name, src ? "receives" : "sends", s->window);
+	logmsg("conn %d %s: channel %s opened: importer %016llx %s (window %u)", c->id,
+	       c->peer, s->name, (unsigned long long)s->importer, src ? "receives" : "sends",
+	       s->window);
 	return 0;
 refuse:
 	logmsg("conn %d %s: refusing channel %s: %s", c->id, c->peer, f->name, text);
-	err.data = (const uint8_t *)text;
-	err.len = (uint32_t)strlen(text);
-	{
-		size_t n = cb_encode(c->wbuf + c->wlen, c->wcap - c->wlen, &err);
-
-		c->wlen += n;
-	}
+	out_error(c, f->chan, (int)code, text);
 	return -1;
 }
 
