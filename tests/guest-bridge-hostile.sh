@@ -45,14 +45,17 @@ well "at the start"
 rss0=$(rss_kb "$srv")
 
 # --- authentication -------------------------------------------------------------
-timeout 60 "$CB" import 127.0.0.1:$P hs --recv --as wk --psk-file $W/bad \
+# Before authentication nothing the peer says is final (a forged ERROR would
+# end the import for good): an importer refused keeps trying, with backoff.
+timeout 8 "$CB" import 127.0.0.1:$P hs --recv --as wk --psk-file $W/bad \
 	--status-socket $W/wk.sock 2>$W/wk.log; rc=$?
-same "a wrong key: the importer exits 1" 1 $rc
+same "a wrong key: the importer keeps trying (stopped by timeout)" 124 $rc
 check "... the server logs the wrong key" grep -q "authentication failed: wrong key" $W/serve.log
 check "... the importer logs the refusal" grep -q "authentication failed" $W/wk.log
+check "... and backs off" grep -q "reconnecting in [1-9][0-9]* ms" $W/wk.log
 check "... and never created its channel" test ! -e /dev/chan/wk
-timeout 60 "$CB" import 127.0.0.1:$P hs --recv --as nk --status-socket $W/nk.sock 2>$W/nk.log
-same "no key at all: the importer exits 1" 1 $?
+timeout 8 "$CB" import 127.0.0.1:$P hs --recv --as nk --status-socket $W/nk.sock 2>$W/nk.log
+same "no key at all: the importer keeps trying (stopped by timeout)" 124 $?
 check "... the server says it requires one" grep -q "peer has no PSK, and we require one" $W/serve.log
 well "after the wrong keys"
 

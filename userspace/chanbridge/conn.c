@@ -143,6 +143,9 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 			c->wlen = 0;
 	}
 	c->state = C_DEAD;
+	/* Now, not when it is freed: the next holder of a source may open it at once. */
+	for (int i = 0; i < c->nstreams; i++)
+		stream_release(c->streams[i]);
 }
 
 struct stream *stream_find(struct conn *c, uint32_t chan)

@@ -15,6 +15,7 @@ import sys
 import time
 
 MAGIC = 0x4B434842
+VERSION = 2  # the protocol version chanbridge speaks
 
 
 def frame(t, body):
@@ -55,7 +56,7 @@ def wait_closed(s, limit=30):
 
 def handshake(s, key):
     cn = os.urandom(16)
-    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 1 if key else 0, 65536) + cn))
+    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, VERSION, 1 if key else 0, 65536) + cn))
     h = b""
     while len(h) < 33:
         d = s.recv(33 - len(h))
@@ -117,7 +118,7 @@ def main():
         handshake(s, key)
         s.sendall(frame(7, struct.pack(">IQ", 9, 1) + b"x"))
     elif mode == "loris":
-        s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 1, 65536) + os.urandom(16))[:3])
+        s.sendall(frame(1, struct.pack(">IHHI", MAGIC, VERSION, 1, 65536) + os.urandom(16))[:3])
     elif mode == "loris-ready":
         handshake(s, key)
         # A frame one byte at a time, slower than the dead-peer timeout allows.
