@@ -146,6 +146,8 @@ struct impch {
 	uint64_t stream;	/* the local channel's info.id: for CB_DIR_SEND the
 				 * stream, for CB_DIR_RECV the importer's identity */
 	uint64_t far_id;	/* the remote channel's info.id (OPENED), 0 until known */
+	int yield;		/* pre-empted by another importer of ours: OPEN without
+				 * the identity (no pre-empting back) until opened */
 	int done, failed;
 	struct chstat st;
 };
@@ -232,6 +234,7 @@ void serve_stream_end(struct stream *s);
 void import_ready(struct conn *c);
 void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f);
 void import_stream_end(struct bridge *b, struct stream *s);
+void import_busy(struct conn *c, struct stream *s, const char *text);
 int cmd_serve(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int run_loop(struct bridge *b);

@@ -13,7 +13,9 @@
 "  NAME:recv = importers may only receive from NAME; NAME:send = only send into it;\n" \
 "  plain NAME = both.  ADDR may be an IPv4 address, `::`, or `[fe80::1%eth0]`.\n" \
 "  Defaults: --status-socket /run/chanbridge.sock, --io uring, --max-conns 64,\n" \
-"  --max-msg 65536, --keepalive 5 (dead after 4 silent intervals), --handshake-timeout 10.\n"
+"  --max-msg 65536, --keepalive 5 (dead after 4 silent intervals), --handshake-timeout 10.\n" \
+"  One importer at a time receives from an export.  A connection holds at most 4096\n" \
+"  messages (64 MiB); one held unacked for 12 keepalive intervals closes it.\n"
 
 #define USAGE_IMPORT \
 "usage: chanbridge import ADDR:PORT NAME (--send|--recv) [--as LOCAL] [--window N] [--capacity N]\n" \
@@ -21,9 +23,12 @@
 "                         [--channel NAME:send|recv[:LOCAL]] ...\n" \
 "                         [--keepalive SECONDS] [--handshake-timeout SECONDS]\n" \
 "  creates /dev/chan/LOCAL (default NAME; capacity default = window, default window 64;\n" \
-"  an existing channel of that name is reused, which is what makes a restarted importer resume)\n" \
+"  an existing channel of that name is reused, which is what makes a restarted importer resume;\n" \
+"  its id is the importer's identity: a reconnect pre-empts its own stale connection)\n" \
 "  --send: local writes go to the remote channel; --recv: remote messages appear locally.\n" \
 "  Extra --channel options import more channels over the same connection.\n" \
+"  A source another importer holds is refused as busy: retried with backoff, as is a\n" \
+"  refused handshake (wrong key).\n" \
 "  Default --status-socket /run/chanbridge-import.sock.\n"
 
 #define USAGE_STATUS \

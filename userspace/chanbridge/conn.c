@@ -281,8 +281,7 @@ static void on_error(struct conn *c, const struct cb_frame *f)
 	if (s->state == S_FAILED || s->state == S_DONE)
 		return;
 	if (f->u32 == CB_ERR_BUSY && !c->b->server) {
-		c->busy = 1;
-		conn_kill(c, 0, "channel %s: %s: retrying later", s->name, text);
+		import_busy(c, s, text);
 		return;
 	}
 	logmsg("conn %d %s: channel %s: far side reports error %u: %s", c->id, c->peer,

@@ -103,7 +103,7 @@ void import_ready(struct conn *c)
 			s->state = S_FAILED;
 			continue;
 		}
-		s->importer = ic->stream;
+		s->importer = ic->yield ? 0 : ic->stream;
 		s->owed |= P_OPEN;
 	}
 }
@@ -144,6 +144,7 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 	s->capacity = info.capacity;
 	s->state = S_RUN;
 	b->busy = 0;
+	ic->yield = 0;
 	if (s->role == ROLE_DST) {
 		s->msg_max = f->u32;
 		s->stream = f->stream;
@@ -164,6 +165,24 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 		logmsg("conn %d %s: channel /dev/chan/%s -> %s: open", c->id, c->peer, ic->local,
 		       ic->remote);
 	}
+}
+
+/*
+ * CB_ERR_BUSY: another importer holds the source.  Refused at OPEN, try
+ * again with backoff.  Pre-empted while running, by a connection with our
+ * identity (another importer into the same local channel, or a restart of
+ * this one): it is alive, so do not pre-empt it back, which would flap the
+ * source between the two; open without the identity until it lets go.
+ */
+void import_busy(struct conn *c, struct stream *s, const char *text)
+{
+	struct impch *ic = &c->b->imports[s->id - 1];
+
+	if (s->state == S_RUN)
+		ic->yield = 1;
+	c->busy = 1;
+	conn_kill(c, 0, "channel %s: %s: %s", s->name, text,
+		  ic->yield ? "waiting for the other importer to let go" : "retrying later");
 }
 
 void import_stream_end(struct bridge *b, struct stream *s)

@@ -68,7 +68,10 @@ void serve_stream_end(struct stream *s)
 		s->ex->holder = NULL;
 }
 
-/* Why the OPEN of export e is refused before opening anything, or NULL. */
+/*
+ * Why the OPEN of export e is refused, or NULL.  For a source the last
+ * check claims it, pre-empting a stale stream of the same importer.
+ */
 static const char *open_refused(struct conn *c, const struct cb_frame *f, struct export *e,
 				uint32_t *code)
 {
