@@ -192,7 +192,7 @@ struct bridge {
 	int rc;			/* exit status once stopped */
 };
 
-/* conn.c: the protocol engine */
+/* The protocol engine: conn.c and the files conn.h lists */
 struct conn *conn_new(struct bridge *b, int fd, const char *peer, enum cstate st);
 void conn_event(struct conn *c, uint32_t events);
 void stream_event(struct stream *s, uint32_t events);

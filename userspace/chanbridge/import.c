@@ -66,9 +66,13 @@ static int local_open(struct conn *c, struct impch *ic, uint32_t msg_max)
 	logmsg("channel %s: %s /dev/chan/%s", ic->remote,
 	       rc == 1 ? "reusing the existing" : "created", ic->local);
 	rc = kch_open(ic->local, ic->dir == CB_DIR_RECV);
-	if (rc >= 0 && kch_info(rc, &info) < 0) {
-		close(rc);	/* opened for writing (recv) or just now: nothing held */
-		rc = -errno;
+	if (rc >= 0) {
+		int err = kch_info(rc, &info);
+
+		if (err < 0) {
+			close(rc);	/* opened just now: nothing held */
+			rc = err;
+		}
 	}
 	if (rc < 0) {
 		logmsg("open /dev/chan/%s: %s", ic->local, strerror(-rc));
@@ -132,13 +136,14 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 			s->state = S_FAILED;
 		return;
 	}
-	if (ic->dir == CB_DIR_RECV && kch_info(ic->fd, &info) == 0 && info.msg_max < f->u32)
-		logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
-		       ic->local, info.msg_max, ic->remote, f->u32);
-	if (kch_info(ic->fd, &info) < 0) {
-		conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(errno));
+	rc = kch_info(ic->fd, &info);
+	if (rc < 0) {
+		conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(-rc));
 		return;
 	}
+	if (ic->dir == CB_DIR_RECV && info.msg_max < f->u32)
+		logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
+		       ic->local, info.msg_max, ic->remote, f->u32);
 	far_identity(c, ic, f->stream);
 	s->fd = ic->fd;
 	s->capacity = info.capacity;
