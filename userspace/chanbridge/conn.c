@@ -164,10 +164,14 @@ void stream_ended(struct stream *s)
 		import_stream_end(s->c->b, s);
 }
 
+/* err: an errno, or a CB_ERR_* code (>= CB_ERR_PROTO) for the peer. */
 void stream_fail(struct stream *s, int err, const char *what, int tell)
 {
+	char code[24];
+
+	snprintf(code, sizeof(code), "error %d", err);
 	logmsg("conn %d %s: channel %s (%s): %s: %s", s->c->id, s->c->peer, s->name,
-	       role_name(s), what, err < CB_ERR_PROTO ? strerror(err) : "refused");
+	       role_name(s), what, err < CB_ERR_PROTO ? strerror(err) : code);
 	if (tell)
 		out_error(s->c, s->id, err, what);
 	s->state = S_FAILED;

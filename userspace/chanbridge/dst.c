@@ -92,8 +92,7 @@ static void dst_close(struct stream *s)
 	       s->c->id, s->c->peer, s->name, (unsigned long long)s->committed);
 	s->owed |= P_CLOSE_ACK;
 	s->state = S_DONE;
-	if (!s->c->b->server)
-		import_stream_end(s->c->b, s);
+	stream_ended(s);
 }
 
 /* Grant credit for what the channel has room for, up to the window. */

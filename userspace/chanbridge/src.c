@@ -308,6 +308,5 @@ void src_on_close_ack(struct conn *c, const struct cb_frame *f)
 	}
 	logmsg("conn %d %s: channel %s: close delivered", c->id, c->peer, s->name);
 	s->state = S_DONE;
-	if (!c->b->server)
-		import_stream_end(c->b, s);
+	stream_ended(s);
 }
