@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-# A fake chanbridge server that never lets the handshake finish, for
-# tests/host-bridge-handshake.sh (no kchan needed: an importer touches no
-# channel before it is authenticated).  It listens on 127.0.0.1:PORT,
-# answers every connection as MODE says, and after SECONDS prints how many
-# connections it saw.
-#   fake_server.py PORT SECONDS error-in-hello|error-chan-in-hello|bad-auth
+# A fake chanbridge server, for tests/host-bridge-handshake.sh (no kchan
+# needed: an importer touches no channel before it is authenticated, and an
+# importer --send none before its OPEN is answered).  It listens on
+# 127.0.0.1:PORT, answers every connection as MODE says, and after SECONDS
+# prints how many connections it saw.
+#   fake_server.py PORT SECONDS MODE
 #     error-in-hello       after the importer's HELLO: ERROR 0, CB_ERR_AUTH
 #     error-chan-in-hello  after it: ERROR for channel 1, CB_ERR_NOEXPORT
 #     bad-auth             HELLO with a PSK, then an AUTH proof of the wrong key
+#     busy                 the handshake (no PSK), then OPEN answered CB_ERR_BUSY
+#     noexport             the handshake (no PSK), then OPEN answered CB_ERR_NOEXPORT
 import os
 import socket
 import struct
@@ -17,7 +19,7 @@ import time
 
 MAGIC, VERSION = 0x4B434842, 2
 HELLO, AUTH, ERROR = 1, 2, 13
-ERR_AUTH, ERR_NOEXPORT = 1001, 1003
+ERR_AUTH, ERR_NOEXPORT, ERR_BUSY = 1001, 1003, 1006
 
 
 def frame(t, body):
@@ -42,6 +44,14 @@ def serve_one(c, mode):
                             os.urandom(16)))
             c.recv(37)			# the importer's AUTH
             c.sendall(frame(AUTH, os.urandom(32)))
+        elif mode in ("busy", "noexport"):
+            c.sendall(frame(HELLO, struct.pack(">IHHI", MAGIC, version, 0, 65536) +
+                            os.urandom(16)))
+            c.recv(256)			# its OPEN
+            if mode == "busy":
+                c.sendall(error(1, ERR_BUSY, b"x held by another importer"))
+            else:
+                c.sendall(error(1, ERR_NOEXPORT, b"x is not exported"))
         time.sleep(0.2)
     except OSError:
         pass
