@@ -205,7 +205,8 @@ void conn_start(struct conn *c);	/* import: connected; send HELLO */
 void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
 /* Who the peer proved to be: "" until TLS names principals (one PSK: one principal). */
 const char *conn_principal(const struct conn *c);
-/* A source stream stops holding: return its holds, close its fd if it owns it. */
+/* A stream stops using its channel: a source's holds returned (before any close), what it
+ * held or received dropped, a fd it owns closed.  Idempotent. */
 void stream_release(struct stream *s);
 void stream_fail(struct stream *s, int err, const char *what, int tell);
 
