@@ -97,18 +97,51 @@ static const char *open_refused(struct conn *c, const struct cb_frame *f, struct
 	return src ? holder_claim(e, c, f->stream) : NULL;
 }
 
+/* The stream of an OPEN admitted, on the channel's fd (owned from now on). */
+static struct stream *stream_new(struct conn *c, const struct cb_frame *f, struct export *e,
+				 int fd, const struct kchan_info *info)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	int src = f->dir == CB_DIR_RECV;	/* the importer's direction; ours is the other */
+
+	if (!s)
+		return NULL;
+	s->tag.kind = T_CHAN;
+	s->c = c;
+	s->id = f->chan;
+	s->role = src ? ROLE_SRC : ROLE_DST;
+	s->fd = fd;
+	s->own_fd = 1;
+	snprintf(s->name, sizeof(s->name), "%s", f->name);
+	s->msg_max = info->msg_max;
+	s->capacity = info->capacity;
+	s->chan_id = info->id;
+	s->importer = f->stream;
+	s->ex = e;
+	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
+	s->st = &e->st;
+	s->st->window = s->window;
+	s->owed = P_OPENED;
+	if (src) {
+		s->stream = info->id;
+		s->state = S_RUN;	/* data moves after RESUME */
+		e->holder = s;
+	} else {
+		s->state = S_OPENING;	/* until the importer names its stream */
+	}
+	return s;
+}
+
 int serve_open(struct conn *c, const struct cb_frame *f)
 {
-	struct bridge *b = c->b;
-	struct export *e = export_find(b, f->name);
-	struct kchan_info info;
-	struct stream *s;
-	int fd, rc;
-	/* The importer's direction; ours is the other end. */
+	struct export *e = export_find(c->b, f->name);
 	int src = f->dir == CB_DIR_RECV;
+	struct kchan_info info;
 	char text[CB_TEXT_MAX];
+	struct stream *s;
 	const char *why;
 	uint32_t code;
+	int fd, rc;
 
 	why = open_refused(c, f, e, &code);
 	if (why) {
@@ -129,35 +162,12 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 		close(fd);	/* nothing held yet */
 		goto refuse;
 	}
-	s = calloc(1, sizeof(*s));
+	s = stream_new(c, f, e, fd, &info);
 	if (!s) {
 		close(fd);
 		code = ENOMEM;
 		snprintf(text, sizeof(text), "out of memory");
 		goto refuse;
-	}
-	s->tag.kind = T_CHAN;
-	s->c = c;
-	s->id = f->chan;
-	s->role = src ? ROLE_SRC : ROLE_DST;
-	s->fd = fd;
-	s->own_fd = 1;
-	snprintf(s->name, sizeof(s->name), "%s", f->name);
-	s->msg_max = info.msg_max;
-	s->capacity = info.capacity;
-	s->chan_id = info.id;
-	s->importer = f->stream;
-	s->ex = e;
-	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
-	s->st = &e->st;
-	s->st->window = s->window;
-	s->owed = P_OPENED;
-	if (src) {
-		s->stream = info.id;
-		s->state = S_RUN;	/* data moves after RESUME */
-		e->holder = s;
-	} else {
-		s->state = S_OPENING;	/* until the importer names its stream */
 	}
 	c->streams[c->nstreams++] = s;
 	logmsg("conn %d %s: channel %s opened: importer %016llx %s (window %u)", c->id,
