@@ -24,22 +24,19 @@
 #      with an idle channel of its own), the first killed with SIGKILL
 #      part-way (as in B) and restarted.  Wanted: all N, N commits between
 #      the importers' status counters, both exit 0.
-# On today's bridge (before the fix, branch holder) scenario 1 loses exactly
+# Before the fix (cbb1f33, issue 13's first section) scenario 1 lost exactly
 # one window, 16 messages right after the ~190 the half-dead connection
 # delivered ("2984 messages, 16 missing ... missing: 190-205", the importer
 # commits 2984, the server acks 3000, the importer exits 0), and scenario 2
-# loses hundreds ("1987 messages, 1013 missing"), each lost one counted in an
+# lost hundreds ("1987 messages, 1013 missing"), each lost one counted in an
 # importer's "duplicates"; the controls pass.  A fixed bridge refuses a
 # second holder with a retryable error and lets a reconnecting importer
 # pre-empt its own stale connection: so the test never insists on who holds
 # when, and every wait is by condition, bounded by LIMIT.  Prints TAP.
 #
-# NOT EXECUTABLE ON PURPOSE until the fix is merged: tools/check.sh runs only
-# executable tests/guest-*.sh, and this one fails on today's bridge.  The
-# merge of the fix makes it executable (chmod +x, mode 100755 in git).  Until
-# then run it by hand:
-#   tools/vm/run --kernel 6.12.117+deb12-amd64 -- bash tests/guest-bridge-holders.sh
-# or chmod +x it locally and
+# Executable since the fix (one holder per exported source) was merged:
+#   tools/vm/run --kernel 6.12.117+deb12-amd64 -- tests/guest-bridge-holders.sh
+# or
 #   tools/check.sh --only tests/guest-bridge-holders.sh 6.12.117+deb12-amd64
 #
 # Knobs: BRIDGE_HOLDERS_N (messages per scenario, default 3000),

@@ -28,7 +28,7 @@ srv=
 cleanup() {
 	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$W"
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 "$CB" genkey "$W/psk" >/dev/null

@@ -18,6 +18,9 @@
 #define CB_MAX_EXPORTS	64
 #define CB_WINDOW_MAX	1024	/* messages in flight per channel */
 #define CB_CTL_RESERVE	16384	/* output room kept for control frames */
+#define CB_HOLD_BUDGET	4096	/* messages one connection may hold, all streams */
+#define CB_HOLD_BYTES	(64U << 20)	/* and their bytes */
+#define CB_PROGRESS_KEEPALIVES	12	/* held this many keepalives unacked: no progress */
 
 /* What an event's tag points at: every tagged struct starts with this. */
 enum tag_kind { T_LISTEN, T_CONN, T_CHAN, T_STATUS, T_SIGNAL };
@@ -39,6 +42,7 @@ struct msg {
 	struct msg *next;
 	uint64_t seq;
 	uint64_t hold_id;
+	int64_t held_ms;	/* when held (source): the progress timeout's clock */
 	int64_t sent_us;	/* 0 until sent in this session */
 	uint32_t len;
 	uint8_t data[];
@@ -68,8 +72,13 @@ struct stream {
 	int fd;			/* the local channel */
 	int own_fd;		/* closed with the stream (serve); else kept (import) */
 	char name[CB_NAME_MAX + 1];
-	uint64_t stream;	/* the source channel's info.id */
+	uint64_t stream;	/* the source's stream: the key of the destination's
+				 * at-most-once filter (KCHAN_IOC_SEND_ONCE) */
+	uint64_t importer;	/* the importer's identity for this channel (OPEN) */
+	uint64_t chan_id;	/* serve: the exported channel's info.id (OPENED) */
+	struct export *ex;	/* serve: the export opened */
 	uint32_t msg_max, capacity, window;
+	uint32_t far_msg_max;	/* the far channel's msg_max (OPENED), 0 if unknown */
 	struct chstat *st;
 	unsigned int owed;	/* P_*: control frames not sent yet */
 	uint32_t watched;	/* events asked of the loop for fd */
@@ -81,7 +90,8 @@ struct stream {
 	int nheld, unsent;	/* unsent: held, not yet sent in this session */
 	int eof;
 	int nobufs;		/* HOLD said ENOBUFS: retry after an ack */
-	uint64_t last_seq;
+	uint64_t last_seq;	/* the last seq held in this session (CLOSE after it) */
+	uint64_t max_held;	/* highest seq held in this session, acked at once or kept */
 	uint64_t max_sent;	/* highest seq sent in this session */
 	/* destination */
 	struct msg *to_commit, *to_commit_tail;	/* received, not yet committed */
@@ -113,10 +123,12 @@ struct conn {
 	uint64_t pong_token;
 	int need_pong;
 	int64_t rtt_us;
+	int nheld;		/* messages held by all its source streams */
+	size_t held_bytes;	/* and their bytes (CB_HOLD_BUDGET, CB_HOLD_BYTES) */
 	struct stream *streams[CB_MAX_CHANS];
 	int nstreams;
 	unsigned int next_turn;	/* the stream whose DATA goes first in the next round */
-	int fatal;		/* import: do not reconnect */
+	int busy;		/* import: a source is held by another importer: back off */
 	uint32_t watched;
 	/* serve.c's admission (serve_accept, serve_conn_ready) */
 	char src[80];		/* the peer's address without its port, or "uid N" */
@@ -129,6 +141,7 @@ struct conn {
 struct export {
 	char name[CB_NAME_MAX + 1];
 	int allow;		/* bitmask of CB_DIR_SEND, CB_DIR_RECV */
+	struct stream *holder;	/* the one stream holding from it (importer receives) */
 	struct chstat st;
 };
 
@@ -137,7 +150,11 @@ struct impch {
 	char remote[CB_NAME_MAX + 1], local[CB_NAME_MAX + 1];
 	int dir;		/* CB_DIR_SEND or CB_DIR_RECV */
 	int fd;
-	uint64_t stream;	/* for CB_DIR_SEND: the local channel's id */
+	uint64_t stream;	/* the local channel's info.id: for CB_DIR_SEND the
+				 * stream, for CB_DIR_RECV the importer's identity */
+	uint64_t far_id;	/* the remote channel's info.id (OPENED), 0 until known */
+	int yield;		/* pre-empted by another importer of ours: OPEN without
+				 * the identity (no pre-empting back) until opened */
 	int done, failed;
 	struct chstat st;
 };
@@ -174,6 +191,7 @@ struct bridge {
 	struct conn *conn;
 	int64_t reconnect_at;
 	int backoff_ms;
+	int busy;		/* the last connection ended on CB_ERR_BUSY: keep backing off */
 	/* both */
 	char status_path[108];
 	struct tag stag;
@@ -185,7 +203,7 @@ struct bridge {
 	int rc;			/* exit status once stopped */
 };
 
-/* conn.c: the protocol engine */
+/* The protocol engine: conn.c and the files conn.h lists */
 struct conn *conn_new(struct bridge *b, int fd, const char *peer, enum cstate st);
 void conn_event(struct conn *c, uint32_t events);
 void stream_event(struct stream *s, uint32_t events);
@@ -196,6 +214,10 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 void conn_free(struct conn *c);
 void conn_start(struct conn *c);	/* import: connected; send HELLO */
 void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
+/* A stream stops using its channel: a source's holds returned (before any close), what it
+ * held or received dropped, a fd it owns closed.  Idempotent. */
+void stream_release(struct stream *s);
+void stream_fail(struct stream *s, int err, const char *what, int tell);
 
 /* io.c: the byte stream, TLS or plain (the rest of it is in conn.h) */
 struct bridge_tls_opts {
@@ -235,8 +257,11 @@ void serve_conn_dead(struct bridge *b, struct conn *c);
 void serve_conn_ready(struct bridge *b, struct conn *c);	/* c reached C_READY */
 void import_conn_dead(struct bridge *b, struct conn *c);
 int serve_open(struct conn *c, const struct cb_frame *f);
+void serve_stream_end(struct stream *s);
+void import_ready(struct conn *c);
 void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f);
 void import_stream_end(struct bridge *b, struct stream *s);
+void import_busy(struct conn *c, struct stream *s, const char *text);
 int cmd_serve(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int run_loop(struct bridge *b);

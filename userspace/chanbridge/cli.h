@@ -23,7 +23,8 @@
 "  --max-msg 65536, --keepalive 5 (dead after 4 silent intervals), --handshake-timeout 10.\n" \
 "  --max-conns counts authenticated connections; those in their handshake count against\n" \
 "  --max-handshakes 16 (at it, the oldest is dropped) and --max-per-addr 4 (past it,\n" \
-"  refused).\n"
+"  refused).  One importer at a time receives from an export.  A connection holds at\n" \
+"  most 4096 messages (64 MiB); one held unacked for 12 keepalive intervals closes it.\n"
 
 #define USAGE_IMPORT \
 "usage: chanbridge import ADDR:PORT NAME (--send|--recv) [--as LOCAL] [--window N] [--capacity N]\n" \
@@ -33,13 +34,15 @@
 "                         [--channel NAME:send|recv[:LOCAL]] ...\n" \
 "                         [--keepalive SECONDS] [--handshake-timeout SECONDS]\n" \
 "  creates /dev/chan/LOCAL (default NAME; capacity default = window, default window 64;\n" \
-"  an existing channel of that name is reused, which is what makes a restarted importer resume)\n" \
+"  an existing channel of that name is reused, which is what makes a restarted importer resume;\n" \
+"  its id is the importer's identity: a reconnect pre-empts its own stale connection)\n" \
 "  --send: local writes go to the remote channel; --recv: remote messages appear locally.\n" \
 "  Extra --channel options import more channels over the same connection.\n" \
 "  ADDR:PORT may be unix:PATH, a serve's UNIX socket.\n" \
 "  TLS as for serve; --identity picks the key file's line (default: the first); with\n" \
 "  certificates the server's must name ADDR (or --server-name).  A failed handshake is\n" \
-"  retried with backoff.  Default --status-socket /run/chanbridge-import.sock.\n"
+"  retried with backoff, as is a source another importer holds (refused as busy).\n" \
+"  Default --status-socket /run/chanbridge-import.sock.\n"
 
 #define USAGE_STATUS \
 "usage: chanbridge status [--status-socket PATH] [--json]\n" \

@@ -58,19 +58,48 @@ void msgs_free(struct msg *m)
 	}
 }
 
+/* Give back what the stream holds and received; nothing is committed or sent after this. */
+static void msgs_drop(struct stream *s)
+{
+	struct conn *c = s->c;
+
+	for (struct msg *m = s->held; m; m = m->next) {
+		c->nheld--;
+		c->held_bytes -= m->len;
+	}
+	msgs_free(s->held);
+	msgs_free(s->to_commit);
+	s->held = s->held_tail = s->to_commit = s->to_commit_tail = NULL;
+	s->nheld = s->unsent = s->nto_commit = 0;
+}
+
+/*
+ * The holds go back explicitly (KCHAN_IOC_RETURN) before the fd is closed:
+ * close(2) alone does not release the file while the event loop's armed
+ * io_uring POLL_ADD still references it, and until it is released the
+ * messages stay held, invisible to the next holder.
+ */
+void stream_release(struct stream *s)
+{
+	if (s->fd >= 0 && s->role == ROLE_SRC)
+		kch_return_all(s->fd);
+	msgs_drop(s);
+	if (s->fd >= 0 && s->own_fd) {
+		ev_forget(s->c->b->ev, s->fd);
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
 static void stream_free(struct stream *s)
 {
 	struct bridge *b = s->c->b;
 
-	if (s->fd >= 0) {
+	if (s->fd >= 0)
 		ev_forget(b->ev, s->fd);
-		if (s->own_fd)
-			close(s->fd);	/* held messages go back by themselves */
-		else if (s->role == ROLE_SRC && s->nheld)
-			kch_return_all(s->fd);
-	}
-	msgs_free(s->held);
-	msgs_free(s->to_commit);
+	stream_release(s);
+	if (b->server)
+		serve_stream_end(s);
 	free(s);
 }
 
@@ -98,7 +127,11 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	logmsg("conn %d %s: closing: %s", c->id, c->peer, why);
+	/* Before its handshake a peer can make us say this at will: rate-limited. */
+	if (c->state == C_READY)
+		logmsg("conn %d %s: closing: %s", c->id, c->peer, why);
+	else
+		logmsg_rl("closing", "conn %d %s: closing: %s", c->id, c->peer, why);
 	/* Not in C_TLS: frames go through TLS or not at all. */
 	if (code && c->fd >= 0 && c->state != C_TLS && c->state != C_CONNECTING) {
 		/* Best effort: tell the peer why, without waiting for it. */
@@ -110,6 +143,9 @@ void conn_kill(struct conn *c, int code, const char *fmt, ...)
 			c->wlen = 0;
 	}
 	c->state = C_DEAD;
+	/* Now, not when it is freed: the next holder of a source may open it at once. */
+	for (int i = 0; i < c->nstreams; i++)
+		stream_release(c->streams[i]);
 }
 
 struct stream *stream_find(struct conn *c, uint32_t chan)
@@ -120,21 +156,27 @@ struct stream *stream_find(struct conn *c, uint32_t chan)
 	return NULL;
 }
 
+void stream_ended(struct stream *s)
+{
+	if (s->c->b->server)
+		serve_stream_end(s);
+	else
+		import_stream_end(s->c->b, s);
+}
+
+/* err: an errno, or a CB_ERR_* code (>= CB_ERR_PROTO) for the peer. */
 void stream_fail(struct stream *s, int err, const char *what, int tell)
 {
+	char code[24];
+
+	snprintf(code, sizeof(code), "error %d", err);
 	logmsg("conn %d %s: channel %s (%s): %s: %s", s->c->id, s->c->peer, s->name,
-	       role_name(s), what, strerror(err));
+	       role_name(s), what, err < CB_ERR_PROTO ? strerror(err) : code);
 	if (tell)
 		out_error(s->c, s->id, err, what);
 	s->state = S_FAILED;
-	if (s->role == ROLE_SRC && s->nheld && s->fd >= 0)
-		kch_return_all(s->fd);
-	msgs_free(s->held);
-	msgs_free(s->to_commit);
-	s->held = s->held_tail = s->to_commit = s->to_commit_tail = NULL;
-	s->nheld = s->unsent = s->nto_commit = 0;
-	if (!s->c->b->server)
-		import_stream_end(s->c->b, s);
+	stream_release(s);
+	stream_ended(s);
 }
 
 struct stream *stream_need(struct conn *c, const struct cb_frame *f, enum role r)
@@ -215,7 +257,12 @@ static void on_opened(struct conn *c, const struct cb_frame *f)
 		import_opened(c, s, f);
 }
 
-/* An ERROR for one channel fails that stream; for channel 0, the connection. */
+/*
+ * An ERROR for one channel fails that stream; for channel 0, the connection.
+ * Before the handshake is done the peer is nobody: nothing it says is final,
+ * the importer tries again later.  CB_ERR_BUSY (another importer holds the
+ * source) is not final either: the importer reconnects with backoff.
+ */
 static void on_error(struct conn *c, const struct cb_frame *f)
 {
 	char text[CB_TEXT_MAX + 1];
@@ -225,11 +272,9 @@ static void on_error(struct conn *c, const struct cb_frame *f)
 	for (i = 0; i < n; i++)
 		text[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f ? (char)f->data[i] : '?';
 	text[n] = 0;
-	if (f->chan == 0) {
-		/* Final only from a peer TLS authenticated: anyone can say no. */
-		if (c->tls && (f->u32 == CB_ERR_AUTH || f->u32 == CB_ERR_VERSION))
-			c->fatal = 1;
-		conn_kill(c, 0, "peer reports error %u: %s", f->u32, text);
+	if (f->chan == 0 || c->state != C_READY) {
+		conn_kill(c, 0, "peer reports error %u%s: %s", f->u32,
+			  c->state == C_READY ? "" : " before the handshake finished", text);
 		return;
 	}
 	s = stream_find(c, f->chan);
@@ -239,6 +284,10 @@ static void on_error(struct conn *c, const struct cb_frame *f)
 	}
 	if (s->state == S_FAILED || s->state == S_DONE)
 		return;
+	if (f->u32 == CB_ERR_BUSY && !c->b->server) {
+		import_busy(c, s, text);
+		return;
+	}
 	logmsg("conn %d %s: channel %s: far side reports error %u: %s", c->id, c->peer,
 	       s->name, f->u32, text);
 	if (f->u32 < CB_ERR_PROTO)
@@ -450,6 +499,8 @@ void conn_timers(struct conn *c, int64_t now)
 			c->streams[i]->nobufs = 0;
 			conn_update(c);
 		}
+	if (src_stalled(c, now))
+		return;
 	if (now - c->last_rx >= 4LL * b->keepalive_ms) {
 		conn_kill(c, CB_ERR_PROTO, "no complete frame for %lld ms: peer dead",
 			  (long long)(now - c->last_rx));
@@ -479,5 +530,12 @@ int64_t conn_next_timer(const struct conn *c)
 			t = now_ms() + 100;
 	if (c->last_rx + 4LL * b->keepalive_ms < t)
 		t = c->last_rx + 4LL * b->keepalive_ms;
+	for (int i = 0; i < c->nstreams; i++) {
+		const struct stream *s = c->streams[i];
+
+		if (s->role == ROLE_SRC && s->held &&
+		    s->held->held_ms + CB_PROGRESS_KEEPALIVES * (int64_t)b->keepalive_ms < t)
+			t = s->held->held_ms + CB_PROGRESS_KEEPALIVES * (int64_t)b->keepalive_ms;
+	}
 	return t;
 }

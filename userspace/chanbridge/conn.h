@@ -37,7 +37,8 @@ void msgs_free(struct msg *m);
 struct stream *stream_find(struct conn *c, uint32_t chan);
 /* The stream a frame names, of role r and still running; NULL if none (killed or ignored). */
 struct stream *stream_need(struct conn *c, const struct cb_frame *f, enum role r);
-void stream_fail(struct stream *s, int err, const char *what, int tell);
+/* The stream ended (S_DONE or S_FAILED): tell serve or import. */
+void stream_ended(struct stream *s);
 
 /* io.c: read(2)/write(2) semantics, errno set on -1; TLS failures kill c. */
 ssize_t conn_io_read(struct conn *c, void *buf, size_t len);
@@ -57,6 +58,8 @@ void src_pump(struct stream *s);
 struct msg *src_next(struct stream *s);
 void src_sent(struct stream *s, struct msg *m);
 uint32_t src_wants(const struct stream *s);
+/* 1 if a source held a message unacked for too long: the connection is killed. */
+int src_stalled(struct conn *c, int64_t now);
 frame_fn src_on_resume, src_on_credit, src_on_ack, src_on_close_ack;
 
 /* dst.c */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "conn.h"
 #include "kch.h"
@@ -77,12 +78,21 @@ static void dst_close(struct stream *s)
 		stream_fail(s, -rc, "KCHAN_IOC_CLOSE", 1);
 		return;
 	}
+	/*
+	 * The source is done for good (it sends CLOSE only with nothing held):
+	 * free its entry, or re-created sources fill the channel's stream table
+	 * (ENOSPC).  A CLOSE sent again after a lost CLOSE_ACK finds the
+	 * channel closed, which is fine.
+	 */
+	rc = kch_stream_forget(s->fd, s->stream);
+	if (rc < 0)
+		logmsg("conn %d %s: channel %s: KCHAN_STREAM_FORGET: %s", s->c->id, s->c->peer,
+		       s->name, strerror(-rc));
 	logmsg("conn %d %s: channel %s: closed after seq %llu, as its source was",
 	       s->c->id, s->c->peer, s->name, (unsigned long long)s->committed);
 	s->owed |= P_CLOSE_ACK;
 	s->state = S_DONE;
-	if (!s->c->b->server)
-		import_stream_end(s->c->b, s);
+	stream_ended(s);
 }
 
 /* Grant credit for what the channel has room for, up to the window. */
@@ -122,6 +132,36 @@ uint32_t dst_wants(const struct stream *s)
 	return 0;
 }
 
+/*
+ * The key of the destination's at-most-once filter for a stream the peer
+ * names: not the peer's choice alone, or one peer could name another's
+ * stream and have its messages dropped as duplicates (or evict its entry).
+ * SHA-256 over the authenticated principal and the peer's stream id; 0 only
+ * if the digest failed.
+ */
+static uint64_t dst_stream_key(const char *principal, uint64_t peer_stream)
+{
+	static const char label[] = "chanbridge stream key";
+	uint8_t md[EVP_MAX_MD_SIZE], id[8];
+	unsigned int mdlen = 0;
+	uint64_t key = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	for (int i = 0; i < 8; i++)
+		id[i] = (uint8_t)(peer_stream >> (56 - 8 * i));
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, label, sizeof(label)) ||
+	    !EVP_DigestUpdate(ctx, principal, strlen(principal) + 1) ||
+	    !EVP_DigestUpdate(ctx, id, sizeof(id)) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		mdlen = 0;
+	EVP_MD_CTX_free(ctx);
+	if (mdlen < 8)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		key = key << 8 | md[i];
+	return key ? key : 1;
+}
+
 void dst_on_stream(struct conn *c, const struct cb_frame *f)
 {
 	struct stream *s = stream_need(c, f, ROLE_DST);
@@ -133,7 +173,11 @@ void dst_on_stream(struct conn *c, const struct cb_frame *f)
 		conn_kill(c, CB_ERR_PROTO, "unexpected STREAM for channel %u", f->chan);
 		return;
 	}
-	s->stream = f->stream;
+	s->stream = dst_stream_key(conn_principal(c), f->stream);
+	if (!s->stream) {
+		stream_fail(s, ENOMEM, "stream key", 1);
+		return;
+	}
 	rc = kch_stream_seq(s->fd, s->stream, &s->committed);
 	if (rc < 0) {
 		stream_fail(s, -rc, "KCHAN_IOC_STREAM_SEQ", 1);
@@ -142,8 +186,8 @@ void dst_on_stream(struct conn *c, const struct cb_frame *f)
 	s->last_rx = s->committed;
 	s->state = S_RUN;
 	s->owed |= P_RESUME;
-	logmsg("conn %d %s: channel %s: stream %016llx resumes after seq %llu", c->id,
-	       c->peer, s->name, (unsigned long long)s->stream,
+	logmsg("conn %d %s: channel %s: stream %016llx (key %016llx) resumes after seq %llu",
+	       c->id, c->peer, s->name, (unsigned long long)f->stream, (unsigned long long)s->stream,
 	       (unsigned long long)s->committed);
 }
 
@@ -158,8 +202,8 @@ static int data_ok(struct conn *c, struct stream *s, const struct cb_frame *f)
 		conn_kill(c, CB_ERR_PROTO, "DATA seq %llu after %llu on channel %u",
 			  (unsigned long long)f->seq, (unsigned long long)s->last_rx, f->chan);
 	else if (f->len > s->msg_max)
-		conn_kill(c, CB_ERR_PROTO, "DATA of %u bytes, above msg_max %u", f->len,
-			  s->msg_max);
+		/* The source knows msg_max from OPENED: only this stream fails. */
+		stream_fail(s, EMSGSIZE, "DATA above the channel's msg_max", 1);
 	else
 		return 1;
 	return 0;

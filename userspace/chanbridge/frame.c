@@ -86,17 +86,18 @@ int cb_decode(const uint8_t *buf, size_t avail, size_t max_body, struct cb_frame
 	case CB_OPEN: {
 		size_t nl;
 
-		if (n < 10)
+		if (n < 18)
 			return -CB_E_SIZE;
 		f->chan = get32(p);
 		f->dir = p[4];
 		f->u32 = get32(p + 5);
-		nl = p[9];
-		if (n != 10 + nl)
+		f->stream = get64(p + 9);
+		nl = p[17];
+		if (n != 18 + nl)
 			return -CB_E_SIZE;
-		if (!cb_name_ok((const char *)p + 10, nl))
+		if (!cb_name_ok((const char *)p + 18, nl))
 			return -CB_E_NAME;
-		memcpy(f->name, p + 10, nl);
+		memcpy(f->name, p + 18, nl);
 		if (f->dir != CB_DIR_SEND && f->dir != CB_DIR_RECV)
 			return -CB_E_FIELD;
 		break;
@@ -153,7 +154,7 @@ size_t cb_size(const struct cb_frame *f)
 	if (fs >= 0)
 		return CB_HDR + 1 + (size_t)fs;
 	switch (f->type) {
-	case CB_OPEN: return CB_HDR + 1 + 10 + strnlen(f->name, CB_NAME_MAX);
+	case CB_OPEN: return CB_HDR + 1 + 18 + strnlen(f->name, CB_NAME_MAX);
 	case CB_DATA: return CB_HDR + 1 + 12 + f->len;
 	case CB_ERROR: return CB_HDR + 1 + 8 + (f->len > CB_TEXT_MAX ? CB_TEXT_MAX : f->len);
 	default: return 0;
@@ -186,6 +187,7 @@ size_t cb_encode(uint8_t *out, size_t cap, const struct cb_frame *f)
 		p = put32(p, f->chan);
 		*p++ = f->dir;
 		p = put32(p, f->u32);
+		p = put64(p, f->stream);
 		*p++ = (uint8_t)nl;
 		memcpy(p, f->name, nl);
 		break;

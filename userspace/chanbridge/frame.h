@@ -8,8 +8,11 @@
  *
  *   HELLO     magic u32 "KCHB", version u16, flags u16, max_msg u32, nonce[16]
  *   AUTH      mac[32]                      HMAC-SHA256 proof of the PSK
- *   OPEN      chan u32, dir u8, window u32, name_len u8, name
+ *   OPEN      chan u32, dir u8, window u32, importer u64, name_len u8, name
+ *                                          importer: the importer's identity for
+ *                                          this channel (0: none), see chanbridge(1)
  *   OPENED    chan u32, stream u64, msg_max u32, capacity u32
+ *                                          stream: the server's channel's info.id
  *   RESUME    chan u32, seq u64            last seq the destination committed
  *   CREDIT    chan u32, total u64          DATA frames allowed this session
  *   DATA      chan u32, seq u64, payload (1..max_msg bytes)
@@ -27,7 +30,7 @@
 #include <stdint.h>
 
 #define CB_MAGIC	0x4b434842U	/* "KCHB" */
-#define CB_VERSION	1
+#define CB_VERSION	2		/* 2: OPEN carries the importer's identity */
 #define CB_HDR		4		/* the length field */
 #define CB_NONCE	16
 #define CB_MAC		32
@@ -50,6 +53,7 @@
 #define CB_ERR_NOEXPORT	1003		/* no such export */
 #define CB_ERR_DIR	1004		/* direction not allowed */
 #define CB_ERR_VERSION	1005		/* no common protocol version */
+#define CB_ERR_BUSY	1006		/* another importer holds this source: retry later */
 
 enum cb_type {
 	CB_HELLO = 1, CB_AUTH, CB_OPEN, CB_OPENED, CB_RESUME, CB_CREDIT, CB_DATA,
@@ -77,7 +81,7 @@ struct cb_frame {
 	uint32_t u32;		/* HELLO max_msg, OPEN window, OPENED msg_max, ERROR code */
 	uint32_t capacity;	/* OPENED */
 	uint64_t seq;		/* RESUME, CREDIT total, DATA, ACK, CLOSE(_ACK), PING/PONG */
-	uint64_t stream;	/* OPEN, OPENED */
+	uint64_t stream;	/* OPEN importer identity, OPENED, STREAM */
 	uint8_t bytes[CB_MAC];	/* HELLO nonce, AUTH mac */
 	char name[CB_NAME_MAX + 1];	/* OPEN, NUL-terminated */
 	const uint8_t *data;	/* DATA payload, ERROR text: points into the buffer */

@@ -68,11 +68,8 @@ static void ready(struct conn *c)
 		logmsg("conn %d %s: ready (protocol %d, max message %u bytes, no TLS)", c->id,
 		       c->peer, CB_VERSION, c->max_msg);
 	serve_conn_ready(c->b, c);	/* now it counts against --max-conns */
-	if (!c->b->server) {
-		c->b->backoff_ms = 0;
-		for (int i = 0; i < c->nstreams; i++)
-			c->streams[i]->owed |= P_OPEN;
-	}
+	if (!c->b->server)
+		import_ready(c);
 }
 
 /* 1 if the peer's HELLO is refused: the connection is killed, saying why. */

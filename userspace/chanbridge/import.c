@@ -37,10 +37,92 @@ static int add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
 	memcpy(ic->local, local, ll);
 	ic->dir = dir;
 	ic->fd = -1;
-	for (int i = 0; i < b->nimports - 1; i++)
+	for (int i = 0; i < b->nimports - 1; i++) {
 		if (!strcmp(b->imports[i].local, ic->local))
 			return usage_err("import", "local channel %s imported twice", ic->local);
+		/* The server opens an export at most once per direction per connection. */
+		if (!strcmp(b->imports[i].remote, ic->remote) && b->imports[i].dir == dir)
+			return usage_err("import", "%s imported twice in one direction", ic->remote);
+	}
 	return 0;
+}
+
+/*
+ * Create (or reuse) and open the local channel of ic; 0, or -1 if the
+ * connection was killed (it will try again) or the channel failed for good.
+ */
+static int local_open(struct conn *c, struct impch *ic, uint32_t msg_max)
+{
+	struct bridge *b = c->b;
+	uint32_t cap = b->capacity_set ? b->capacity : b->window;
+	struct kchan_info info;
+	int rc = kch_create(ic->local, cap, msg_max);
+
+	if (rc < 0) {
+		/* Local, not the peer's doing: retrying would not mend it. */
+		logmsg("create /dev/chan/%s: %s", ic->local, strerror(-rc));
+		ic->failed = 1;
+		return -1;
+	}
+	logmsg("channel %s: %s /dev/chan/%s", ic->remote,
+	       rc == 1 ? "reusing the existing" : "created", ic->local);
+	rc = kch_open(ic->local, ic->dir == CB_DIR_RECV);
+	if (rc >= 0) {
+		int err = kch_info(rc, &info);
+
+		if (err < 0) {
+			close(rc);	/* opened just now: nothing held */
+			rc = err;
+		}
+	}
+	if (rc < 0) {
+		logmsg("open /dev/chan/%s: %s", ic->local, strerror(-rc));
+		ic->failed = 1;
+		return -1;
+	}
+	ic->fd = rc;
+	ic->stream = info.id;
+	return 0;
+}
+
+/*
+ * Authenticated: open the channels.  A --recv channel's local destination
+ * is created now, before OPEN, with the connection's maximum message size
+ * (the export's msg_max is at most that): its identity (info.id) is the
+ * importer's identity in OPEN, the same after a restart, which lets a
+ * reconnect pre-empt the stale stream of a half-dead earlier connection.
+ */
+void import_ready(struct conn *c)
+{
+	struct bridge *b = c->b;
+
+	if (!b->busy)
+		b->backoff_ms = 0;
+	for (int i = 0; i < c->nstreams; i++) {
+		struct stream *s = c->streams[i];
+		struct impch *ic = &b->imports[s->id - 1];
+
+		if (ic->dir == CB_DIR_RECV && ic->fd < 0 && local_open(c, ic, c->max_msg) < 0) {
+			if (c->state == C_DEAD)
+				return;
+			s->state = S_FAILED;
+			continue;
+		}
+		s->importer = ic->yield ? 0 : ic->stream;
+		s->owed |= P_OPEN;
+	}
+}
+
+/* The remote channel's identity: the same, or re-created (say so). */
+static void far_identity(struct conn *c, struct impch *ic, uint64_t id)
+{
+	if (ic->far_id && ic->far_id != id)
+		logmsg("conn %d %s: channel %s was re-created on the server (%016llx, was %016llx)%s",
+		       c->id, c->peer, ic->remote, (unsigned long long)id,
+		       (unsigned long long)ic->far_id,
+		       ic->dir == CB_DIR_SEND ? ": what it had not acked is sent to the new one" :
+						": a new stream, from its first message");
+	ic->far_id = id;
 }
 
 void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
@@ -50,39 +132,25 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 	struct kchan_info info;
 	int rc;
 
-	if (ic->fd < 0) {
-		uint32_t cap = b->capacity_set ? b->capacity : b->window;
-
-		rc = kch_create(ic->local, cap, f->u32);
-		if (rc < 0) {
-			logmsg("create /dev/chan/%s: %s", ic->local, strerror(-rc));
-			conn_kill(c, 0, "cannot create the local channel");
-			return;
-		}
-		logmsg("channel %s: %s /dev/chan/%s", ic->remote,
-		       rc == 1 ? "reusing the existing" : "created", ic->local);
-		rc = kch_open(ic->local, ic->dir == CB_DIR_RECV);
-		if (rc < 0 || kch_info(rc, &info) < 0) {
-			logmsg("open /dev/chan/%s: %s", ic->local, strerror(rc < 0 ? -rc : errno));
-			if (rc >= 0)
-				close(rc);
-			ic->failed = 1;
+	if (ic->fd < 0 && local_open(c, ic, f->u32) < 0) {
+		if (c->state != C_DEAD)
 			s->state = S_FAILED;
-			return;
-		}
-		ic->fd = rc;
-		ic->stream = info.id;
-		if (ic->dir == CB_DIR_RECV && info.msg_max < f->u32)
-			logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
-			       ic->local, info.msg_max, ic->remote, f->u32);
-	}
-	if (kch_info(ic->fd, &info) < 0) {
-		conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(errno));
 		return;
 	}
+	rc = kch_info(ic->fd, &info);
+	if (rc < 0) {
+		conn_kill(c, 0, "KCHAN_IOC_INFO: %s", strerror(-rc));
+		return;
+	}
+	if (ic->dir == CB_DIR_RECV && info.msg_max < f->u32)
+		logmsg("warning: /dev/chan/%s takes messages up to %u bytes, %s up to %u",
+		       ic->local, info.msg_max, ic->remote, f->u32);
+	far_identity(c, ic, f->stream);
 	s->fd = ic->fd;
 	s->capacity = info.capacity;
 	s->state = S_RUN;
+	b->busy = 0;
+	ic->yield = 0;
 	if (s->role == ROLE_DST) {
 		s->msg_max = f->u32;
 		s->stream = f->stream;
@@ -97,11 +165,30 @@ void import_opened(struct conn *c, struct stream *s, const struct cb_frame *f)
 		       c->peer, ic->remote, ic->local, (unsigned long long)s->committed);
 	} else {
 		s->msg_max = info.msg_max;
+		s->far_msg_max = f->u32;
 		s->stream = ic->stream;
 		s->owed |= P_STREAM;
 		logmsg("conn %d %s: channel /dev/chan/%s -> %s: open", c->id, c->peer, ic->local,
 		       ic->remote);
 	}
+}
+
+/*
+ * CB_ERR_BUSY: another importer holds the source.  Refused at OPEN, try
+ * again with backoff.  Pre-empted while running, by a connection with our
+ * identity (another importer into the same local channel, or a restart of
+ * this one): it is alive, so do not pre-empt it back, which would flap the
+ * source between the two; open without the identity until it lets go.
+ */
+void import_busy(struct conn *c, struct stream *s, const char *text)
+{
+	struct impch *ic = &c->b->imports[s->id - 1];
+
+	if (s->state == S_RUN)
+		ic->yield = 1;
+	c->busy = 1;
+	conn_kill(c, 0, "channel %s: %s: %s", s->name, text,
+		  ic->yield ? "waiting for the other importer to let go" : "retrying later");
 }
 
 void import_stream_end(struct bridge *b, struct stream *s)
@@ -163,19 +250,17 @@ static void import_connect(struct bridge *b)
 		conn_update(c);
 }
 
+/*
+ * Every connection that ends is tried again: nothing said before the
+ * handshake is final, and a source busy with another importer frees up.
+ * Only a channel the authenticated server refused fails for good.
+ */
 void import_conn_dead(struct bridge *b, struct conn *c)
 {
-	int fatal = c->fatal;
-
 	logmsg("conn %d %s: closed", c->id, c->peer);
+	b->busy = c->busy;
 	conn_free(c);
 	b->conn = NULL;
-	if (fatal) {
-		logmsg("giving up: the server refused us for good");
-		b->rc = 1;
-		b->stop = 1;
-		return;
-	}
 	b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (b->backoff_ms > BACKOFF_MAX_MS)
 		b->backoff_ms = BACKOFF_MAX_MS;

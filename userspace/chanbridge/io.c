@@ -119,9 +119,15 @@ void conn_tls_free(struct conn *c)
 	c->tls = NULL;
 }
 
+/*
+ * Without TLS the principal is where serve saw the peer come from: "uid N"
+ * on a UNIX socket (SO_PEERCRED), so that one local user cannot pre-empt
+ * or share another's streams; the address on insecure loopback TCP; "" on
+ * the import side.
+ */
 const char *conn_principal(const struct conn *c)
 {
-	return c->tls ? tls_principal(c->tls) : "";
+	return c->tls ? tls_principal(c->tls) : c->src;
 }
 
 static void log_established(struct conn *c)

@@ -86,6 +86,15 @@ int kch_stream_seq(int fd, uint64_t stream, uint64_t *seq)
 	return 0;
 }
 
+int kch_stream_forget(int fd, uint64_t stream)
+{
+	struct kchan_stream_seq s = {
+		.size = sizeof(s), .flags = KCHAN_STREAM_FORGET, .stream = stream,
+	};
+
+	return ioctl(fd, KCHAN_IOC_STREAM_SEQ, &s) < 0 ? -errno : 0;
+}
+
 int kch_close(int fd)
 {
 	return ioctl(fd, KCHAN_IOC_CLOSE) < 0 ? -errno : 0;

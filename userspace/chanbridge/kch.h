@@ -14,11 +14,15 @@ int kch_create(const char *name, uint32_t capacity, uint32_t msg_max);
 int kch_info(int fd, struct kchan_info *info);
 /* Hold the oldest message: its length (0 at end of file), *id and *seq. */
 int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq);
+/* Every hold of this file with an id <= id is gone: the count released. */
 int kch_ack(int fd, uint64_t id);
+/* Every hold of this file goes back to the head of the channel: the count returned. */
 int kch_return_all(int fd);
 /* Send once: 0, or 1 when it was a duplicate. */
 int kch_send_once(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq);
 int kch_stream_seq(int fd, uint64_t stream, uint64_t *seq);
+/* Free the stream's entry (fd open for writing): its old seqs count as new again. */
+int kch_stream_forget(int fd, uint64_t stream);
 int kch_close(int fd);
 
 #endif

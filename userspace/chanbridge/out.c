@@ -47,10 +47,12 @@ static void put_owed(struct conn *c, struct stream *s)
 
 	f.dir = s->role == ROLE_SRC ? CB_DIR_SEND : CB_DIR_RECV;
 	f.u32 = s->window;
+	f.stream = s->importer;
 	snprintf(f.name, sizeof(f.name), "%s", s->name);
 	owe_put(s, P_OPEN, &f, CB_OPEN);
 
-	f.stream = s->role == ROLE_SRC ? s->stream : 0;
+	/* The exported channel's identity, so an importer sees it re-created. */
+	f.stream = s->chan_id;
 	f.u32 = s->msg_max;
 	f.capacity = s->capacity;
 	owe_put(s, P_OPENED, &f, CB_OPENED);

@@ -16,6 +16,7 @@
 #include "bridge.h"
 #include "cli.h"
 #include "kch.h"
+#include "conn.h"
 #include "log.h"
 
 static struct export *export_find(struct bridge *b, const char *name)
@@ -26,57 +27,93 @@ static struct export *export_find(struct bridge *b, const char *name)
 	return NULL;
 }
 
-int serve_open(struct conn *c, const struct cb_frame *f)
+/* The export's holder, if it is still holding (its connection may be dying). */
+static struct stream *holder_live(struct export *e)
 {
-	struct bridge *b = c->b;
-	struct export *e = export_find(b, f->name);
-	struct kchan_info info;
-	struct stream *s;
-	int fd, rc;
-	/* The importer's direction; ours is the other end. */
-	int src = f->dir == CB_DIR_RECV;
-	char text[CB_TEXT_MAX];
-	struct cb_frame err = { .type = CB_ERROR, .chan = f->chan };
+	struct stream *h = e->holder;
+
+	if (h && (h->c->state == C_DEAD || h->state == S_FAILED || h->state == S_DONE))
+		return NULL;
+	return h;
+}
+
+/*
+ * One holder per exported source.  Two files holding from one channel get
+ * each other's returned messages below seqs already sent, which the far
+ * side's at-most-once filter drops as duplicates and acks: lost.  So a
+ * second importer is refused (CB_ERR_BUSY, which it retries), unless it is
+ * the same importer again (same principal and identity): a reconnect after
+ * a half-dead link, whose stale stream is pre-empted, its holds returned
+ * and its fd closed before the new stream holds anything.
+ * Returns NULL if the importer may hold, else the text of the refusal.
+ */
+static const char *holder_claim(struct export *e, struct conn *c, uint64_t importer)
+{
+	struct stream *h = holder_live(e);
+
+	if (!h)
+		return NULL;
+	if (!importer || h->importer != importer ||
+	    strcmp(conn_principal(h->c), conn_principal(c)))
+		return "held by another importer";
+	logmsg("conn %d %s: channel %s: pre-empted by conn %d %s, the same importer "
+	       "(%016llx) again", h->c->id, h->c->peer, h->name, c->id, c->peer,
+	       (unsigned long long)importer);
+	stream_fail(h, CB_ERR_BUSY, "pre-empted by a newer connection of this importer", 1);
+	conn_update(h->c);
+	return NULL;
+}
+
+void serve_stream_end(struct stream *s)
+{
+	if (s->ex && s->ex->holder == s)
+		s->ex->holder = NULL;
+}
+
+/*
+ * Why the OPEN of export e is refused, or NULL.  For a source the last
+ * check claims it, pre-empting a stale stream of the same importer.
+ */
+static const char *open_refused(struct conn *c, const struct cb_frame *f, struct export *e,
+				uint32_t *code)
+{
+	int src = f->dir == CB_DIR_RECV, rc;
 
 	if (!e) {
-		err.u32 = CB_ERR_NOEXPORT;
-		snprintf(text, sizeof(text), "%s is not exported", f->name);
-		goto refuse;
+		*code = CB_ERR_NOEXPORT;
+		return "is not exported";
 	}
 	if (!(e->allow & f->dir)) {
-		err.u32 = CB_ERR_DIR;
-		snprintf(text, sizeof(text), "%s may not be %s by importers", f->name,
-			 src ? "received from" : "sent into");
-		goto refuse;
+		*code = CB_ERR_DIR;
+		return src ? "may not be received from by importers" :
+			     "may not be sent into by importers";
 	}
+	/* A local peer's own rights on the node (UNIX sockets; TCP passes). */
 	rc = peer_may_open(c, f->name, !src);
 	if (rc < 0) {
-		err.u32 = (uint32_t)-rc;
-		snprintf(text, sizeof(text), "open /dev/chan/%s: %s (the peer's own rights)",
-			 f->name, strerror(-rc));
-		goto refuse;
+		*code = (uint32_t)-rc;
+		return "may not be opened with the peer's own rights";
 	}
-	fd = kch_open(f->name, !src);
-	if (fd < 0) {
-		err.u32 = (uint32_t)-fd;
-		snprintf(text, sizeof(text), "open /dev/chan/%s: %s", f->name, strerror(-fd));
-		goto refuse;
-	}
-	rc = kch_info(fd, &info);
-	if (rc < 0 || info.msg_max > c->max_msg) {
-		err.u32 = rc < 0 ? (uint32_t)-rc : EMSGSIZE;
-		snprintf(text, sizeof(text), "%s: %s", f->name,
-			 rc < 0 ? strerror(-rc) : "msg_max above the connection's maximum (--max-msg)");
-		close(fd);
-		goto refuse;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		close(fd);
-		err.u32 = ENOMEM;
-		snprintf(text, sizeof(text), "out of memory");
-		goto refuse;
-	}
+	/* Once per direction: a peer may not open one export many times over. */
+	for (int i = 0; i < c->nstreams; i++)
+		if (c->streams[i]->ex == e && (c->streams[i]->role == ROLE_SRC) == src &&
+		    c->streams[i]->state != S_FAILED && c->streams[i]->state != S_DONE) {
+			*code = CB_ERR_LIMIT;
+			return "already open in this direction on this connection";
+		}
+	*code = CB_ERR_BUSY;
+	return src ? holder_claim(e, c, f->stream) : NULL;
+}
+
+/* The stream of an OPEN admitted, on the channel's fd (owned from now on). */
+static struct stream *stream_new(struct conn *c, const struct cb_frame *f, struct export *e,
+				 int fd, const struct kchan_info *info)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	int src = f->dir == CB_DIR_RECV;	/* the importer's direction; ours is the other */
+
+	if (!s)
+		return NULL;
 	s->tag.kind = T_CHAN;
 	s->c = c;
 	s->id = f->chan;
@@ -84,31 +121,70 @@ int serve_open(struct conn *c, const struct cb_frame *f)
 	s->fd = fd;
 	s->own_fd = 1;
 	snprintf(s->name, sizeof(s->name), "%s", f->name);
-	s->msg_max = info.msg_max;
-	s->capacity = info.capacity;
+	s->msg_max = info->msg_max;
+	s->capacity = info->capacity;
+	s->chan_id = info->id;
+	s->importer = f->stream;
+	s->ex = e;
 	s->window = f->u32 == 0 ? 1 : f->u32 > CB_WINDOW_MAX ? CB_WINDOW_MAX : f->u32;
 	s->st = &e->st;
 	s->st->window = s->window;
 	s->owed = P_OPENED;
 	if (src) {
-		s->stream = info.id;
+		s->stream = info->id;
 		s->state = S_RUN;	/* data moves after RESUME */
+		e->holder = s;
 	} else {
 		s->state = S_OPENING;	/* until the importer names its stream */
 	}
+	return s;
+}
+
+int serve_open(struct conn *c, const struct cb_frame *f)
+{
+	struct export *e = export_find(c->b, f->name);
+	int src = f->dir == CB_DIR_RECV;
+	struct kchan_info info;
+	char text[CB_TEXT_MAX];
+	struct stream *s;
+	const char *why;
+	uint32_t code;
+	int fd, rc;
+
+	why = open_refused(c, f, e, &code);
+	if (why) {
+		snprintf(text, sizeof(text), "%s %s", f->name, why);
+		goto refuse;
+	}
+	fd = kch_open(f->name, !src);
+	if (fd < 0) {
+		code = (uint32_t)-fd;
+		snprintf(text, sizeof(text), "open /dev/chan/%s: %s", f->name, strerror(-fd));
+		goto refuse;
+	}
+	rc = kch_info(fd, &info);
+	if (rc < 0 || info.msg_max > c->max_msg) {
+		code = rc < 0 ? (uint32_t)-rc : EMSGSIZE;
+		snprintf(text, sizeof(text), "%s: %s", f->name,
+			 rc < 0 ? strerror(-rc) : "msg_max above the connection's maximum (--max-msg)");
+		close(fd);	/* nothing held yet */
+		goto refuse;
+	}
+	s = stream_new(c, f, e, fd, &info);
+	if (!s) {
+		close(fd);
+		code = ENOMEM;
+		snprintf(text, sizeof(text), "out of memory");
+		goto refuse;
+	}
 	c->streams[c->nstreams++] = s;
-	logmsg("conn %d %s: channel %s opened: importer %s (window %u)", c->id, c->peer,
-	       s->name, src ? "receives" : "sends", s->window);
+	logmsg("conn %d %s: channel %s opened: importer %016llx %s (window %u)", c->id,
+	       c->peer, s->name, (unsigned long long)s->importer, src ? "receives" : "sends",
+	       s->window);
 	return 0;
 refuse:
 	logmsg("conn %d %s: refusing channel %s: %s", c->id, c->peer, f->name, text);
-	err.data = (const uint8_t *)text;
-	err.len = (uint32_t)strlen(text);
-	{
-		size_t n = cb_encode(c->wbuf + c->wlen, c->wcap - c->wlen, &err);
-
-		c->wlen += n;
-	}
+	out_error(c, f->chan, (int)code, text);
 	return -1;
 }
 

@@ -46,6 +46,13 @@ int kch_stream_seq(int fd, uint64_t stream, uint64_t *seq)
 	return kchm_stream_seq(fd, stream, seq);
 }
 
+int kch_stream_forget(int fd, uint64_t stream)
+{
+	uint64_t seq;
+
+	return kchm_stream_forget(fd, stream, &seq);
+}
+
 int kch_close(int fd)
 {
 	return kchm_close(fd);

@@ -62,9 +62,22 @@ int main(void)
 	f.chan = 7;
 	f.dir = CB_DIR_RECV;
 	f.u32 = 64;
+	f.stream = 0x1122334455667788ULL;
 	strcpy(f.name, "echo-in");
 	ok(roundtrip(&f, &g) == 0 && g.chan == 7 && g.dir == CB_DIR_RECV && g.u32 == 64 &&
-	   !strcmp(g.name, "echo-in"), "OPEN round trip");
+	   g.stream == 0x1122334455667788ULL && !strcmp(g.name, "echo-in"),
+	   "OPEN round trip, with the importer's identity");
+	{
+		static const uint8_t want[] = {
+			0, 0, 0, 26, CB_OPEN, 0, 0, 0, 7, CB_DIR_RECV, 0, 0, 0, 64,
+			0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+			7, 'e', 'c', 'h', 'o', '-', 'i', 'n',
+		};
+
+		ok(cb_encode(buf, sizeof(buf), &f) == sizeof(want) && !memcmp(buf, want, sizeof(want)),
+		   "OPEN exact bytes: the identity between the window and the name");
+	}
+	ok(CB_VERSION == 2 && CB_ERR_BUSY == 1006, "protocol 2; ERROR code 1006 is BUSY");
 
 	memset(&f, 0, sizeof(f));
 	f.type = CB_OPENED;
@@ -139,14 +152,22 @@ int main(void)
 						0, 0, 0, 0, 0, 0, 0, 0, 'x' };
 		static const uint8_t nodata[] = { 0, 0, 0, 13, CB_DATA, 0, 0, 0, 1,
 						  0, 0, 0, 0, 0, 0, 0, 1 };
-		static const uint8_t badname[] = { 0, 0, 0, 13, CB_OPEN, 0, 0, 0, 1, 1,
-						   0, 0, 0, 64, 2, '.', 'x' };
-		static const uint8_t namelen[] = { 0, 0, 0, 13, CB_OPEN, 0, 0, 0, 1, 1,
-						   0, 0, 0, 64, 9, 'a', 'b' };
-		static const uint8_t baddir[] = { 0, 0, 0, 13, CB_OPEN, 0, 0, 0, 1, 3,
-						  0, 0, 0, 64, 2, 'a', 'b' };
-		static const uint8_t slash[] = { 0, 0, 0, 13, CB_OPEN, 0, 0, 0, 1, 1,
-						 0, 0, 0, 64, 2, '/', 'b' };
+		/* OPEN: chan, dir, window, importer identity, name_len, name */
+		static const uint8_t badname[] = { 0, 0, 0, 21, CB_OPEN, 0, 0, 0, 1, 1,
+						   0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 9,
+						   2, '.', 'x' };
+		static const uint8_t namelen[] = { 0, 0, 0, 21, CB_OPEN, 0, 0, 0, 1, 1,
+						   0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 9,
+						   9, 'a', 'b' };
+		static const uint8_t baddir[] = { 0, 0, 0, 21, CB_OPEN, 0, 0, 0, 1, 3,
+						  0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 9,
+						  2, 'a', 'b' };
+		static const uint8_t slash[] = { 0, 0, 0, 21, CB_OPEN, 0, 0, 0, 1, 1,
+						 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 9,
+						 2, '/', 'b' };
+		/* Protocol 1's OPEN, without the identity: a size error now. */
+		static const uint8_t open1[] = { 0, 0, 0, 13, CB_OPEN, 0, 0, 0, 1, 1,
+						 0, 0, 0, 64, 2, 'a', 'b' };
 
 		ok(cb_decode(empty, sizeof(empty), 4096, &g) == -CB_E_EMPTY, "length 0 is EMPTY");
 		ok(cb_decode(giant, sizeof(giant), 4096, &g) == -CB_E_TOOBIG,
@@ -158,6 +179,8 @@ int main(void)
 		ok(cb_decode(chan0, sizeof(chan0), 4096, &g) == -CB_E_FIELD, "channel 0 is FIELD");
 		ok(cb_decode(seq0, sizeof(seq0), 4096, &g) == -CB_E_FIELD, "DATA seq 0 is FIELD");
 		ok(cb_decode(nodata, sizeof(nodata), 4096, &g) == -CB_E_SIZE, "empty DATA is SIZE");
+		ok(cb_decode(open1, sizeof(open1), 4096, &g) == -CB_E_SIZE,
+		   "a protocol 1 OPEN (no identity) is SIZE");
 		ok(cb_decode(badname, sizeof(badname), 4096, &g) == -CB_E_NAME, "name .x is NAME");
 		ok(cb_decode(slash, sizeof(slash), 4096, &g) == -CB_E_NAME, "name /b is NAME");
 		ok(cb_decode(namelen, sizeof(namelen), 4096, &g) == -CB_E_SIZE,

@@ -19,6 +19,7 @@ import sys
 import time
 
 MAGIC = 0x4B434842
+VERSION = 2  # the protocol version chanbridge speaks
 
 
 def frame(t, body):
@@ -63,7 +64,7 @@ def wait_closed(s, limit=30):
 
 
 def handshake(s):
-    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 0, 65536) + bytes(16)))
+    s.sendall(frame(1, struct.pack(">IHHI", MAGIC, VERSION, 0, 65536) + bytes(16)))
     h = b""
     while len(h) < 33:
         d = s.recv(33 - len(h))
@@ -94,7 +95,7 @@ def open_chan(port, name, direction):
     s = connect(port)
     handshake(s)
     d = 1 if direction == "send" else 2
-    s.sendall(frame(3, struct.pack(">IBIB", 1, d, 4, len(name)) + name.encode()))
+    s.sendall(frame(3, struct.pack(">IBIQB", 1, d, 4, 0, len(name)) + name.encode()))
     f = recv_frame(s)
     if f is None:
         print("closed")
@@ -150,7 +151,7 @@ def main():
         handshake(s)
         s.sendall(frame(7, struct.pack(">IQ", 9, 1) + b"x"))
     elif mode == "loris":
-        s.sendall(frame(1, struct.pack(">IHHI", MAGIC, 1, 1, 65536) + os.urandom(16))[:3])
+        s.sendall(frame(1, struct.pack(">IHHI", MAGIC, VERSION, 1, 65536) + os.urandom(16))[:3])
     elif mode == "loris-ready":
         handshake(s)
         # A frame one byte at a time, slower than the dead-peer timeout allows.
