@@ -106,8 +106,8 @@ well "after slow loris, plain" $Q
 
 # --- too many connections ------------------------------------------------------------------
 refused=$(timeout 60 $PY "$H" $P many 10)
-same "10 connections at --max-conns 4: 6 refused at once" 6 "$refused"
-check "... each refusal logged" grep -q "refusing connection from .*(--max-conns)" $W/serve.log
+same "10 idle connections from one address (--max-per-addr 4): 6 refused at once" 6 "$refused"
+check "... each refusal logged" grep -q "refusing connection from .*(--max-per-addr)" $W/serve.log
 sleep 3	# the four admitted ones time out in the handshake
 well "after the connection flood"
 

@@ -434,7 +434,8 @@ int cmd_import(int argc, char **argv)
 			return 2;
 	}
 	target_host(b->target, host, sizeof(host));
-	v = bridge_tls_init(b, &tls, addr_is_loopback(&b->addr), host);
+	v = bridge_tls_init(b, &tls, b->addr.ss_family == AF_UNIX || addr_is_loopback(&b->addr),
+			     host);
 	if (v)
 		return v;
 	if (bridge_setup(b))
