@@ -92,7 +92,7 @@ static const char *open_refused(struct conn *c, const struct cb_frame *f, struct
 	rc = peer_may_open(c, f->name, !src);
 	if (rc < 0) {
 		*code = (uint32_t)-rc;
-		return "may not be opened with the peer's own rights";
+		return "may not be opened: Permission denied (the peer's own rights)";
 	}
 	/* Once per direction: a peer may not open one export many times over. */
 	for (int i = 0; i < c->nstreams; i++)
