@@ -8,7 +8,6 @@
 #   fake_server.py PORT SECONDS MODE
 #     error-in-hello       after the importer's HELLO: ERROR 0, CB_ERR_AUTH
 #     error-chan-in-hello  after it: ERROR for channel 1, CB_ERR_NOEXPORT
-#     bad-auth             HELLO with a PSK, then an AUTH proof of the wrong key
 #     busy                 the handshake (no PSK), then OPEN answered CB_ERR_BUSY
 #     noexport             the handshake (no PSK), then OPEN answered CB_ERR_NOEXPORT
 import os
@@ -18,7 +17,7 @@ import sys
 import time
 
 MAGIC, VERSION = 0x4B434842, 2
-HELLO, AUTH, ERROR = 1, 2, 13
+HELLO, ERROR = 1, 13
 ERR_AUTH, ERR_NOEXPORT, ERR_BUSY = 1001, 1003, 1006
 
 
@@ -39,11 +38,6 @@ def serve_one(c, mode):
             c.sendall(error(0, ERR_AUTH, b"go away for good"))
         elif mode == "error-chan-in-hello":
             c.sendall(error(1, ERR_NOEXPORT, b"x is not exported"))
-        elif mode == "bad-auth":
-            c.sendall(frame(HELLO, struct.pack(">IHHI", MAGIC, version, 1, 65536) +
-                            os.urandom(16)))
-            c.recv(37)			# the importer's AUTH
-            c.sendall(frame(AUTH, os.urandom(32)))
         elif mode in ("busy", "noexport"):
             c.sendall(frame(HELLO, struct.pack(">IHHI", MAGIC, version, 0, 65536) +
                             os.urandom(16)))
