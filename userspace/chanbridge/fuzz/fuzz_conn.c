@@ -38,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "conn.h"
 #include "kch.h"
 #include "log.h"
@@ -311,16 +312,16 @@ static void session_end(struct conn *c)
 	conn_free(c);	/* close() of the stream's file: the model returns its holds */
 }
 
+/* A serve's defaults (bridge_new), one connection, one export. */
 static void setup(struct bridge *b)
 {
-	memset(b, 0, sizeof(*b));
-	b->server = 1;
-	b->max_msg = 65536;
+	struct bridge *d = bridge_new(1);
+
+	if (!d)
+		abort();
+	*b = *d;
+	free(d);
 	b->max_conns = 1;
-	b->keepalive_ms = 5000;
-	b->hs_timeout_ms = 10000;
-	b->window = 64;
-	b->lfd = b->status_fd = b->sigfd = -1;
 	b->scratch = malloc(CB_MSG_HARD_MAX);
 	b->ev = ev_new(EV_EPOLL);
 	if (!b->scratch || !b->ev)
