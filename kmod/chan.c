@@ -8,6 +8,7 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/wait_bit.h>
 
 #include "kchan.h"
@@ -178,9 +179,15 @@ static const struct device_type kchan_dev_type = {
 	.devnode = kchan_devnode,
 };
 
-static struct class kchan_class = {
-	.name = "chan",
-};
+/*
+ * The class comes from class_create(), not a static struct class: its
+ * kobject's release may run after module exit (CONFIG_DEBUG_KOBJECT_RELEASE
+ * delays every one), and class_release() reads the struct class.  Allocated
+ * by the driver core, with the core's release function, it is the core's
+ * to free and outlives the module safely.  Set at init, before any channel
+ * exists; cleared by nobody.
+ */
+static struct class *kchan_class;
 
 /*
  * Channels come from their own cache: struct kchan is a little over 1 KiB,
@@ -197,22 +204,26 @@ static atomic_t kchan_live = ATOMIC_INIT(0);
 
 int kchan_class_init(void)
 {
-	int ret;
-
 	kchan_cache = KMEM_CACHE(kchan, SLAB_ACCOUNT);
 	if (!kchan_cache)
 		return -ENOMEM;
-	ret = class_register(&kchan_class);
-	if (ret)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+	kchan_class = class_create(THIS_MODULE, "chan");
+#else
+	kchan_class = class_create("chan");
+#endif
+	if (IS_ERR(kchan_class)) {
 		kmem_cache_destroy(kchan_cache);
-	return ret;
+		return PTR_ERR(kchan_class);
+	}
+	return 0;
 }
 
 /* Module exit, after the registry dropped its references. */
 void kchan_class_exit(void)
 {
 	wait_var_event(&kchan_live, !atomic_read(&kchan_live));
-	class_unregister(&kchan_class);
+	class_destroy(kchan_class);
 	kmem_cache_destroy(kchan_cache);
 }
 
@@ -298,7 +309,7 @@ struct kchan *kchan_alloc(const struct kchan_create *req)
 	device_initialize(&ch->dev);
 	/* No power management, so no power/ directory in sysfs, no dpm list. */
 	device_set_pm_not_required(&ch->dev);
-	ch->dev.class = &kchan_class;
+	ch->dev.class = kchan_class;
 	ch->dev.type = &kchan_dev_type;
 	ch->dev.release = kchan_dev_release;
 	ret = dev_set_name(&ch->dev, "%s", ch->name);
