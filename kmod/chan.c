@@ -8,7 +8,6 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <linux/wait_bit.h>
 
 #include "kchan.h"
@@ -207,7 +206,7 @@ int kchan_class_init(void)
 	kchan_cache = KMEM_CACHE(kchan, SLAB_ACCOUNT);
 	if (!kchan_cache)
 		return -ENOMEM;
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+#ifdef class_create	/* before 6.4, a macro that takes the owner too */
 	kchan_class = class_create(THIS_MODULE, "chan");
 #else
 	kchan_class = class_create("chan");
