@@ -14,6 +14,11 @@
  * copy.  Whatever a return, an ack or a failed copy changes, the settling
  * of kchan_unlock() passes on: freed slots to writers, end of file to
  * readers, readiness to pollers.
+ *
+ * A hold reports the message's deliveries: 1 + msg->returns, the times a
+ * receive had it out and gave it back (queue.c counts them).  1 means that
+ * no hold, nor any other receive, ever had it, so that no relay can have
+ * sent it: chanbridge's source trusts a far side's RESUME only that far.
  */
 #include <linux/list_sort.h>
 #include <linux/sched/signal.h>
@@ -145,11 +150,13 @@ void kchan_hold_kill_locked(struct kchan *ch, struct list_head *dropped)
 /* Write the results of a hold back; -EFAULT if the caller cannot see them. */
 static int kchan_hold_copy_out(struct kchan_hold __user *uarg,
 			       const struct kchan_hold *arg,
-			       const struct kchan_msg *msg, u64 id)
+			       const struct kchan_msg *msg, u64 id,
+			       u32 deliveries)
 {
 	if (copy_to_user(u64_to_user_ptr(arg->buf), msg->data, msg->len) ||
 	    put_user((u64)msg->len, &uarg->len) ||
-	    put_user(id, &uarg->id) || put_user(msg->seq, &uarg->seq))
+	    put_user(id, &uarg->id) || put_user(msg->seq, &uarg->seq) ||
+	    put_user(deliveries, &uarg->deliveries))
 		return -EFAULT;
 	return 0;
 }
@@ -160,6 +167,7 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	struct kchan_wake wake;
 	struct kchan_hold arg;
 	struct kchan_msg *msg;
+	u32 deliveries;
 	size_t room;
 	u64 id;
 	int ret;
@@ -169,7 +177,8 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_HOLD_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved[0] || arg.reserved[1])
+	/* deliveries is output only, like len, id and seq: a reused struct is fine. */
+	if (arg.flags || arg.reserved0 || arg.reserved1)
 		return -EINVAL;
 	room = min_t(u64, arg.len, SIZE_MAX);
 
@@ -181,7 +190,7 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	if (kchan_at_eof(ch)) {
 		kchan_unlock(ch, &wake);
 		if (put_user(0ULL, &uarg->len) || put_user(0ULL, &uarg->id) ||
-		    put_user(0ULL, &uarg->seq))
+		    put_user(0ULL, &uarg->seq) || put_user(0U, &uarg->deliveries))
 			return -EFAULT;
 		return 0;
 	}
@@ -198,9 +207,11 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 		goto unlock;
 	ch->holding++;
 	id = ++ch->hold_id;
+	/* Every earlier delivery came back through kchan_requeue_from(). */
+	deliveries = msg->returns < U32_MAX ? msg->returns + 1 : U32_MAX;
 	kchan_unlock(ch, &wake);
 
-	ret = kchan_hold_copy_out(uarg, &arg, msg, id);
+	ret = kchan_hold_copy_out(uarg, &arg, msg, id, deliveries);
 
 	kchan_lock(ch, &wake);
 	ch->holding--;

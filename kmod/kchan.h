@@ -87,6 +87,7 @@ struct kchan_msg {
 			u64 id;
 		} hold;
 	};
+	u32 returns;			/* times it came back from a receive (requeue) */
 	char data[];
 };
 
@@ -104,6 +105,7 @@ static inline void kchan_msg_init(struct kchan_msg *msg, size_t len)
 	msg->len = len;
 	msg->seq = 0;
 	msg->once.stream = 0;
+	msg->returns = 0;
 }
 
 /* kchan_send() and a writer's waiter: a SEND_ONCE found a duplicate, not sent. */

@@ -203,6 +203,15 @@ struct kchan_batch {
  * the channel ever accepted): it increases in FIFO order and stays the same
  * when a message is returned and held again, so (info.id, seq) names one
  * message for good, which is what a relay needs to deduplicate.
+ *
+ * deliveries counts the times the message was handed out, this hold
+ * included: 1 when no receive ever had it before, more when one had it and
+ * gave it back (KCHAN_IOC_RETURN, the release of the holding file, or a
+ * copy-out of a hold, read() or receive that faulted: its data may have
+ * been seen).  So a relay knows that a message with deliveries 1 was never
+ * sent by anyone, a relay that crashed included.  It is output only, not
+ * checked on input; kernels before it leave it as the caller set it (0 in
+ * a zeroed struct), and at end of file it is 0.
  */
 #define KCHAN_HOLD_UNBUFFERED	1U	/* messages an unbuffered channel may hold */
 
@@ -213,7 +222,9 @@ struct kchan_hold {
 	__u64 len;		/* in: buffer size; out: message length */
 	__u64 id;		/* out: the hold's id, > 0 */
 	__u64 seq;		/* out: the message's sequence number in the channel, > 0 */
-	__u64 reserved[2];	/* must be zero */
+	__u32 deliveries;	/* out: times handed out, this hold included, > 0 */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved1;	/* must be zero */
 };
 
 #define KCHAN_HOLD_SIZE_VER0	56
