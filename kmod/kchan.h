@@ -87,7 +87,7 @@ struct kchan_msg {
 			u64 id;
 		} hold;
 	};
-	u32 returns;			/* times it came back from a receive (requeue) */
+	u32 returns;			/* times a receive gave it back (kchan_msg_returned()) */
 	char data[];
 };
 
@@ -106,6 +106,17 @@ static inline void kchan_msg_init(struct kchan_msg *msg, size_t len)
 	msg->seq = 0;
 	msg->once.stream = 0;
 	msg->returns = 0;
+}
+
+/*
+ * @msg, taken by a receive, goes back to its channel: one return more,
+ * which the next hold reports (deliveries, hold.c).  Under ch->lock, or
+ * while the message is the caller's alone (off every list).
+ */
+static inline void kchan_msg_returned(struct kchan_msg *msg)
+{
+	if (msg->returns < U32_MAX)
+		msg->returns++;
 }
 
 /* kchan_send() and a writer's waiter: a SEND_ONCE found a duplicate, not sent. */

@@ -394,9 +394,6 @@ taken:
  * waiting reader, else into the queue at its seq's place, searching from
  * @from (the queue's head, or where the previous, older one went).
  * Returns where it went.  The queue may hold one above capacity a while.
- * Every message a receive gives back (a return, a holder's release, a
- * faulting copy-out) passes here, so msg->returns counts how often one
- * was out and came back: KCHAN_IOC_HOLD reports it (hold.c).
  */
 struct list_head *kchan_requeue_from(struct kchan *ch, struct kchan_msg *msg,
 				     struct list_head *from,
@@ -405,8 +402,6 @@ struct list_head *kchan_requeue_from(struct kchan *ch, struct kchan_msg *msg,
 	struct list_head *pos;
 
 	lockdep_assert_held(&ch->lock);
-	if (msg->returns < U32_MAX)
-		msg->returns++;
 	if (kchan_hand_off(ch, msg, wake))
 		return from;
 	for (pos = from->next; pos != &ch->queue; pos = pos->next)
@@ -458,6 +453,7 @@ void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
 		kvfree(msg);	/* destroyed: no spares kept */
 		return;
 	}
+	kchan_msg_returned(msg);	/* what was copied may have been seen */
 	kchan_requeue_locked(ch, msg, &wake);
 	kchan_unlock(ch, &wake);
 }

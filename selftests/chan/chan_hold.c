@@ -65,6 +65,16 @@ static long give_back(int fd, __u64 id)
 	return chan_ack_ret(fd, KCHAN_IOC_RETURN, id);
 }
 
+/* KCHAN_IOC_RETURN with KCHAN_RETURN_UNSENT: the count, or -errno. */
+static long unsent_back(int fd, __u64 id)
+{
+	struct kchan_ack a = {
+		.size = sizeof(a), .flags = KCHAN_RETURN_UNSENT, .id = id,
+	};
+
+	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (long)a.count;
+}
+
 /* SEND_ONCE of a string: 0 or 1 (a duplicate), or -errno. */
 static int send_once(int fd, const char *msg, __u64 stream, __u64 seq)
 {
@@ -346,6 +356,27 @@ TEST_F(held, deliveries_count_every_way_back)
 	m = hold(self->env.fd);
 	EXPECT_STREQ("e", m.buf);
 	EXPECT_EQ(1, m.deliveries);
+
+	/* KCHAN_IOC_RETURN with KCHAN_RETURN_UNSENT undoes the hold */
+	ASSERT_EQ(1, write(self->env.nb, "f", 1));
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, unsent_back(self->env.fd, a.id));	/* f only */
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, a.deliveries);
+	EXPECT_EQ(2, unsent_back(self->env.fd, 0));
+	m = hold(self->env.fd);
+	EXPECT_STREQ("e", m.buf);
+	EXPECT_EQ(1, m.deliveries);
+	EXPECT_EQ(1, give_back(self->env.fd, 0));	/* counted again */
+	m = hold(self->env.fd);
+	EXPECT_STREQ("e", m.buf);
+	EXPECT_EQ(2, m.deliveries);
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, a.deliveries);
+	EXPECT_EQ(2, info_of(self->env.fd).held);
 }
 
 /*
@@ -760,7 +791,9 @@ TEST_F(held, bad_arguments_einval)
 	a.id = ~0ULL;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
 	a.size = sizeof(a);
-	a.flags = 1;
+	a.flags = KCHAN_RETURN_UNSENT;	/* RETURN only */
+	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
+	a.flags = 2;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_RETURN, &a));
 	a.flags = 0;
