@@ -14,6 +14,12 @@
  * copy.  Whatever a return, an ack or a failed copy changes, the settling
  * of kchan_unlock() passes on: freed slots to writers, end of file to
  * readers, readiness to pollers.
+ *
+ * A hold reports the message's deliveries: 1 + msg->returns, the times a
+ * receive had it out and gave it back (a return, the release of its file,
+ * a faulting copy-out of any receive), save the returns its holder marked
+ * KCHAN_RETURN_UNSENT.  1 means that no relay can have sent it yet:
+ * chanbridge's source trusts a far side's RESUME only that far.
  */
 #include <linux/list_sort.h>
 #include <linux/sched/signal.h>
@@ -44,10 +50,13 @@ static int kchan_seq_cmp(void *priv, const struct list_head *a,
 
 /*
  * Return the messages @file holds with an id >= @from_id (0: all), oldest
- * seq first, so the queue keeps FIFO order whoever returns what.
+ * seq first, so the queue keeps FIFO order whoever returns what.  Each
+ * counts as returned unless @unsent: its holder says it passed none of
+ * them on (KCHAN_RETURN_UNSENT), so the hold is undone.
  */
 static unsigned int kchan_return_locked(struct kchan *ch, struct file *file,
-					u64 from_id, struct kchan_wake *wake)
+					u64 from_id, bool unsent,
+					struct kchan_wake *wake)
 {
 	struct kchan_msg *msg, *next;
 	struct list_head *pos = &ch->queue;
@@ -68,6 +77,8 @@ static unsigned int kchan_return_locked(struct kchan *ch, struct file *file,
 	ch->received -= n;	/* counted again when read */
 	list_for_each_entry_safe(msg, next, &back, link) {
 		list_del(&msg->link);
+		if (!unsent)
+			kchan_msg_returned(msg);
 		pos = kchan_requeue_from(ch, msg, pos, wake);
 	}
 	return n;
@@ -106,7 +117,8 @@ long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
 	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_ACK_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved0 || arg.reserved[0] || arg.reserved[1])
+	if ((arg.flags & ~(ack ? 0 : KCHAN_RETURN_UNSENT)) || arg.reserved0 ||
+	    arg.reserved[0] || arg.reserved[1])
 		return -EINVAL;
 
 	kchan_lock(ch, &wake);
@@ -117,7 +129,8 @@ long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
 	if (ack)
 		n = kchan_ack_locked(ch, file, arg.id, &freed);
 	else
-		n = kchan_return_locked(ch, file, arg.id, &wake);
+		n = kchan_return_locked(ch, file, arg.id,
+					arg.flags & KCHAN_RETURN_UNSENT, &wake);
 	kchan_unlock(ch, &wake);
 	kchan_free_msgs(&freed);
 	return put_user(n, &uarg->count);
@@ -127,7 +140,7 @@ long kchan_ioctl_ack(struct file *file, struct kchan_ack __user *uarg,
 void kchan_hold_release_locked(struct kchan *ch, struct file *file,
 			       struct kchan_wake *wake)
 {
-	kchan_return_locked(ch, file, 0, wake);
+	kchan_return_locked(ch, file, 0, false, wake);	/* may have been sent */
 }
 
 /* Destroy: held messages go with the queue, but not those still copying out. */
@@ -145,11 +158,13 @@ void kchan_hold_kill_locked(struct kchan *ch, struct list_head *dropped)
 /* Write the results of a hold back; -EFAULT if the caller cannot see them. */
 static int kchan_hold_copy_out(struct kchan_hold __user *uarg,
 			       const struct kchan_hold *arg,
-			       const struct kchan_msg *msg, u64 id)
+			       const struct kchan_msg *msg, u64 id,
+			       u32 deliveries)
 {
 	if (copy_to_user(u64_to_user_ptr(arg->buf), msg->data, msg->len) ||
 	    put_user((u64)msg->len, &uarg->len) ||
-	    put_user(id, &uarg->id) || put_user(msg->seq, &uarg->seq))
+	    put_user(id, &uarg->id) || put_user(msg->seq, &uarg->seq) ||
+	    put_user(deliveries, &uarg->deliveries))
 		return -EFAULT;
 	return 0;
 }
@@ -160,6 +175,7 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	struct kchan_wake wake;
 	struct kchan_hold arg;
 	struct kchan_msg *msg;
+	u32 deliveries;
 	size_t room;
 	u64 id;
 	int ret;
@@ -169,7 +185,8 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	ret = kchan_copy_arg(&arg, sizeof(arg), KCHAN_HOLD_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved[0] || arg.reserved[1])
+	/* deliveries is output only, like len, id and seq: a reused struct is fine. */
+	if (arg.flags || arg.reserved0 || arg.reserved1)
 		return -EINVAL;
 	room = min_t(u64, arg.len, SIZE_MAX);
 
@@ -181,7 +198,7 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 	if (kchan_at_eof(ch)) {
 		kchan_unlock(ch, &wake);
 		if (put_user(0ULL, &uarg->len) || put_user(0ULL, &uarg->id) ||
-		    put_user(0ULL, &uarg->seq))
+		    put_user(0ULL, &uarg->seq) || put_user(0U, &uarg->deliveries))
 			return -EFAULT;
 		return 0;
 	}
@@ -198,9 +215,11 @@ long kchan_ioctl_hold(struct file *file, struct kchan_hold __user *uarg)
 		goto unlock;
 	ch->holding++;
 	id = ++ch->hold_id;
+	/* Every earlier delivery that came back counted (kchan_msg_returned()). */
+	deliveries = msg->returns < U32_MAX ? msg->returns + 1 : U32_MAX;
 	kchan_unlock(ch, &wake);
 
-	ret = kchan_hold_copy_out(uarg, &arg, msg, id);
+	ret = kchan_hold_copy_out(uarg, &arg, msg, id, deliveries);
 
 	kchan_lock(ch, &wake);
 	ch->holding--;

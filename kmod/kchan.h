@@ -87,13 +87,15 @@ struct kchan_msg {
 			u64 id;
 		} hold;
 	};
+	u32 returns;			/* times a receive gave it back (kchan_msg_returned()) */
 	char data[];
 };
 
 /*
  * Small messages are all allocated at KCHAN_MSG_SMALL_SIZE, so that any
  * freed one can carry any other (msg.c); len never changes after the
- * allocation, so it tells which kind a message is.
+ * allocation, so it tells which kind a message is.  (returns costs each
+ * 4 bytes: KCHAN_MSG_SMALL is 204 bytes of data on 64-bit, not 208.)
  */
 #define KCHAN_MSG_SMALL_SIZE	256
 #define KCHAN_MSG_SMALL		(KCHAN_MSG_SMALL_SIZE - offsetof(struct kchan_msg, data))
@@ -104,6 +106,18 @@ static inline void kchan_msg_init(struct kchan_msg *msg, size_t len)
 	msg->len = len;
 	msg->seq = 0;
 	msg->once.stream = 0;
+	msg->returns = 0;
+}
+
+/*
+ * @msg, taken by a receive, goes back to its channel: one return more,
+ * which the next hold reports (deliveries, hold.c).  Under ch->lock, or
+ * while the message is the caller's alone (off every list).
+ */
+static inline void kchan_msg_returned(struct kchan_msg *msg)
+{
+	if (msg->returns < U32_MAX)
+		msg->returns++;
 }
 
 /* kchan_send() and a writer's waiter: a SEND_ONCE found a duplicate, not sent. */

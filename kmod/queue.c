@@ -453,6 +453,7 @@ void kchan_unreceive(struct kchan *ch, struct kchan_msg *msg)
 		kvfree(msg);	/* destroyed: no spares kept */
 		return;
 	}
+	kchan_msg_returned(msg);	/* what was copied may have been seen */
 	kchan_requeue_locked(ch, msg, &wake);
 	kchan_unlock(ch, &wake);
 }

@@ -5,7 +5,8 @@
 # slow loris in the TLS handshake, and more connections than --max-conns.
 # Against a plain serve on loopback (the frame engine behind TLS is the
 # same): a giant length, frames before the handshake, a protocol violation
-# after it, slow loris after it.  Each closes only its own connection with a
+# after it, slow loris after it, a RESUME above anything ever sent (issue
+# 13: it must ack nothing).  Each closes only its own connection with a
 # logged reason; a failed handshake is never final for an importer; after
 # each, a well-behaved importer still gets its message, and the servers'
 # RSS stays bounded.  Prints TAP.
@@ -103,6 +104,18 @@ run_hostile "slow loris in the handshake" $W/plain.log "handshake not done withi
 run_hostile "slow loris after the handshake" $W/plain.log "no complete frame for" $Q loris-ready
 well "after slow loris"
 well "after slow loris, plain" $Q
+
+# --- a lying RESUME (issue 13) ----------------------------------------------------------
+# The message was never held: a RESUME that covers it is a lie, refused each
+# time (the refused hold goes back KCHAN_RETURN_UNSENT), and nothing is acked.
+echo lie >/dev/chan/hs
+run_hostile "a RESUME above anything sent" $W/plain.log "which no one was ever sent" $Q liar hs
+run_hostile "... and again on the next connection" $W/plain.log "which no one was ever sent" \
+	$Q liar hs
+same "... refused both times" 2 "$(grep -c 'which no one was ever sent' $W/plain.log)"
+same "... and the message is still in the channel, not acked" lie \
+	"$(timeout 20 "$CC" recv hs -n 1 --timeout 10s)"
+well "after a lying RESUME, plain" $Q
 
 # --- too many connections ------------------------------------------------------------------
 refused=$(timeout 60 $PY "$H" $P many 10)

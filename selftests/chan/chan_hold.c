@@ -33,6 +33,7 @@ struct held_msg {
 	long ret;
 	__u64 id;
 	__u64 seq;
+	__u32 deliveries;
 	char buf[MAX + 1];
 };
 
@@ -49,6 +50,7 @@ static struct held_msg hold(int fd)
 	if (m.ret >= 0) {
 		m.id = h.id;
 		m.seq = h.seq;
+		m.deliveries = h.deliveries;
 	}
 	return m;
 }
@@ -61,6 +63,16 @@ static long ack(int fd, __u64 id)
 static long give_back(int fd, __u64 id)
 {
 	return chan_ack_ret(fd, KCHAN_IOC_RETURN, id);
+}
+
+/* KCHAN_IOC_RETURN with KCHAN_RETURN_UNSENT: the count, or -errno. */
+static long unsent_back(int fd, __u64 id)
+{
+	struct kchan_ack a = {
+		.size = sizeof(a), .flags = KCHAN_RETURN_UNSENT, .id = id,
+	};
+
+	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (long)a.count;
 }
 
 /* SEND_ONCE of a string: 0 or 1 (a duplicate), or -errno. */
@@ -274,6 +286,146 @@ TEST_F(held, hold_never_waits_and_eof_is_zero)
 	EXPECT_EQ(0, m.ret);
 	EXPECT_EQ(0, m.id);
 	EXPECT_EQ(0, m.seq);
+	EXPECT_EQ(0, m.deliveries);
+}
+
+/* ----- deliveries (issue 13) ---------------------------------------------- */
+
+/* A hold's deliveries: 1 the first time, one more after every way back. */
+TEST_F(held, deliveries_count_every_way_back)
+{
+	struct held_msg a, b, m;
+	struct kchan_hold h;
+	char buf[MAX + 1];
+	int fd2;
+
+	ASSERT_EQ(1, write(self->env.nb, "a", 1));
+	ASSERT_EQ(1, write(self->env.nb, "b", 1));
+	a = hold(self->env.fd);
+	b = hold(self->env.fd);
+	ASSERT_EQ(1, a.ret);
+	ASSERT_EQ(1, b.ret);
+	EXPECT_EQ(1, a.deliveries);	/* never handed out before */
+	EXPECT_EQ(1, b.deliveries);
+
+	/* KCHAN_IOC_RETURN */
+	EXPECT_EQ(1, give_back(self->env.fd, b.id));
+	m = hold(self->env.fd);
+	EXPECT_EQ(b.seq, m.seq);
+	EXPECT_EQ(2, m.deliveries);
+	EXPECT_EQ(2, give_back(self->env.fd, 0));
+	a = hold(self->env.fd);
+	EXPECT_STREQ("a", a.buf);
+	EXPECT_EQ(2, a.deliveries);
+	EXPECT_EQ(1, ack(self->env.fd, a.id));
+
+	/* The release of the holding file */
+	fd2 = chan_open(self->env.name, O_RDONLY);
+	ASSERT_LE(0, fd2);
+	m = hold(fd2);
+	EXPECT_STREQ("b", m.buf);
+	EXPECT_EQ(3, m.deliveries);
+	ASSERT_EQ(0, close(fd2));
+	EXPECT_EQ(0, info_of(self->env.fd).held);
+	m = hold(self->env.fd);
+	EXPECT_STREQ("b", m.buf);
+	EXPECT_EQ(4, m.deliveries);
+	EXPECT_EQ(1, ack(self->env.fd, m.id));
+
+	/* A hold whose copy-out faulted: its data may have been seen */
+	ASSERT_EQ(1, write(self->env.nb, "c", 1));
+	EXPECT_EQ(-EFAULT, hold_into(self->env.fd, chan_null(), MAX, &h));
+	m = hold(self->env.fd);
+	EXPECT_STREQ("c", m.buf);
+	EXPECT_EQ(2, m.deliveries);
+	EXPECT_EQ(1, ack(self->env.fd, m.id));
+
+	/* read() counts as well: a faulting one put the message back */
+	ASSERT_EQ(1, write(self->env.nb, "d", 1));
+	EXPECT_EQ(-1, read(self->env.nb, chan_null(), MAX));
+	EXPECT_EQ(EFAULT, errno);
+	m = hold(self->env.fd);
+	EXPECT_STREQ("d", m.buf);
+	EXPECT_EQ(2, m.deliveries);
+	EXPECT_EQ(1, give_back(self->env.fd, 0));
+	EXPECT_EQ(1, recv_str(self->env.nb, buf));	/* read() reports nothing */
+	EXPECT_STREQ("d", buf);
+
+	/* A new message, in a spare buffer of the acked ones: 1 again */
+	ASSERT_EQ(1, write(self->env.nb, "e", 1));
+	m = hold(self->env.fd);
+	EXPECT_STREQ("e", m.buf);
+	EXPECT_EQ(1, m.deliveries);
+
+	/* KCHAN_IOC_RETURN with KCHAN_RETURN_UNSENT undoes the hold */
+	ASSERT_EQ(1, write(self->env.nb, "f", 1));
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, unsent_back(self->env.fd, a.id));	/* f only */
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, a.deliveries);
+	EXPECT_EQ(2, unsent_back(self->env.fd, 0));
+	m = hold(self->env.fd);
+	EXPECT_STREQ("e", m.buf);
+	EXPECT_EQ(1, m.deliveries);
+	EXPECT_EQ(1, give_back(self->env.fd, 0));	/* counted again */
+	m = hold(self->env.fd);
+	EXPECT_STREQ("e", m.buf);
+	EXPECT_EQ(2, m.deliveries);
+	a = hold(self->env.fd);
+	EXPECT_STREQ("f", a.buf);
+	EXPECT_EQ(1, a.deliveries);
+	EXPECT_EQ(2, info_of(self->env.fd).held);
+}
+
+/*
+ * deliveries is output only: a struct reused from the last hold (as an old
+ * caller that never heard of it keeps it) is accepted, and a zeroed VER0
+ * struct, or a larger one with a zero tail, gets it written.
+ */
+TEST_F(held, deliveries_output_only_and_sizes)
+{
+	struct {
+		struct kchan_hold h;
+		__u64 tail[2];
+	} big;
+	struct kchan_hold h;
+	char buf[MAX + 1];
+
+	ASSERT_EQ(KCHAN_HOLD_SIZE_VER0, sizeof(struct kchan_hold));
+	ASSERT_EQ(1, write(self->env.nb, "x", 1));
+	ASSERT_EQ(1, write(self->env.nb, "y", 1));
+	memset(&h, 0, sizeof(h));
+	h.size = KCHAN_HOLD_SIZE_VER0;
+	h.buf = (__u64)(uintptr_t)buf;
+	h.len = MAX;
+	ASSERT_EQ(1, ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
+	EXPECT_EQ(1, h.deliveries);
+	EXPECT_EQ(1, give_back(self->env.fd, 0));
+	h.len = MAX;
+	h.deliveries = 0xdeadbeef;	/* reused as it came back: not checked */
+	ASSERT_EQ(1, ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
+	EXPECT_EQ(2, h.deliveries);
+	EXPECT_EQ(1, ack(self->env.fd, h.id));
+
+	memset(&big, 0, sizeof(big));
+	big.h.size = sizeof(big);
+	big.h.buf = (__u64)(uintptr_t)buf;
+	big.h.len = MAX;
+	ASSERT_EQ(1, ioctl(self->env.fd, KCHAN_IOC_HOLD, &big));
+	EXPECT_EQ(1, big.h.deliveries);
+	EXPECT_EQ(0, big.tail[0]);
+	EXPECT_EQ(0, big.tail[1]);
+	EXPECT_EQ(1, ack(self->env.fd, big.h.id));
+
+	/* End of file: 0, whatever came in */
+	ASSERT_EQ(0, chan_ioctl(self->env.fd, KCHAN_IOC_CLOSE, NULL));
+	h.len = MAX;
+	h.deliveries = 7;
+	ASSERT_EQ(0, ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
+	EXPECT_EQ(0, h.deliveries);
+	EXPECT_EQ(0, h.seq);
 }
 
 /* ----- close -------------------------------------------------------------- */
@@ -639,7 +791,9 @@ TEST_F(held, bad_arguments_einval)
 	a.id = ~0ULL;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
 	a.size = sizeof(a);
-	a.flags = 1;
+	a.flags = KCHAN_RETURN_UNSENT;	/* RETURN only */
+	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
+	a.flags = 2;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_ACK, &a));
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_RETURN, &a));
 	a.flags = 0;
@@ -670,9 +824,12 @@ TEST_F(held, bad_arguments_einval)
 	h.flags = 1;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
 	h.flags = 0;
-	h.reserved[0] = 1;
+	h.reserved0 = 1;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
-	h.reserved[0] = 0;
+	h.reserved0 = 0;
+	h.reserved1 = 1;
+	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
+	h.reserved1 = 0;
 	h.size = KCHAN_HOLD_SIZE_VER0 - 8;
 	EXPECT_EQ(-EINVAL, chan_ioctl(self->env.fd, KCHAN_IOC_HOLD, &h));
 	EXPECT_EQ(0, info_of(self->env.fd).held);

@@ -770,13 +770,18 @@ static long op_hold(void)
 	arg = place_arg(&h, sizeof(h));
 	TRACE("hold %d %zu", s->fd, len);
 	ret = sys(ioctl(s->fd, KCHAN_IOC_HOLD, arg));
-	/* It returns the length, like read(), and says it in len too. */
+	/*
+	 * It returns the length, like read(), and says it in len too; a
+	 * message's deliveries are >= 1, 0 only at end of file.
+	 */
 	if (ret >= 0 && arg == arena + ARENA_ARG && !arg_mutated) {
 		struct kchan_hold *out = arg;
 
-		if (out->len != (uint64_t)ret || (ret && !out->id))
-			violation("hold returned %ld, len %llu, id %llu", ret,
-				  (unsigned long long)out->len, (unsigned long long)out->id);
+		if (out->len != (uint64_t)ret || (ret && !out->id) ||
+		    !ret != !out->deliveries)
+			violation("hold returned %ld, len %llu, id %llu, deliveries %u", ret,
+				  (unsigned long long)out->len, (unsigned long long)out->id,
+				  out->deliveries);
 		else if (h.buf == (uintptr_t)good)
 			msg_check("hold", good, ret, len);
 	}
@@ -791,6 +796,8 @@ static long op_ack(void)
 
 	memset(&a, 0, sizeof(a));
 	a.id = one_in(4) ? rnd64() : rnd(64);
+	if (one_in(4))
+		a.flags = KCHAN_RETURN_UNSENT;	/* EINVAL on an ACK */
 	TRACE("%s %d id %llu", ret_not_ack ? "return" : "ack", fd, (unsigned long long)a.id);
 	return sys(ioctl(fd, ret_not_ack ? KCHAN_IOC_RETURN : KCHAN_IOC_ACK,
 			 place_arg(&a, sizeof(a))));

@@ -203,6 +203,16 @@ struct kchan_batch {
  * the channel ever accepted): it increases in FIFO order and stays the same
  * when a message is returned and held again, so (info.id, seq) names one
  * message for good, which is what a relay needs to deduplicate.
+ *
+ * deliveries counts the times the message was handed out, this hold
+ * included: 1 when no receive ever had it before, more when one had it and
+ * gave it back (KCHAN_IOC_RETURN without KCHAN_RETURN_UNSENT, the release
+ * of the holding file, or a copy-out of a hold, read() or other receive
+ * that faulted: its data may have been seen).  So a relay knows that a
+ * message with deliveries 1 was never sent by anyone, a relay that crashed
+ * included.  It is output only, not
+ * checked on input; kernels before it leave it as the caller set it (0 in
+ * a zeroed struct), and at end of file it is 0.
  */
 #define KCHAN_HOLD_UNBUFFERED	1U	/* messages an unbuffered channel may hold */
 
@@ -213,7 +223,9 @@ struct kchan_hold {
 	__u64 len;		/* in: buffer size; out: message length */
 	__u64 id;		/* out: the hold's id, > 0 */
 	__u64 seq;		/* out: the message's sequence number in the channel, > 0 */
-	__u64 reserved[2];	/* must be zero */
+	__u32 deliveries;	/* out: times handed out, this hold included, > 0 */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved1;	/* must be zero */
 };
 
 #define KCHAN_HOLD_SIZE_VER0	56
@@ -223,10 +235,14 @@ struct kchan_hold {
  * KCHAN_IOC_RETURN: every message this file holds with an id >= id (0:
  * all) goes back to the head of the channel.  Both set count to how
  * many messages they released, and succeed with count 0 if none.
+ * KCHAN_RETURN_UNSENT (RETURN only, EINVAL on ACK) says that the holder
+ * passed none of them on: they go back without counting in deliveries.
  */
+#define KCHAN_RETURN_UNSENT	0x1U	/* kchan_ack.flags: not passed on */
+
 struct kchan_ack {
 	__u32 size;		/* sizeof(struct kchan_ack) */
-	__u32 flags;		/* must be zero */
+	__u32 flags;		/* RETURN: KCHAN_RETURN_UNSENT or zero; ACK: zero */
 	__u64 id;
 	__u32 count;		/* out */
 	__u32 reserved0;	/* must be zero */

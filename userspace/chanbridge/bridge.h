@@ -217,6 +217,7 @@ void conn_update(struct conn *c);	/* pump the streams, fill and flush output */
 /* A stream stops using its channel: a source's holds returned (before any close), what it
  * held or received dropped, a fd it owns closed.  Idempotent. */
 void stream_release(struct stream *s);
+void src_return(struct stream *s);
 void stream_fail(struct stream *s, int err, const char *what, int tell);
 
 /* io.c: the byte stream, TLS or plain (the rest of it is in conn.h) */

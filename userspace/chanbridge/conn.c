@@ -74,15 +74,15 @@ static void msgs_drop(struct stream *s)
 }
 
 /*
- * The holds go back explicitly (KCHAN_IOC_RETURN) before the fd is closed:
- * close(2) alone does not release the file while the event loop's armed
- * io_uring POLL_ADD still references it, and until it is released the
- * messages stay held, invisible to the next holder.
+ * The holds go back explicitly (KCHAN_IOC_RETURN, src_return()) before the
+ * fd is closed: close(2) alone does not release the file while the event
+ * loop's armed io_uring POLL_ADD still references it, and until it is
+ * released the messages stay held, invisible to the next holder.
  */
 void stream_release(struct stream *s)
 {
 	if (s->fd >= 0 && s->role == ROLE_SRC)
-		kch_return_all(s->fd);
+		src_return(s);
 	msgs_drop(s);
 	if (s->fd >= 0 && s->own_fd) {
 		ev_forget(s->c->b->ev, s->fd);

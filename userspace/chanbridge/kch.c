@@ -39,7 +39,7 @@ int kch_info(int fd, struct kchan_info *info)
 	return ioctl(fd, KCHAN_IOC_INFO, info) < 0 ? -errno : 0;
 }
 
-int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
+int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq, uint32_t *deliveries)
 {
 	struct kchan_hold h = { .size = sizeof(h), .buf = (uintptr_t)buf, .len = len };
 	int rc = ioctl(fd, KCHAN_IOC_HOLD, &h);
@@ -48,6 +48,7 @@ int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
 		return -errno;
 	*id = h.id;
 	*seq = h.seq;
+	*deliveries = h.deliveries;
 	return (int)h.len;
 }
 
@@ -61,6 +62,13 @@ int kch_ack(int fd, uint64_t id)
 int kch_return_all(int fd)
 {
 	struct kchan_ack a = { .size = sizeof(a), .id = 0 };
+
+	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (int)a.count;
+}
+
+int kch_return_unsent(int fd, uint64_t from_id)
+{
+	struct kchan_ack a = { .size = sizeof(a), .flags = KCHAN_RETURN_UNSENT, .id = from_id };
 
 	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (int)a.count;
 }

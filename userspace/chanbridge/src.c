@@ -136,6 +136,43 @@ static void src_other_holder(struct stream *s, uint64_t seq)
 	conn_kill(c, 0, "%s", what);
 }
 
+/*
+ * Give every hold back.  Those not sent in this session (a suffix of held,
+ * DATA going out in held order, and a hold src_pump() did not keep) go with
+ * KCHAN_RETURN_UNSENT, so the next holder still hears deliveries 1 of them
+ * (src_pump()); the sent ones count as possibly delivered.  A module
+ * without the flag refuses it (EINVAL): the plain return takes them all.
+ */
+void src_return(struct stream *s)
+{
+	uint64_t from = 0;	/* 0: every hold of the file */
+	struct msg *m;
+
+	for (m = s->held; m && m->sent_us; m = m->next)
+		from = m->hold_id + 1;
+	if (m)
+		from = m->hold_id;
+	kch_return_unsent(s->fd, from);
+	kch_return_all(s->fd);
+}
+
+/*
+ * RESUME covers a seq held with deliveries 1: no one, this process or any
+ * other holder before it (a crashed bridge's holds came back counted), was
+ * ever given it, so no one sent it and the far side cannot have it.  An
+ * honest far side's RESUME is a seq some source sent, and every seq below
+ * it that is still in the channel was handed out before it (FIFO) and came
+ * back counted, unless two holders took from the channel at once (see
+ * src_other_holder()).  Ack none of it; the holds go back, this one unsent.
+ * Not final: the importer may reconnect, and hears the same.
+ */
+static void src_resume_lie(struct stream *s, uint64_t seq)
+{
+	conn_kill(s->c, CB_ERR_PROTO,
+		  "RESUME %llu for channel %u covers seq %llu, which no one was ever sent",
+		  (unsigned long long)s->resume, s->id, (unsigned long long)seq);
+}
+
 /* Whether the connection may hold more: CB_HOLD_BUDGET and CB_HOLD_BYTES. */
 static int src_budget(const struct conn *c)
 {
@@ -147,13 +184,14 @@ void src_pump(struct stream *s)
 {
 	struct bridge *b = s->c->b;
 	uint64_t id, seq;
+	uint32_t deliveries;
 	int rc;
 
 	if (s->state != S_RUN || !s->resumed)
 		return;
 	while (!s->eof && !s->nobufs && (uint64_t)s->unsent < s->credit - s->sent_frames &&
 	       src_budget(s->c)) {
-		rc = kch_hold(s->fd, b->scratch, CB_MSG_HARD_MAX, &id, &seq);
+		rc = kch_hold(s->fd, b->scratch, CB_MSG_HARD_MAX, &id, &seq, &deliveries);
 		if (rc == -ENOBUFS) {
 			/* The channel's hold limit: wait for acks, not for POLLIN. */
 			s->nobufs = 1;
@@ -180,10 +218,17 @@ void src_pump(struct stream *s)
 		s->max_held = seq;
 		if (seq <= s->resume) {
 			/*
-			 * Committed before a reconnect: the far side has it.  The
-			 * ack is cumulative, but nothing is kept yet: a kept seq
-			 * is above resume, and max_held refused anything below it.
+			 * Sent by this process (max_seq) or possibly by an
+			 * earlier holder (deliveries > 1; 0: a module that does
+			 * not tell), and committed before a reconnect: the far
+			 * side has it.  The ack is cumulative, but nothing is kept
+			 * yet: a kept seq is above resume, and max_held refused
+			 * anything below it.
 			 */
+			if (deliveries == 1 && seq > s->st->max_seq) {
+				src_resume_lie(s, seq);
+				return;
+			}
 			rc = kch_ack(s->fd, id);
 			if (rc < 0) {
 				stream_fail(s, -rc, "KCHAN_IOC_ACK", 1);

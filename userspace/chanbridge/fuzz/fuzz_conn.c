@@ -7,12 +7,17 @@
  * channel that a producer fills with numbered messages.  The input is a
  * sequence of steps, each a frame from the importer (HELLO, OPEN, RESUME,
  * CREDIT, ACK, CLOSE_ACK, PING, ERROR, or raw bytes), a new message or a
- * close by the producer, or the connection dropped (the next step starts
- * another session, as a reconnect does).
+ * close by the producer, an earlier holder (a bridge that came and went:
+ * it holds a few messages and crashes, so they come back counted, or gives
+ * them back with KCHAN_RETURN_UNSENT), or the connection dropped (the next
+ * step starts another session, as a reconnect does).
  *
  * The delivery contract, checked as it goes and at the end:
  *  - every message the bridge acks to the kernel was sent in a DATA frame
- *    before (else it is lost: nobody has it);
+ *    before, or came back counted from an earlier holder that may have
+ *    sent it (the model says: its returns); else it is lost, nobody has it;
+ *  - an honest peer's RESUME is never refused as covering what no one
+ *    was sent;
  *  - no seq goes out twice in one session, nor below one that went out
  *    already in it, and every DATA carries the bytes of its seq;
  *  - nothing is lost from the channel: once the connection is gone,
@@ -24,10 +29,11 @@
  * name only seqs it was sent.  FUZZ_CONN_HONEST=1 in the environment
  * keeps every peer honest.
  *
- * Today's bridge breaks the contract with a hostile peer at once: a RESUME
- * above what was ever sent makes src_pump() ack held messages that never
- * went out (issue 13: "acks that never cover a seq that was not sent").
- * fuzz/conn-crashes/ keeps that input.
+ * Issue 13 ("acks that never cover a seq that was not sent"): a hostile
+ * RESUME above what was ever sent made src_pump() ack held messages that
+ * never went out; fuzz/conn-corpus/hostile-resume-acks-unsent is that
+ * input, kept since the fix (src_resume_lie()).  fuzz/conn-crashes/ is
+ * for the next one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -67,6 +73,7 @@ static struct {
 	int trace;			/* FUZZ_CONN_TRACE: say what goes out */
 	uint64_t credit;		/* the CREDIT total granted this session */
 	int producer;			/* the producer's file */
+	int lie_refused;		/* the bridge said a RESUME covered no one's seq */
 } h;
 
 /* ----- what the engine links against instead of io.c and log.c ---------- */
@@ -153,6 +160,12 @@ ssize_t conn_io_write(struct conn *c, const void *buf, size_t len)
 			break;
 		if (f.type == CB_DATA)
 			check_data(&f);
+		if (f.type == CB_ERROR && f.len && memmem(f.data, f.len, "no one was ever sent",
+							  strlen("no one was ever sent"))) {
+			if (!h.hostile)
+				abort();	/* an honest RESUME refused */
+			h.lie_refused++;
+		}
 		off += (size_t)rc;
 	}
 	memmove(h.out, h.out + off, h.out_len - off);
@@ -160,14 +173,17 @@ ssize_t conn_io_write(struct conn *c, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
-/* The model tells us each message an ACK frees. */
-static void on_ack(void *arg, const char *name, uint64_t seq)
+/*
+ * The model tells us each message an ACK frees: sent by the bridge, or
+ * back from a holder before it that may have sent it (returns > 0).
+ */
+static void on_ack(void *arg, const char *name, uint64_t seq, uint32_t returns)
 {
 	(void)arg;
 	if (strcmp(name, SRC))
 		return;
-	if (seq > MAX_SEQ || !h.sent_ever[seq])
-		abort();	/* acked, never sent: lost */
+	if (seq > MAX_SEQ || (!h.sent_ever[seq] && !returns))
+		abort();	/* acked, never sent by anyone: lost */
 	h.acked++;
 }
 
@@ -204,6 +220,27 @@ static uint64_t pick_seq(void)
 	if (b % 4 == 0)
 		return h.max_sent;
 	return 1 + (uint64_t)next() % h.max_sent;
+}
+
+/*
+ * A holder before (or beside) the bridge: another file holds up to @n
+ * messages, then crashes (its release returns them counted: it may have
+ * sent them) or gives them back with KCHAN_RETURN_UNSENT.
+ */
+static void earlier_holder(unsigned int n, int crash)
+{
+	int fd = kchm_open(SRC, 0);
+	uint8_t buf[MSG_LEN];
+	uint64_t id, seq;
+	uint32_t deliveries;
+
+	if (fd < 0)
+		abort();
+	while (n-- && kchm_hold(fd, buf, sizeof(buf), &id, &seq, &deliveries) > 0)
+		;
+	if (!crash)
+		kchm_return_unsent(fd, 0);
+	kchm_release(fd);
 }
 
 static void produce(void)
@@ -275,10 +312,15 @@ static int step(void)
 		for (unsigned int n = 1 + next() % 4; n; n--)
 			produce();
 		return 0;
-	case 11:
-		if (next() % 4 == 0)
+	case 11: {
+		unsigned int b = next();
+
+		if (b % 4 == 0)
 			kchm_close(h.producer);
+		else if (b % 4 == 1)
+			earlier_holder(1 + b / 4 % 8, b & 0x80);
 		return 0;
+	}
 	default:
 		return next() % 4 == 0;
 	}
@@ -367,8 +409,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    info.length + h.acked != h.produced)
 		abort();
 	if (h.trace)
-		fprintf(stderr, "fuzz_conn: produced %llu, acked %llu, queued %u\n",
-			(unsigned long long)h.produced, (unsigned long long)h.acked, info.length);
+		fprintf(stderr, "fuzz_conn: produced %llu, acked %llu, queued %u, lies refused %d\n",
+			(unsigned long long)h.produced, (unsigned long long)h.acked, info.length,
+			h.lie_refused);
 	kchm_on_ack(NULL, NULL);
 	kchm_release(h.producer);
 	kchm_reset();

@@ -28,6 +28,7 @@ struct kchm_msg {
 	uint64_t seq;			/* struct kchan_msg.seq */
 	uint64_t hold_id;		/* while held: msg->hold.id ... */
 	struct kchm_file *holder;	/* ... and msg->hold.file */
+	uint32_t returns;		/* struct kchan_msg.returns */
 	char data[];
 };
 
@@ -80,10 +81,11 @@ static struct kchm_chan *kchm_chans;
 static struct kchm_file **kchm_files;
 static int kchm_nfiles;
 static uint64_t kchm_next_id;
-static void (*kchm_ack_fn)(void *arg, const char *name, uint64_t seq);
+static void (*kchm_ack_fn)(void *arg, const char *name, uint64_t seq, uint32_t returns);
 static void *kchm_ack_arg;
 
-void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq), void *arg)
+void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq, uint32_t returns),
+		 void *arg)
 {
 	kchm_ack_fn = fn;
 	kchm_ack_arg = arg;
@@ -296,6 +298,7 @@ static struct kchm_msg *kchm_msg_new(const void *buf, size_t len)
 	msg->len = len;
 	msg->seq = 0;
 	msg->holder = NULL;
+	msg->returns = 0;
 	return msg;
 }
 
@@ -743,7 +746,8 @@ int kchm_close(int fd)
 /* ----- held receive (hold.c) -------------------------------------------- */
 
 /* kchan_ioctl_hold() */
-int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
+int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq,
+	      uint32_t *deliveries)
 {
 	struct kchm_file *f = kchm_access(fd, 0);
 	struct kchm_chan *ch;
@@ -755,6 +759,7 @@ int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
 	ch = f->ch;
 	if (kchm_at_eof(ch)) {
 		*id = *seq = 0;
+		*deliveries = 0;
 		return 0;
 	}
 	if (ch->nheld >= (ch->capacity ? ch->capacity : KCHAN_HOLD_UNBUFFERED))
@@ -775,6 +780,7 @@ int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
 	ch->nheld++;
 	*id = msg->hold_id;
 	*seq = msg->seq;
+	*deliveries = msg->returns < UINT32_MAX ? msg->returns + 1 : UINT32_MAX;
 	kchm_settle(ch);
 	return msg->len;
 }
@@ -813,7 +819,7 @@ int kchm_ack(int fd, uint64_t id)
 	for (msg = kchm_unhold(f, id, 1, &n); msg; msg = next) {
 		next = msg->next;
 		if (kchm_ack_fn)
-			kchm_ack_fn(kchm_ack_arg, f->ch->name, msg->seq);
+			kchm_ack_fn(kchm_ack_arg, f->ch->name, msg->seq, msg->returns);
 		free(msg);
 	}
 	kchm_settle(f->ch);
@@ -823,9 +829,10 @@ int kchm_ack(int fd, uint64_t id)
 /*
  * kchan_return_locked(): the file's holds with an id >= @from_id go back,
  * oldest seq first (each requeue only searches the queue, kept in seq
- * order, for its place: the order they are put back in does not matter).
+ * order, for its place: the order they are put back in does not matter),
+ * each one return more (kchan_msg_returned()) unless KCHAN_RETURN_UNSENT.
  */
-int kchm_return(int fd, uint64_t from_id)
+int kchm_return_flags(int fd, uint64_t from_id, uint32_t flags)
 {
 	struct kchm_file *f = kchm_access(fd, 0);
 	struct kchm_msg *msg, *next;
@@ -833,7 +840,12 @@ int kchm_return(int fd, uint64_t from_id)
 
 	if (!f)
 		return -EBADF;
+	if (flags & ~KCHAN_RETURN_UNSENT)
+		return -EINVAL;
 	msg = kchm_unhold(f, from_id, 0, &n);
+	for (next = msg; next; next = next->next)
+		if (!(flags & KCHAN_RETURN_UNSENT) && next->returns < UINT32_MAX)
+			next->returns++;
 	f->ch->received -= n;	/* counted again when read */
 	/* Sorted by seq first: a sleeping reader must get the oldest. */
 	while (msg) {
@@ -850,9 +862,19 @@ int kchm_return(int fd, uint64_t from_id)
 	return n;
 }
 
+int kchm_return(int fd, uint64_t from_id)
+{
+	return kchm_return_flags(fd, from_id, 0);
+}
+
 int kchm_return_all(int fd)
 {
 	return kchm_return(fd, 0);
+}
+
+int kchm_return_unsent(int fd, uint64_t from_id)
+{
+	return kchm_return_flags(fd, from_id, KCHAN_RETURN_UNSENT);
 }
 
 /* ----- at-most-once sends (streams.c) ------------------------------------ */

@@ -44,11 +44,15 @@
 int kchm_open(const char *name, int write);
 int kchm_create(const char *name, uint32_t capacity, uint32_t msg_max);
 int kchm_info(int fd, struct kchan_info *info);
-int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq);
+int kchm_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq,
+	      uint32_t *deliveries);
 int kchm_ack(int fd, uint64_t id);
 /* KCHAN_IOC_RETURN of the holds with an id >= from_id (0: all): how many. */
 int kchm_return(int fd, uint64_t from_id);
 int kchm_return_all(int fd);
+/* The same with KCHAN_RETURN_UNSENT (flags: 0 or that): not counted in deliveries. */
+int kchm_return_flags(int fd, uint64_t from_id, uint32_t flags);
+int kchm_return_unsent(int fd, uint64_t from_id);
 int kchm_send_once(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq);
 int kchm_stream_seq(int fd, uint64_t stream, uint64_t *seq);
 /* KCHAN_IOC_STREAM_SEQ with KCHAN_STREAM_FORGET: the last seq, and the entry is free. */
@@ -74,10 +78,12 @@ int kchm_info_name(const char *name, struct kchan_info *info);
 /* The seqs queued, oldest first, up to @max: how many are queued. */
 unsigned int kchm_queued_seqs(const char *name, uint64_t *seqs, unsigned int max);
 /*
- * Call @fn for every message an ACK frees, with its channel and seq (NULL:
- * no more), so a harness can check that only what was delivered is acked.
+ * Call @fn for every message an ACK frees, with its channel, seq and how
+ * often it came back counted (deliveries - 1 of its last hold; NULL: no
+ * more), so a harness can check that only what was delivered is acked.
  */
-void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq), void *arg);
+void kchm_on_ack(void (*fn)(void *arg, const char *name, uint64_t seq, uint32_t returns),
+		 void *arg);
 /* Release every file and forget every channel: a fresh model. */
 void kchm_reset(void);
 

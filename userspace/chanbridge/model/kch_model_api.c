@@ -21,9 +21,9 @@ int kch_info(int fd, struct kchan_info *info)
 	return kchm_info(fd, info);
 }
 
-int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq)
+int kch_hold(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq, uint32_t *deliveries)
 {
-	return kchm_hold(fd, buf, len, id, seq);
+	return kchm_hold(fd, buf, len, id, seq, deliveries);
 }
 
 int kch_ack(int fd, uint64_t id)
@@ -34,6 +34,11 @@ int kch_ack(int fd, uint64_t id)
 int kch_return_all(int fd)
 {
 	return kchm_return_all(fd);
+}
+
+int kch_return_unsent(int fd, uint64_t from_id)
+{
+	return kchm_return_unsent(fd, from_id);
 }
 
 int kch_send_once(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq)

@@ -8,6 +8,8 @@
 # chanbridge: run them against a serve without TLS (on loopback); the frame
 # engine behind TLS is the same.
 #   hostile.py PORT random|giant|early|violation|loris|loris-ready
+#   hostile.py PORT liar NAME            OPEN NAME to receive, then RESUME above anything
+#                                         ever sent (issue 13), and credit
 #   hostile.py PORT many COUNT            open COUNT connections, report how many were refused
 #   hostile.py unix:PATH open NAME send|recv   handshake (no key), OPEN NAME: print
 #                                         "opened" or "error CODE"
@@ -150,6 +152,15 @@ def main():
     elif mode == "violation":
         handshake(s)
         s.sendall(frame(7, struct.pack(">IQ", 9, 1) + b"x"))
+    elif mode == "liar":
+        handshake(s)
+        name = sys.argv[3].encode()
+        s.sendall(frame(3, struct.pack(">IBIQB", 1, 2, 4, 7, len(name)) + name))
+        f = recv_frame(s)  # OPENED: the serve is the source, the stream its channel's id
+        if f is None or f[0] != 4:
+            print("not opened: %s" % (f and f[0]))
+            return 1
+        s.sendall(frame(5, struct.pack(">IQ", 1, 1 << 40)) + frame(6, struct.pack(">IQ", 1, 4)))
     elif mode == "loris":
         s.sendall(frame(1, struct.pack(">IHHI", MAGIC, VERSION, 1, 65536) + os.urandom(16))[:3])
     elif mode == "loris-ready":

@@ -3,7 +3,7 @@
  * The model (model/kch_model.c) against the real module: the same seeded
  * random sequence of operations on several files of one channel, run on
  * /dev/chan/<name> and on the model, every result compared: return value
- * and errno, the bytes read or held, seqs, hold ids (relative to the
+ * and errno, the bytes read or held, seqs, deliveries, hold ids (relative to the
  * channel's first), STREAM_SEQ's seq, and after every step each file's
  * poll() readiness (the model's pipe fds against the kernel's files) and
  * INFO's state, capacity, msg_max, length, held, readers, writers, sent
@@ -52,9 +52,10 @@ struct backend {
 	int (*release)(int fd);
 	ssize_t (*read)(int fd, void *buf, size_t len);
 	ssize_t (*write)(int fd, const void *buf, size_t len);
-	int (*hold)(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq);
+	int (*hold)(int fd, void *buf, size_t len, uint64_t *id, uint64_t *seq,
+		    uint32_t *deliveries);
 	int (*ack)(int fd, uint64_t id);
-	int (*ret)(int fd, uint64_t from_id);
+	int (*ret)(int fd, uint64_t from_id, uint32_t flags);
 	int (*send_once)(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq);
 	int (*stream_seq)(int fd, uint64_t stream, uint64_t *seq, int forget);
 	int (*close)(int fd);
@@ -116,10 +117,10 @@ static ssize_t real_write(int fd, const void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-/* KCHAN_IOC_RETURN from an id (kch.c has only the return of all). */
-static int real_return(int fd, uint64_t from_id)
+/* KCHAN_IOC_RETURN from an id, with flags (kch.c has fixed ones). */
+static int real_return(int fd, uint64_t from_id, uint32_t flags)
 {
-	struct kchan_ack a = { .size = sizeof(a), .id = from_id };
+	struct kchan_ack a = { .size = sizeof(a), .flags = flags, .id = from_id };
 
 	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (int)a.count;
 }
@@ -163,7 +164,7 @@ static struct backend model = {
 	.name = "model",
 	.create = kchm_create_streams, .destroy = model_destroy, .open = kchm_open,
 	.release = kchm_release, .read = kchm_read, .write = kchm_write,
-	.hold = kchm_hold, .ack = kchm_ack, .ret = kchm_return,
+	.hold = kchm_hold, .ack = kchm_ack, .ret = kchm_return_flags,
 	.send_once = kchm_send_once, .stream_seq = model_stream_seq,
 	.close = kchm_close, .info = kchm_info,
 };
@@ -196,12 +197,14 @@ struct step {
 	size_t len;		/* message or buffer length */
 	uint64_t id;		/* relative hold id (1: the channel's first) */
 	uint64_t stream, seq;
+	uint32_t flags;		/* return: KCHAN_RETURN_UNSENT, or 2 (EINVAL) */
 	unsigned char msg[MSG_MAX + 2];
 };
 
 struct result {
 	long rc;
 	uint64_t id, seq;	/* id relative */
+	uint32_t deliveries;	/* hold */
 	unsigned char buf[MSG_MAX + 2];
 };
 
@@ -245,6 +248,7 @@ static void gen_step(struct round_state *rs, struct step *s)
 {
 	unsigned int w = below(100), i, f;
 
+	s->flags = 0;
 	for (i = 0; i < OP_NR && w >= op_weights[i]; i++)
 		w -= op_weights[i];
 	s->op = i < OP_NR ? (enum op)i : OP_HOLD;
@@ -271,6 +275,8 @@ static void gen_step(struct round_state *rs, struct step *s)
 		below(3);
 	if (s->op == OP_RETURN && !below(4))
 		s->id = 0;	/* all */
+	if (s->op == OP_RETURN || s->op == OP_RETURN_ALL)
+		s->flags = below(2) ? 0 : below(10) ? KCHAN_RETURN_UNSENT : 2;
 	i = below(NSTREAMS);
 	s->stream = i + 1;
 	if (below(5))
@@ -307,6 +313,7 @@ static void run_step(struct backend *b, const struct step *s, struct result *r)
 {
 	int fd = b->fd[s->file];
 	uint64_t id = 0, seq = 0;
+	uint32_t deliveries = 0;
 
 	memset(r, 0, sizeof(*r));
 	switch (s->op) {
@@ -317,7 +324,9 @@ static void run_step(struct backend *b, const struct step *s, struct result *r)
 		r->rc = b->read(fd, r->buf, s->len);
 		break;
 	case OP_HOLD:
-		r->rc = b->hold(fd, r->buf, s->len, &id, &seq);
+		r->rc = b->hold(fd, r->buf, s->len, &id, &seq, &deliveries);
+		if (r->rc >= 0)
+			r->deliveries = deliveries;	/* 0 at end of file */
 		if (r->rc > 0) {
 			if (!b->first_id)
 				b->first_id = id;
@@ -329,10 +338,10 @@ static void run_step(struct backend *b, const struct step *s, struct result *r)
 		r->rc = b->ack(fd, abs_id(b, s->id));
 		break;
 	case OP_RETURN:
-		r->rc = b->ret(fd, abs_id(b, s->id));
+		r->rc = b->ret(fd, abs_id(b, s->id), s->flags);
 		break;
 	case OP_RETURN_ALL:
-		r->rc = b->ret(fd, 0);
+		r->rc = b->ret(fd, 0, s->flags);
 		break;
 	case OP_SEND_ONCE:
 		r->rc = b->send_once(fd, s->msg, s->len, s->stream, s->seq);
@@ -413,6 +422,8 @@ static int compare(const struct step *s, unsigned long round,
 		return differ(s, round, "hold id", (long)a->id, (long)b->id);
 	if (a->seq != b->seq)
 		return differ(s, round, "seq", (long)a->seq, (long)b->seq);
+	if (a->deliveries != b->deliveries)
+		return differ(s, round, "deliveries", (long)a->deliveries, (long)b->deliveries);
 	if ((s->op == OP_READ || s->op == OP_HOLD) && a->rc > 0 &&
 	    memcmp(a->buf, b->buf, a->rc))
 		return differ(s, round, "bytes", 0, 1);

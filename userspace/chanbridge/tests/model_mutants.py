@@ -40,6 +40,12 @@ MUTANTS = {
     "forget-keeps-entry": ("*s = (struct kchm_stream){ 0 };", "(void)s;"),
     # kchan_return_locked(): a returned message is received again later
     "return-keeps-received": ("f->ch->received -= n;", "(void)0;"),
+    # kchan_requeue_from(): every way back counts in deliveries (issue 13)
+    "return-not-counted": ("if (!(flags & KCHAN_RETURN_UNSENT) && next->returns < UINT32_MAX)",
+                           "if (0 && next->returns < UINT32_MAX)"),
+    # kchan_return_locked(): KCHAN_RETURN_UNSENT is not counted
+    "unsent-counted": ("if (!(flags & KCHAN_RETURN_UNSENT) && next->returns < UINT32_MAX)",
+                       "if (next->returns < UINT32_MAX)"),
     # kchan_try_send_locked(): a closed channel refuses before the stream check
     "closed-dup-not-epipe": ("\tif (ch->closed)\n\t\treturn -EPIPE;\n\tif (stream) {",
                              "\tif (ch->closed && !stream)\n\t\treturn -EPIPE;\n\tif (stream) {"),

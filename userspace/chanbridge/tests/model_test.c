@@ -17,6 +17,9 @@
 #include "kch.h"
 #include "model/kch_model.h"
 
+/* What the last holds said of deliveries (kch_hold()). */
+static uint32_t dv[4];
+
 static int ntests, nfailed;
 
 static void check(int cond, const char *what)
@@ -55,9 +58,10 @@ static unsigned int length(const char *name)
 
 static uint64_t acked_sum;
 
-static void on_ack(void *arg, const char *name, uint64_t seq)
+static void on_ack(void *arg, const char *name, uint64_t seq, uint32_t returns)
 {
 	(void)arg;
+	(void)returns;
 	if (!strcmp(name, "h"))
 		acked_sum += seq;
 }
@@ -75,38 +79,41 @@ static void test_hold(void)
 	r = kch_open("h", 0);
 	r2 = kch_open("h", 0);
 	kchm_on_ack(on_ack, NULL);
-	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0]) == -EAGAIN, "hold of nothing: EAGAIN");
+	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0], &dv[0]) == -EAGAIN, "hold of nothing: EAGAIN");
 	for (i = 0; i < 3; i++)
 		ok &= put(w, i == 0 ? "a" : i == 1 ? "bb" : "ccc") == i + 1;
 	check(ok && put(w, "d") == -EAGAIN, "three writes fill capacity 3, the fourth EAGAIN");
-	check(kch_hold(w, buf, sizeof(buf), &id[0], &seq[0]) == -EBADF, "hold on a write file: EBADF");
-	check(kch_hold(r, buf, 0, &id[0], &seq[0]) == -EMSGSIZE && held("h") == 0,
+	check(kch_hold(w, buf, sizeof(buf), &id[0], &seq[0], &dv[0]) == -EBADF, "hold on a write file: EBADF");
+	check(kch_hold(r, buf, 0, &id[0], &seq[0], &dv[0]) == -EMSGSIZE && held("h") == 0,
 	      "hold into too small a buffer: EMSGSIZE, nothing held");
 	for (i = 0; i < 3; i++)
-		ok &= kch_hold(i == 1 ? r2 : r, buf, sizeof(buf), &id[i], &seq[i]) == i + 1 &&
+		ok &= kch_hold(i == 1 ? r2 : r, buf, sizeof(buf), &id[i], &seq[i], &dv[i]) == i + 1 && dv[i] == 1 &&
 		      seq[i] == (uint64_t)i + 1;
 	check(ok && id[1] == id[0] + 1 && id[2] == id[1] + 1,
 	      "holds take messages in order, seqs 1..3, ids per channel");
 	check(held("h") == 3 && length("h") == 0 && put(w, "d") == -EAGAIN,
 	      "held messages keep their slots");
-	check(kch_hold(r, buf, sizeof(buf), &id[3], &s) == -ENOBUFS, "capacity held: ENOBUFS");
+	check(kch_hold(r, buf, sizeof(buf), &id[3], &s, &dv[3]) == -ENOBUFS, "capacity held: ENOBUFS");
 	check(kch_ack(r, id[2]) == 2 && held("h") == 1,
 	      "ACK by id releases the file's earlier holds too, not another file's");
 	check(acked_sum == 1 + 3, "the ack hook saw seqs 1 and 3");
 	kchm_on_ack(NULL, NULL);
 	check(kch_ack(r2, id[0]) == 0 && held("h") == 1, "ACK of an id below the file's holds: 0");
 	check(put(w, "e") == 1 && put(w, "f") == 1, "acked slots take writes");
-	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0]) == 1 && seq[0] == 4,
+	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0], &dv[0]) == 1 && seq[0] == 4,
 	      "the next hold gets seq 4");
 	check(close(r2) == 0 && held("h") == 1 && length("h") == 2,
 	      "closing the holding file returns its hold");
-	check(kch_hold(r, buf, sizeof(buf), &id[1], &seq[1]) == 2 && seq[1] == 2 &&
+	check(kch_hold(r, buf, sizeof(buf), &id[1], &seq[1], &dv[1]) == 2 && seq[1] == 2 &&
 	      !memcmp(buf, "bb", 2), "... at the head, by seq: seq 2 comes before 5");
+	check(dv[0] == 1 && dv[1] == 2, "deliveries: 1 for a new message, 2 once its holder went");
 	check(kch_return_all(r) == 2 && length("h") == 3, "RETURN puts both back");
-	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0]) == 2 && seq[0] == 2 &&
-	      kch_hold(r, buf, sizeof(buf), &id[1], &seq[1]) == 1 && seq[1] == 4 &&
-	      kch_hold(r, buf, sizeof(buf), &id[2], &seq[2]) == 1 && seq[2] == 5,
+	check(kch_hold(r, buf, sizeof(buf), &id[0], &seq[0], &dv[0]) == 2 && seq[0] == 2 &&
+	      kch_hold(r, buf, sizeof(buf), &id[1], &seq[1], &dv[1]) == 1 && seq[1] == 4 &&
+	      kch_hold(r, buf, sizeof(buf), &id[2], &seq[2], &dv[2]) == 1 && seq[2] == 5,
 	      "... in seq order, and they keep their seqs");
+	check(dv[0] == 3 && dv[1] == 2 && dv[2] == 1,
+	      "deliveries: one more for every way back (release, RETURN), 1 if never held");
 	check(kchm_return(r, id[1]) == 2 && held("h") == 1,
 	      "RETURN from an id returns that hold and the later ones");
 	check(kchm_read(r, buf, 1) == 1 && buf[0] == 'e', "read() takes the head (seq 4), whatever is held");
@@ -155,7 +162,7 @@ static void test_close(void)
 	r = kch_open("c", 0);
 	put(w, "1");
 	put(w, "2");
-	check(kch_hold(r, buf, sizeof(buf), &id, &seq) == 1, "hold one of two");
+	check(kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == 1, "hold one of two");
 	check(kch_close(r) == -EBADF && kch_close(w) == 0 && kch_close(w) == -EPIPE,
 	      "close needs a write file, and a second close is EPIPE");
 	check(put(w, "3") == -EPIPE && (poll_fd(w) & (POLLERR | POLLOUT)) == POLLERR,
@@ -164,9 +171,9 @@ static void test_close(void)
 	check(kchm_read(r, buf, sizeof(buf)) == -EAGAIN && !(poll_fd(r) & (POLLIN | POLLHUP)),
 	      "no end of file while a message is held");
 	check(kch_return_all(r) == 1 && (poll_fd(r) & POLLIN), "returned: readable again");
-	check(kch_hold(r, buf, sizeof(buf), &id, &seq) == 1 && seq == 1 && kch_ack(r, id) == 1,
+	check(kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == 1 && seq == 1 && kch_ack(r, id) == 1,
 	      "held and acked");
-	check(kch_hold(r, buf, sizeof(buf), &id, &seq) == 0 && id == 0 && seq == 0 &&
+	check(kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == 0 && id == 0 && seq == 0 && !dv[3] &&
 	      kchm_read(r, buf, sizeof(buf)) == 0, "end of file: hold and read return 0");
 	check(poll_fd(r) == POLLHUP, "end of file: POLLHUP only");
 	close(w);
@@ -184,17 +191,17 @@ static void test_unbuffered(void)
 	kch_create("u", 0, 8);
 	w = kch_open("u", 1);
 	r = kch_open("u", 0);
-	check(put(w, "x") == -EAGAIN && kch_hold(r, buf, sizeof(buf), &id, &seq) == -EAGAIN,
+	check(put(w, "x") == -EAGAIN && kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == -EAGAIN,
 	      "unbuffered, nobody waiting: write and hold EAGAIN");
 	check(poll_fd(w) == 0 && poll_fd(r) == 0, "... and neither file is ready");
 	check(kchm_write_begin(w, "hi", 2, &w1) == -EINPROGRESS && poll_fd(r) == POLLIN,
 	      "a sleeping writer makes the channel readable");
-	check(kch_hold(r, buf, 1, &id, &seq) == -EMSGSIZE && !kchm_waiter_done(w1, &res),
+	check(kch_hold(r, buf, 1, &id, &seq, &dv[3]) == -EMSGSIZE && !kchm_waiter_done(w1, &res),
 	      "a hold with too small a buffer: EMSGSIZE, the writer still sleeps");
-	check(kch_hold(r, buf, sizeof(buf), &id, &seq) == 2 && seq == 1 &&
+	check(kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == 2 && seq == 1 &&
 	      kchm_waiter_done(w1, &res) && res == 2, "a hold is a receive: the write returns");
 	check(kchm_write_begin(w, "yo", 2, &w1) == -EINPROGRESS &&
-	      kch_hold(r, buf, sizeof(buf), &id, &seq) == -ENOBUFS,
+	      kch_hold(r, buf, sizeof(buf), &id, &seq, &dv[3]) == -ENOBUFS,
 	      "one hold is an unbuffered channel's limit: ENOBUFS");
 	check(kchm_read_begin(r, rbuf, sizeof(rbuf), &w2) == 2 && !memcmp(rbuf, "yo", 2) &&
 	      kchm_waiter_done(w1, &res) && res == 2, "read() takes from the sleeping writer");
