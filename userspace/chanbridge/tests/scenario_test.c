@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Whole exactly-once scenarios on the host (issue 13, "Test the protocol,
+ * not only the codec"): a serve and one or two importers in this process,
+ * on the kernel model, through an in-process relay (scen_harness.h,
+ * scen_proxy.h).  In each, a producer writes 1..N into the source and
+ * closes it, a consumer reads the destination to its end, and wants 1..N
+ * once each, in order, then end of file:
+ *
+ *   clean-recv, clean-send  a clean relay, the importer receiving / sending;
+ *   cuts            the link cut three times mid-stream;
+ *   halfdead        the first link drops server -> importer bytes part-way,
+ *                   and its server side stays open after the importer
+ *                   gives up, past the reconnect (tests/guest-bridge-holders.sh 1);
+ *   two-importers   two importers of one export into one destination, the
+ *                   one holding killed part-way and restarted (... 2);
+ *   kills           the importer killed and restarted with messages in
+ *                   flight, then the serve killed and restarted while it
+ *                   holds messages the importer committed (its ACKs held
+ *                   back by the relay);
+ *   mitm-tls        TLS 1.3 PSK; after the handshake the relay flips a byte,
+ *                   injects plaintext ACK, CLOSE, DATA and ERROR frames and
+ *                   replays a record: each closes the link, the importer
+ *                   reconnects; no capture of the link shows the messages'
+ *                   plaintext marker.
+ *
+ *   scenario_test [SCENARIO...]     (default: all; TAP on stdout, the
+ *                                    bridges' log on stderr)
+ * Built also with serve.c's one-holder check off (scenario_test-no-busy,
+ * CB_MUTANT_NO_BUSY): tests/host-bridge-scenarios.sh wants halfdead and
+ * two-importers to fail there.  SCEN_N sets N (default 2000).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "../conn.h"
+#include "../frame.h"
+#include "../keyfile.h"
+#include "../log.h"
+#include "../model/kch_model.h"
+#include "scen_harness.h"
+
+#define WINDOW	16
+#define LIMIT	15000	/* ms a scenario may take to deliver */
+
+static int ntests, nfailed;
+static uint32_t N = 2000;
+
+static int check(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int check(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntests++;
+	nfailed += !cond;
+	printf("%sok %d - ", cond ? "" : "not ", ntests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	return cond;
+}
+
+static void diag(const char *what)
+{
+	if (what && *what)
+		printf("# %s\n", what);
+}
+
+static void world_init(struct world *w, const char *psk)
+{
+	memset(w, 0, sizeof(*w));
+	w->pr.fd = w->co.fd = -1;
+	w->psk = psk;
+	w->srv_keepalive_ms = 1000;
+	w->imp_keepalive_ms = 200;
+	w->window = WINDOW;
+}
+
+/* The importer receives src (an export on the serve) into dst. */
+static void recv_setup(struct world *w, const char *src, const char *dst)
+{
+	char ex[CB_NAME_MAX + 8];
+	const char *exports[] = { ex };
+
+	snprintf(ex, sizeof(ex), "%s:recv", src);
+	if (kchm_create(src, 64, 128) || kchm_create(dst, WINDOW, 128))
+		abort();
+	w->b[0] = scen_serve(w, exports, 1);
+	if (proxy_init(&w->px, scen_port(w->b[0]), !!w->psk))
+		abort();
+	w->have_px = 1;
+	w->b[1] = scen_import(w, w->px.port, src, CB_DIR_RECV, dst);
+	producer_start(&w->pr, src, N);
+	consumer_start(&w->co, dst);
+}
+
+/* The common end: exactly once, in order, end of file; the importers exit 0. */
+static void verdict(struct world *w, const char *name)
+{
+	char why[160];
+	int rc = 0;
+
+	scen_run(w, consumer_eof, 0, LIMIT);
+	if (!check(!*consumer_verdict(&w->co, N, why, sizeof(why)),
+		   "%s: 1..%u exactly once, in order, then end of file", name, N))
+		diag(why);
+	check(scen_run(w, importers_stopped, 0, 5000) == 0, "%s: the importers exit", name);
+	for (int i = 0; i < SCEN_BRIDGES; i++)
+		if (w->b[i] && !w->b[i]->server)
+			rc |= w->b[i]->rc;
+	check(rc == 0, "%s: every importer's channels closed cleanly (status 0)", name);
+}
+
+static void scen_clean_recv(struct world *w)
+{
+	recv_setup(w, "cr-src", "cr-dst");
+	verdict(w, "clean-recv");
+	/* The capture check below (mitm-tls) can see the marker at all. */
+	check(proxy_captured(&w->px, SCEN_MARK), "clean-recv: a plain link's capture shows "
+	      "the marker");
+}
+
+static void scen_clean_send(struct world *w)
+{
+	const char *exports[] = { "cs-dst:send" };
+
+	if (kchm_create("cs-src", 64, 128) || kchm_create("cs-dst", WINDOW, 128))
+		abort();
+	w->b[0] = scen_serve(w, exports, 1);
+	if (proxy_init(&w->px, scen_port(w->b[0]), 0))
+		abort();
+	w->have_px = 1;
+	w->b[1] = scen_import(w, w->px.port, "cs-dst", CB_DIR_SEND, "cs-src");
+	producer_start(&w->pr, "cs-src", N);
+	consumer_start(&w->co, "cs-dst");
+	verdict(w, "clean-send");
+}
+
+static void scen_cuts(struct world *w)
+{
+	int ok = 1;
+
+	recv_setup(w, "cut-src", "cut-dst");
+	for (int k = 1; k <= 3; k++) {
+		ok &= scen_run(w, got_at_least, (long)(k * N / 4), LIMIT) == 0;
+		proxy_cut(&w->px);
+		ok &= scen_run(w, accepted_at_least, k + 1, LIMIT) == 0;
+	}
+	check(ok, "cuts: the link cut at N/4, N/2 and 3N/4, the importer reconnected each time");
+	verdict(w, "cuts");
+}
+
+static int link1_alive(const struct world *w)
+{
+	for (int i = 0; i < PROXY_LINKS; i++)
+		if (w->px.links[i] && w->px.links[i]->id == 1)
+			return w->px.links[i]->halfdead && w->px.links[i]->fd[1] >= 0;
+	return 0;
+}
+
+static void scen_halfdead(struct world *w)
+{
+	w->srv_keepalive_ms = 1000;	/* the server's side dies after 4 s */
+	w->imp_keepalive_ms = 100;	/* the importer gives up after 0.4 s */
+	recv_setup(w, "hd-src", "hd-dst");
+	w->px.halfdead_after = 3000;	/* some 100 messages */
+	check(scen_run(w, accepted_at_least, 2, LIMIT) == 0 && link1_alive(w),
+	      "halfdead: the importer reconnected while the half-dead link's server side "
+	      "was open");
+	verdict(w, "halfdead");
+}
+
+/* The importer whose connection holds the source now, or -1. */
+static int holding_importer(const struct world *w)
+{
+	for (int i = 1; i < SCEN_BRIDGES; i++) {
+		const struct conn *c = w->b[i] ? w->b[i]->conn : NULL;
+
+		if (c && c->state == C_READY && c->nstreams && c->streams[0]->state == S_RUN)
+			return i;
+	}
+	return -1;
+}
+
+static int dst_full(struct world *w, long arg)
+{
+	struct kchan_info info;
+
+	(void)arg;
+	return kchm_info_name(w->co.name, &info) == 0 && info.length >= WINDOW;
+}
+
+static void scen_two_importers(struct world *w)
+{
+	int k;
+
+	recv_setup(w, "two-src", "two-dst");
+	scen_run(w, got_at_least, N / 5, LIMIT);
+	w->b[2] = scen_import(w, w->px.port, "two-src", CB_DIR_RECV, "two-dst");
+	scen_run(w, got_at_least, 2 * N / 5, LIMIT);
+	/* Part-way: the reader pauses, the destination fills, messages are in flight. */
+	w->co.pause_at = w->co.got + 1;
+	scen_run(w, dst_full, 0, LIMIT);
+	k = holding_importer(w);
+	if (!check(k > 0, "two-importers: one importer holds the source, part-way")) {
+		w->co.pause_at = 0;
+		return;
+	}
+	scen_kill(w->b[k]);
+	w->b[k] = scen_import(w, w->px.port, "two-src", CB_DIR_RECV, "two-dst");
+	w->co.pause_at = 0;
+	verdict(w, "two-importers");
+}
+
+static int src_held(const char *src)
+{
+	struct kchan_info info;
+
+	return kchm_info_name(src, &info) == 0 ? (int)info.held : -1;
+}
+
+static uint64_t committed(const struct world *w)
+{
+	const struct conn *c = w->b[1] ? w->b[1]->conn : NULL;
+
+	return c && c->nstreams ? c->streams[0]->committed : 0;
+}
+
+/* The importer committed at least arg, and the serve still holds some of it. */
+static int unacked_commits(struct world *w, long arg)
+{
+	return committed(w) >= (uint64_t)arg && src_held("kill-src") > 0;
+}
+
+static void scen_kills(struct world *w)
+{
+	const char *exports[] = { "kill-src:recv" };
+	uint64_t c0;
+	int held;
+
+	recv_setup(w, "kill-src", "kill-dst");
+	w->co.pause_at = N / 4;
+	scen_run(w, dst_full, 0, LIMIT);
+	held = src_held("kill-src");
+	check(w->co.got == N / 4 && held > 0,
+	      "kills: the reader paused at N/4, the serve holds %d in flight", held);
+	scen_kill(w->b[1]);
+	w->b[1] = scen_import(w, w->px.port, "kill-src", CB_DIR_RECV, "kill-dst");
+	w->co.pause_at = 0;
+	check(scen_run(w, got_at_least, N / 2, LIMIT) == 0,
+	      "kills: the importer killed and restarted, delivery goes on");
+
+	/* The importer's ACKs (and CREDIT) stop at the relay: it commits what it has. */
+	w->px.hold[P_I2S] = 1;
+	c0 = committed(w);
+	scen_run(w, unacked_commits, (long)c0 + 1, LIMIT);
+	scen_run(w, got_at_least, N + 1, 200);	/* whatever else comes */
+	held = src_held("kill-src");
+	check(committed(w) > c0 && held > 0,
+	      "kills: the serve holds %d messages, the importer committed %llu since its "
+	      "ACKs stopped", held, (unsigned long long)(committed(w) - c0));
+	scen_kill(w->b[0]);
+	check(src_held("kill-src") == 0, "kills: the serve killed, its holds went back");
+	w->b[0] = scen_serve(w, exports, 1);
+	w->px.up_port = scen_port(w->b[0]);
+	w->px.hold[P_I2S] = 0;
+	proxy_cut(&w->px);
+	verdict(w, "kills");
+}
+
+/* The newest link carried some messages: its handshake is long done. */
+static int fresh_link(struct world *w, int *id)
+{
+	uint32_t g;
+
+	if (scen_run(w, accepted_at_least, *id + 1, LIMIT))
+		return -1;
+	*id = w->px.accepted;
+	g = w->co.got;
+	return scen_run(w, got_at_least, (long)g + 20, LIMIT);
+}
+
+static int link_gone(struct world *w, long id)
+{
+	for (int i = 0; i < PROXY_LINKS; i++)
+		if (w->px.links[i] && w->px.links[i]->id == id)
+			return 0;
+	return 1;
+}
+
+static void inject(struct world *w, int d, const struct cb_frame *f)
+{
+	w->px.inject_len[d] = cb_encode(w->px.inject[d], sizeof(w->px.inject[d]), f);
+	if (!w->px.inject_len[d])
+		abort();
+}
+
+static void scen_mitm(struct world *w)
+{
+	static const uint8_t text[] = "injected";
+	const struct cb_frame ack = { .type = CB_ACK, .chan = 1, .seq = 1000000 };
+	const struct cb_frame close_ = { .type = CB_CLOSE, .chan = 1, .seq = 1 };
+	const struct cb_frame data = { .type = CB_DATA, .chan = 1, .seq = 1000000,
+				       .data = text, .len = sizeof(text) - 1 };
+	const struct cb_frame err = { .type = CB_ERROR, .chan = 0, .u32 = CB_ERR_PROTO,
+				      .data = text, .len = sizeof(text) - 1 };
+	static const char *const what[] = {
+		"a flipped byte (server -> importer)", "an injected ACK (importer -> server)",
+		"an injected CLOSE (server -> importer)", "an injected DATA (server -> importer)",
+		"an injected ERROR (importer -> server)", "a replayed record (importer -> server)",
+	};
+	int id = 0;
+
+	N = N < 1200 ? N : 1200;	/* six reconnects of 20-odd messages and more */
+	recv_setup(w, "tls-src", "tls-dst");
+	for (int i = 0; i < 6; i++) {
+		if (fresh_link(w, &id)) {
+			check(0, "mitm-tls: link %d carries messages", id + 1);
+			break;
+		}
+		switch (i) {
+		case 0: w->px.flip[P_S2I] = 1; break;
+		case 1: inject(w, P_I2S, &ack); break;
+		case 2: inject(w, P_S2I, &close_); break;
+		case 3: inject(w, P_S2I, &data); break;
+		case 4: inject(w, P_I2S, &err); break;
+		case 5: w->px.replay[P_I2S] = 1; break;
+		}
+		check(scen_run(w, link_gone, id, LIMIT) == 0, "mitm-tls: %s closes the link",
+		      what[i]);
+	}
+	check(fresh_link(w, &id) == 0, "mitm-tls: the importer reconnects after the last");
+	verdict(w, "mitm-tls");
+	check(w->px.cap_len > (size_t)N * 20 && !proxy_captured(&w->px, SCEN_MARK),
+	      "mitm-tls: the capture (%zu bytes) shows no plaintext marker", w->px.cap_len);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct world *w);
+	int tls;
+} scenarios[] = {
+	{ "clean-recv", scen_clean_recv, 0 },
+	{ "clean-send", scen_clean_send, 0 },
+	{ "cuts", scen_cuts, 0 },
+	{ "halfdead", scen_halfdead, 0 },
+	{ "two-importers", scen_two_importers, 0 },
+	{ "kills", scen_kills, 0 },
+	{ "mitm-tls", scen_mitm, 1 },
+};
+
+static int wanted(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/scenario_test.XXXXXX", psk[64], err[256];
+	uint32_t n0;
+	struct world w;
+
+	if (getenv("SCEN_N"))
+		N = (uint32_t)strtoul(getenv("SCEN_N"), NULL, 10);
+	if (N < 100)
+		N = 100;
+	n0 = N;
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(psk, sizeof(psk), "%s/psk", dir);
+	if (keyfile_genkey(psk, "scenario", err, sizeof(err))) {
+		fprintf(stderr, "scenario_test: %s\n", err);
+		return 1;
+	}
+	printf("TAP version 13\n");
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		int64_t t0 = now_ms();
+
+		if (!wanted(scenarios[i].name, argc, argv))
+			continue;
+		logmsg("scenario_test: ===== %s =====", scenarios[i].name);
+		N = n0;
+		world_init(&w, scenarios[i].tls ? psk : NULL);
+		scenarios[i].fn(&w);
+		scen_end(&w);
+		printf("# %s: %lld ms\n", scenarios[i].name, (long long)(now_ms() - t0));
+	}
+	unlink(psk);
+	rmdir(dir);
+	printf("1..%d\n", ntests);
+	return nfailed ? 1 : 0;
+}
