@@ -66,4 +66,5 @@ def main():
                        check=True)
 
 
-main()
+if __name__ == "__main__":
+    main()

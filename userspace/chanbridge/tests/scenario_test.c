@@ -28,7 +28,8 @@
  *                                    bridges' log on stderr)
  * Built also with serve.c's one-holder check off (scenario_test-no-busy,
  * CB_MUTANT_NO_BUSY): tests/host-bridge-scenarios.sh wants halfdead and
- * two-importers to fail there.  SCEN_N sets N (default 2000).
+ * two-importers to fail there.  SCEN_N sets N (default 2000), SCEN_LIMIT the
+ * milliseconds a step may take (default 15000).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -46,10 +47,10 @@
 #include "scen_harness.h"
 
 #define WINDOW	16
-#define LIMIT	15000	/* ms a scenario may take to deliver */
 
 static int ntests, nfailed;
 static uint32_t N = 2000;
+static int LIMIT = 15000;	/* ms a step of a scenario may take (SCEN_LIMIT) */
 
 static int check(int cond, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -112,7 +113,7 @@ static void verdict(struct world *w, const char *name)
 	if (!check(!*consumer_verdict(&w->co, N, why, sizeof(why)),
 		   "%s: 1..%u exactly once, in order, then end of file", name, N))
 		diag(why);
-	check(scen_run(w, importers_stopped, 0, 5000) == 0, "%s: the importers exit", name);
+	check(scen_run(w, importers_stopped, 0, LIMIT / 3) == 0, "%s: the importers exit", name);
 	for (int i = 0; i < SCEN_BRIDGES; i++)
 		if (w->b[i] && !w->b[i]->server)
 			rc |= w->b[i]->rc;
@@ -407,6 +408,10 @@ int main(int argc, char **argv)
 		N = (uint32_t)strtoul(getenv("SCEN_N"), NULL, 10);
 	if (N < 100)
 		N = 100;
+	if (getenv("SCEN_LIMIT"))
+		LIMIT = atoi(getenv("SCEN_LIMIT"));
+	if (LIMIT < 1000)
+		LIMIT = 1000;
 	n0 = N;
 	if (!mkdtemp(dir))
 		return 1;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# chanbridge's whole exactly-once scenarios on the host (no guest, issue 13):
+# scenario_test runs a serve and one or two importers in one process on the
+# kernel model, through an in-process relay (clean both ways, the link cut
+# three times, a half-dead first link, two importers with the holder
+# killed, importer and serve killed and restarted, a man in the middle of a
+# TLS link injecting frames, flipping a byte, replaying a record), each
+# wanting 1..N exactly once, in order, then end of file.  Then the same
+# scenarios against mutants, each of which some scenario must fail (that is
+# how we know they can): serve.c without its one-holder check
+# (scenario_test-no-busy) and models with one kernel rule broken
+# (scen-mutants/, tests/model_mutants.py's names).  The bridges' log goes to
+# build/userspace/chanbridge/scenario_test.log, its tail shown on failure.
+#
+#   tests/host-bridge-scenarios.sh
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/build/userspace/chanbridge
+T=$out/scenario_test
+log=$out/scenario_test.log
+# shellcheck source=tests/lib/ktap.sh
+. "$root/tests/lib/ktap.sh"
+
+if [ ! -x "$T" ]; then
+	ktap_print_header
+	ktap_skip_all "no $T (make userspace)"
+	exit 0
+fi
+# The test prints its own header; our lines follow its numbering.
+"$T" 2>"$log" | sed '/^1\.\.[0-9]*$/d' >/tmp/scen.tap.$$
+rc=${PIPESTATUS[0]}
+cat /tmp/scen.tap.$$
+# shellcheck disable=SC2034 # ktap.sh counts on from these
+n=$(grep -c '^\(not \)\?ok ' /tmp/scen.tap.$$)
+# shellcheck disable=SC2034
+failed=$(grep -c '^not ok ' /tmp/scen.tap.$$)
+rm -f /tmp/scen.tap.$$
+[ "$rc" = 0 ] || tail -n 40 "$log" | diag
+
+# mutant BINARY SCENARIO...: each scenario must fail its exactly-once check
+# (a loss, a duplicate, a reordering, or no end of file) under BINARY.
+# Short limits: a mutant that hangs hangs at once.
+mutant() {
+	local bin=$1 name=${1##*scenario_test-} s tap
+	shift
+	if [ ! -x "$bin" ]; then
+		skip "mutant $name" "no $bin (make userspace)"
+		return
+	fi
+	tap=$(SCEN_LIMIT=1500 "$bin" "$@" 2>/dev/null)
+	for s; do
+		if grep -q "^not ok [0-9]* - $s: 1\.\.[0-9]* exactly once" <<<"$tap"; then
+			ok "mutant $name: $s fails ($(grep -A1 "^not ok [0-9]* - $s: 1\.\." <<<"$tap" |
+				sed -n 's/^# //p' | head -n 1))"
+		else
+			not_ok "mutant $name: $s fails"
+			grep "$s:" <<<"$tap" | diag
+		fi
+	done
+}
+mutant "$out/scenario_test-no-busy" halfdead two-importers
+mutant "$out/scen-mutants/scenario_test-ack-not-cumulative" clean-recv clean-send cuts mitm-tls
+mutant "$out/scen-mutants/scenario_test-return-to-head" kills
+mutant "$out/scen-mutants/scenario_test-release-keeps-holds" kills
+ktap_finished || rc=1
+exit "$rc"
