@@ -6,7 +6,8 @@
 # three times, a half-dead first link, two importers with the holder
 # killed, importer and serve killed and restarted, a man in the middle of a
 # TLS link injecting frames, flipping a byte, replaying a record), each
-# wanting 1..N exactly once, in order, then end of file.  Then the same
+# wanting 1..N exactly once, in order, then end of file, with epoll loops
+# and again with io_uring ones.  Then the same
 # scenarios against mutants, each of which some scenario must fail (that is
 # how we know they can): serve.c without its one-holder check
 # (scenario_test-no-busy) and models with one kernel rule broken
@@ -38,6 +39,16 @@ n=$(grep -c '^\(not \)\?ok ' /tmp/scen.tap.$$)
 failed=$(grep -c '^not ok ' /tmp/scen.tap.$$)
 rm -f /tmp/scen.tap.$$
 [ "$rc" = 0 ] || tail -n 40 "$log" | diag
+# The bridges' default event loop, io_uring, over the same scenarios.
+if SCEN_IO=uring "$T" >/tmp/scen.tap.$$ 2>"$log.uring"; then
+	ok "the scenarios with io_uring loops: $(grep -c '^ok' /tmp/scen.tap.$$) checks pass"
+else
+	not_ok "the scenarios with io_uring loops"
+	grep '^not ok\|^# ' /tmp/scen.tap.$$ | diag
+	tail -n 40 "$log.uring" | diag
+	rc=1
+fi
+rm -f /tmp/scen.tap.$$
 
 # mutant BINARY SCENARIO...: each scenario must fail its exactly-once check
 # (a loss, a duplicate, a reordering, or no end of file) under BINARY.

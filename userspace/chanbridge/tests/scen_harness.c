@@ -36,7 +36,7 @@ struct bridge *scen_serve(struct world *w, const char *const *exports, int n)
 
 	if (!b)
 		abort();
-	b->io = EV_EPOLL;
+	b->io = w->io;
 	b->keepalive_ms = w->srv_keepalive_ms;
 	b->hs_timeout_ms = 2000;
 	b->insecure_loopback = !w->psk;
@@ -67,7 +67,7 @@ struct bridge *scen_import(struct world *w, uint16_t port, const char *remote, i
 		abort();
 	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
 	b->target = strdup(target);
-	b->io = EV_EPOLL;
+	b->io = w->io;
 	b->keepalive_ms = w->imp_keepalive_ms;
 	b->hs_timeout_ms = 2000;
 	b->window = w->window;
@@ -258,7 +258,9 @@ int scen_run(struct world *w, scen_cond *cond, long arg, int limit_ms)
 			fds[n++] = (struct pollfd){ .fd = w->co.fd, .events = POLLIN };
 		if (w->have_px)
 			n += proxy_pollfds(&w->px, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
-		poll(fds, (nfds_t)n, 5);
+		/* Short: io_uring posts poll completions from task work, which a
+		 * poll() of the ring's fd does not always run at once. */
+		poll(fds, (nfds_t)n, 1);
 	}
 }
 

@@ -39,6 +39,7 @@ struct world {
 	struct producer pr;
 	struct consumer co;
 	const char *psk;	/* the key file: TLS PSK mode; NULL: plain TCP */
+	enum ev_kind io;	/* the bridges' event loop */
 	int srv_keepalive_ms, imp_keepalive_ms;
 	uint32_t window;
 };

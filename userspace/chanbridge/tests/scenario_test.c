@@ -29,7 +29,8 @@
  * Built also with serve.c's one-holder check off (scenario_test-no-busy,
  * CB_MUTANT_NO_BUSY): tests/host-bridge-scenarios.sh wants halfdead and
  * two-importers to fail there.  SCEN_N sets N (default 2000), SCEN_LIMIT the
- * milliseconds a step may take (default 15000).
+ * milliseconds a step may take (default 15000), SCEN_IO the bridges' event
+ * loop (epoll, the default, or uring).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -75,9 +76,12 @@ static void diag(const char *what)
 		printf("# %s\n", what);
 }
 
+static enum ev_kind io = EV_EPOLL;
+
 static void world_init(struct world *w, const char *psk)
 {
 	memset(w, 0, sizeof(*w));
+	w->io = io;
 	w->pr.fd = w->co.fd = -1;
 	w->psk = psk;
 	w->srv_keepalive_ms = 1000;
@@ -408,6 +412,10 @@ int main(int argc, char **argv)
 		N = (uint32_t)strtoul(getenv("SCEN_N"), NULL, 10);
 	if (N < 100)
 		N = 100;
+	if (getenv("SCEN_IO") && parse_io(getenv("SCEN_IO"), &io)) {
+		fprintf(stderr, "scenario_test: SCEN_IO wants uring or epoll\n");
+		return 2;
+	}
 	if (getenv("SCEN_LIMIT"))
 		LIMIT = atoi(getenv("SCEN_LIMIT"));
 	if (LIMIT < 1000)
