@@ -355,6 +355,8 @@ static void scen_mitm(struct world *w)
 	int id = 0;
 
 	N = N < 1200 ? N : 1200;	/* six reconnects of 20-odd messages and more */
+	/* Slow keepalives: a link closed within 2 s was closed by what the relay did. */
+	w->srv_keepalive_ms = w->imp_keepalive_ms = 2000;
 	recv_setup(w, "tls-src", "tls-dst");
 	for (int i = 0; i < 6; i++) {
 		if (fresh_link(w, &id)) {
@@ -369,7 +371,7 @@ static void scen_mitm(struct world *w)
 		case 4: inject(w, P_I2S, &err); break;
 		case 5: w->px.replay[P_I2S] = 1; break;
 		}
-		check(scen_run(w, link_gone, id, LIMIT) == 0, "mitm-tls: %s closes the link",
+		check(scen_run(w, link_gone, id, 2000) == 0, "mitm-tls: %s closes the link",
 		      what[i]);
 	}
 	check(fresh_link(w, &id) == 0, "mitm-tls: the importer reconnects after the last");
