@@ -73,7 +73,7 @@ mutant() {
 }
 mutant "$out/scenario_test-no-busy" halfdead two-importers
 mutant "$out/scen-mutants/scenario_test-ack-not-cumulative" clean-recv clean-send cuts mitm-tls
-mutant "$out/scen-mutants/scenario_test-return-to-head" kills
+mutant "$out/scen-mutants/scenario_test-return-to-head" kills storm
 mutant "$out/scen-mutants/scenario_test-release-keeps-holds" kills
 ktap_finished || rc=1
 exit "$rc"

@@ -217,7 +217,8 @@ const char *consumer_verdict(const struct consumer *c, uint32_t n, char *buf, si
 
 /* ----- the loop ------------------------------------------------------------------ */
 
-int got_at_least(struct world *w, long arg) { return w->co.got >= (uint32_t)arg; }
+/* Or the end: nothing more comes. */
+int got_at_least(struct world *w, long arg) { return w->co.got >= (uint32_t)arg || w->co.eof; }
 int consumer_eof(struct world *w, long arg) { (void)arg; return w->co.eof; }
 int accepted_at_least(struct world *w, long arg) { return w->px.accepted >= arg; }
 
@@ -238,9 +239,14 @@ int scen_run(struct world *w, scen_cond *cond, long arg, int limit_ms)
 	for (;;) {
 		int n = 0;
 
-		for (int i = 0; i < SCEN_BRIDGES; i++)
-			if (w->b[i] && !w->b[i]->stop)
+		for (int i = 0; i < SCEN_BRIDGES; i++) {
+			if (!w->b[i])
+				continue;
+			if (!w->b[i]->stop)
 				bridge_turn(w->b[i], 0);
+			if (w->b[i]->stop)
+				bridge_shutdown(w->b[i]);	/* as run_loop() ends; idempotent */
+		}
 		if (w->have_px)
 			proxy_step(&w->px);
 		producer_step(&w->pr);

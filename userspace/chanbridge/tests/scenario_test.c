@@ -22,9 +22,12 @@
  *                   injects plaintext ACK, CLOSE, DATA and ERROR frames and
  *                   replays a record: each closes the link, the importer
  *                   reconnects; no capture of the link shows the messages'
- *                   plaintext marker.
+ *                   plaintext marker;
+ *   storm           24 rounds of cuts and kills of either side at random
+ *                   moments, the reader pausing (storm-tls: the same over
+ *                   TLS, run when named).
  *
- *   scenario_test [SCENARIO...]     (default: all; TAP on stdout, the
+ *   scenario_test [SCENARIO...]     (default: all but storm-tls; TAP on stdout, the
  *                                    bridges' log on stderr)
  * Built also with serve.c's one-holder check off (scenario_test-no-busy,
  * CB_MUTANT_NO_BUSY): tests/host-bridge-scenarios.sh wants halfdead and
@@ -380,24 +383,86 @@ static void scen_mitm(struct world *w)
 	      "mitm-tls: the capture (%zu bytes) shows no plaintext marker", w->px.cap_len);
 }
 
+/*
+ * Cuts and kills of either side at random moments (SCEN_SEED), some in
+ * the middle of a handshake, some while the reader is paused.
+ */
+static void scen_storm(struct world *w, const char *name)
+{
+	const char *exports[] = { "st-src:recv" };
+	unsigned int seed0 = getenv("SCEN_SEED") ? (unsigned int)atoi(getenv("SCEN_SEED")) : 1;
+	unsigned int seed = seed0;
+	int k;
+
+	recv_setup(w, "st-src", "st-dst");
+	for (k = 0; k < 24 && !w->co.eof; k++) {
+		int act = rand_r(&seed) % 8;
+
+		/* The reader takes some dozens (24 rounds before the end), and the
+		 * blow comes while it pauses, the pipeline full, or mid-flow. */
+		w->co.pause_at = w->co.got + 1 + (uint32_t)(rand_r(&seed) % (2 * N / 24));
+		if (scen_run(w, got_at_least, w->co.pause_at, LIMIT))
+			break;	/* stuck: the verdict says so */
+		if (rand_r(&seed) % 2) {
+			scen_run(w, consumer_eof, 0, 1 + rand_r(&seed) % 20);
+		} else {
+			w->co.pause_at = w->co.got + 1 + (uint32_t)(rand_r(&seed) % WINDOW);
+			scen_run(w, consumer_eof, 0, rand_r(&seed) % 3);
+		}
+		switch (act) {
+		case 0: case 1: case 2:
+			proxy_cut(&w->px);
+			break;
+		case 3: case 4:
+			scen_kill(w->b[1]);
+			w->b[1] = scen_import(w, w->px.port, "st-src", CB_DIR_RECV, "st-dst");
+			break;
+		case 5: case 6:
+			scen_kill(w->b[0]);
+			w->b[0] = scen_serve(w, exports, 1);
+			w->px.up_port = scen_port(w->b[0]);
+			proxy_cut(&w->px);
+			break;
+		default:
+			break;
+		}
+	}
+	w->co.pause_at = 0;
+	printf("# %s: %d rounds of cuts and kills at random (SCEN_SEED=%u)\n", name, k, seed0);
+	verdict(w, name);
+}
+
+static void scen_storm_plain(struct world *w)
+{
+	scen_storm(w, "storm");
+}
+
+/* The same over TLS: run when named. */
+static void scen_storm_tls(struct world *w)
+{
+	scen_storm(w, "storm-tls");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct world *w);
-	int tls;
+	int tls, named;		/* named: only when asked for */
 } scenarios[] = {
-	{ "clean-recv", scen_clean_recv, 0 },
-	{ "clean-send", scen_clean_send, 0 },
-	{ "cuts", scen_cuts, 0 },
-	{ "halfdead", scen_halfdead, 0 },
-	{ "two-importers", scen_two_importers, 0 },
-	{ "kills", scen_kills, 0 },
-	{ "mitm-tls", scen_mitm, 1 },
+	{ "clean-recv", scen_clean_recv, 0, 0 },
+	{ "clean-send", scen_clean_send, 0, 0 },
+	{ "cuts", scen_cuts, 0, 0 },
+	{ "halfdead", scen_halfdead, 0, 0 },
+	{ "two-importers", scen_two_importers, 0, 0 },
+	{ "kills", scen_kills, 0, 0 },
+	{ "mitm-tls", scen_mitm, 1, 0 },
+	{ "storm", scen_storm_plain, 0, 0 },
+	{ "storm-tls", scen_storm_tls, 1, 1 },
 };
 
-static int wanted(const char *name, int argc, char **argv)
+static int wanted(const char *name, int named, int argc, char **argv)
 {
 	if (argc < 2)
-		return 1;
+		return !named;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], name))
 			return 1;
@@ -434,7 +499,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		int64_t t0 = now_ms();
 
-		if (!wanted(scenarios[i].name, argc, argv))
+		if (!wanted(scenarios[i].name, scenarios[i].named, argc, argv))
 			continue;
 		logmsg("scenario_test: ===== %s =====", scenarios[i].name);
 		N = n0;
