@@ -14,10 +14,10 @@
  *                   gives up, past the reconnect (tests/guest-bridge-holders.sh 1);
  *   two-importers   two importers of one export into one destination, the
  *                   one holding killed part-way and restarted (... 2);
- *   kills           the importer killed and restarted with messages in
- *                   flight, then the serve killed and restarted while it
- *                   holds messages the importer committed (its ACKs held
- *                   back by the relay);
+ *   kills           the importer killed and restarted while stalled on a
+ *                   full destination, then between its commits and their
+ *                   ACKs (held back by the relay), then the serve killed
+ *                   and restarted while it holds what the importer committed;
  *   mitm-tls        TLS 1.3 PSK; after the handshake the relay flips a byte,
  *                   injects plaintext ACK, CLOSE, DATA and ERROR frames and
  *                   replays a record: each closes the link, the importer
@@ -276,35 +276,54 @@ static int unacked_commits(struct world *w, long arg)
 	return h && committed(w) >= h;
 }
 
-static void scen_kills(struct world *w)
+/*
+ * With DATA in flight, the importer's ACKs (and CREDIT) stop at the relay:
+ * the importer commits what it gets, the serve still holds it.  0 if so.
+ */
+static int acks_held(struct world *w, const char *when)
 {
-	const char *exports[] = { "kill-src:recv" };
 	uint64_t c0;
-	int held;
 
-	recv_setup(w, "kill-src", "kill-dst");
-	w->co.pause_at = N / 4;
-	scen_run(w, dst_full, 0, LIMIT);
-	held = src_held("kill-src");
-	check(w->co.got == N / 4 && held > 0,
-	      "kills: the reader paused at N/4, the serve holds %d in flight", held);
-	scen_kill(w->b[1]);
-	w->b[1] = scen_import(w, w->px.port, "kill-src", CB_DIR_RECV, "kill-dst");
-	w->co.pause_at = 0;
-	check(scen_run(w, got_at_least, N / 2, LIMIT) == 0,
-	      "kills: the importer killed and restarted, delivery goes on");
-
-	/* With DATA in flight, the importer's ACKs (and CREDIT) stop at the
-	 * relay: the importer commits what it gets, the serve still holds it. */
 	scen_run(w, serve_sent_unacked, 0, LIMIT);
 	w->px.hold[P_I2S] = 1;
 	scen_run(w, unacked_commits, 0, LIMIT);
 	scen_run(w, got_at_least, N + 1, 100);	/* whatever else comes */
 	c0 = serve_oldest_held(w);
-	held = src_held("kill-src");
-	check(c0 && committed(w) >= c0, "kills: the serve holds %d messages from seq %llu, "
-	      "the importer committed up to %llu", held, (unsigned long long)c0,
-	      (unsigned long long)committed(w));
+	return !check(c0 && committed(w) >= c0, "kills: %s: the serve holds %d messages from "
+		      "seq %llu, the importer committed up to %llu", when, src_held("kill-src"),
+		      (unsigned long long)c0, (unsigned long long)committed(w));
+}
+
+static void importer_restart(struct world *w)
+{
+	scen_kill(w->b[1]);
+	w->px.hold[P_I2S] = 0;
+	w->b[1] = scen_import(w, w->px.port, "kill-src", CB_DIR_RECV, "kill-dst");
+}
+
+static void scen_kills(struct world *w)
+{
+	const char *exports[] = { "kill-src:recv" };
+
+	recv_setup(w, "kill-src", "kill-dst");
+	/* The reader pauses, the destination fills: the importer stalls. */
+	w->co.pause_at = N / 4;
+	check(scen_run(w, dst_full, 0, LIMIT) == 0 && w->co.got == N / 4,
+	      "kills: the reader paused at N/4, the destination full (the serve holds %d)",
+	      src_held("kill-src"));
+	importer_restart(w);
+	w->co.pause_at = 0;
+	check(scen_run(w, got_at_least, 3 * N / 8, LIMIT) == 0,
+	      "kills: the importer killed there and restarted, delivery goes on");
+	/* Killed between its commits and their ACKs (SEND_ONCE's case). */
+	if (acks_held(w, "importer"))
+		return;
+	importer_restart(w);
+	check(scen_run(w, got_at_least, 5 * N / 8, LIMIT) == 0,
+	      "kills: the importer killed there and restarted, delivery goes on");
+	/* The serve killed holding what the importer committed. */
+	if (acks_held(w, "serve"))
+		return;
 	scen_kill(w->b[0]);
 	check(src_held("kill-src") == 0, "kills: the serve killed, its holds went back");
 	w->b[0] = scen_serve(w, exports, 1);
