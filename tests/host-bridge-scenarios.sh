@@ -60,7 +60,7 @@ mutant() {
 		skip "mutant $name" "no $bin (make userspace)"
 		return
 	fi
-	tap=$(SCEN_LIMIT=1500 "$bin" "$@" 2>/dev/null)
+	tap=$(SCEN_LIMIT=1000 "$bin" "$@" 2>/dev/null)
 	for s; do
 		if grep -q "^not ok [0-9]* - $s: 1\.\.[0-9]* exactly once" <<<"$tap"; then
 			ok "mutant $name: $s fails ($(grep -A1 "^not ok [0-9]* - $s: 1\.\." <<<"$tap" |

@@ -317,19 +317,20 @@ static void scen_kills(struct world *w)
 	      "kills: the importer killed there and restarted, delivery goes on");
 	/* Killed between its commits and their ACKs (SEND_ONCE's case). */
 	if (acks_held(w, "importer"))
-		return;
+		goto out;
 	importer_restart(w);
 	check(scen_run(w, got_at_least, 5 * N / 8, LIMIT) == 0,
 	      "kills: the importer killed there and restarted, delivery goes on");
 	/* The serve killed holding what the importer committed. */
 	if (acks_held(w, "serve"))
-		return;
+		goto out;
 	scen_kill(w->b[0]);
 	check(src_held("kill-src") == 0, "kills: the serve killed, its holds went back");
 	w->b[0] = scen_serve(w, exports, 1);
 	w->px.up_port = scen_port(w->b[0]);
 	w->px.hold[P_I2S] = 0;
 	proxy_cut(&w->px);
+out:
 	verdict(w, "kills");
 }
 
