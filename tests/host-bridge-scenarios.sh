@@ -5,7 +5,8 @@
 # kernel model, through an in-process relay (clean both ways, the link cut
 # three times, a half-dead first link, two importers with the holder
 # killed, importer and serve killed and restarted, a man in the middle of a
-# TLS link injecting frames, flipping a byte, replaying a record), each
+# TLS link injecting frames, flipping a byte, replaying a record, storms of
+# cuts and kills at random moments both ways), each
 # wanting 1..N exactly once, in order, then end of file, with epoll loops
 # and again with io_uring ones.  Then the same
 # scenarios against mutants, each of which some scenario must fail (that is
@@ -50,30 +51,40 @@ else
 fi
 rm -f /tmp/scen.tap.$$
 
-# mutant BINARY SCENARIO...: each scenario must fail its exactly-once check
-# (a loss, a duplicate, a reordering, or no end of file) under BINARY.
-# Short limits: a mutant that hangs hangs at once.
-mutant() {
-	local bin=$1 name=${1##*scenario_test-} s tap
-	shift
-	if [ ! -x "$bin" ]; then
-		skip "mutant $name" "no $bin (make userspace)"
-		return
+# The mutants, each with the scenarios that must fail its exactly-once check
+# under it (a loss, a duplicate, a reordering, or no end of file).  Short
+# limits (a mutant that hangs hangs at once), all at the same time: they
+# mostly wait.
+mutants=(
+	"scenario_test-no-busy halfdead two-importers"
+	"scen-mutants/scenario_test-ack-not-cumulative clean-recv clean-send cuts mitm-tls"
+	"scen-mutants/scenario_test-return-to-head kills storm storm-send"
+	"scen-mutants/scenario_test-release-keeps-holds kills"
+)
+tmp=$(mktemp -d)
+for i in "${!mutants[@]}"; do
+	read -r bin scens <<<"${mutants[$i]}"
+	# shellcheck disable=SC2086 # the scenarios are words
+	[ -x "$out/$bin" ] && SCEN_LIMIT=1000 "$out/$bin" $scens >"$tmp/$i" 2>/dev/null &
+done
+wait
+for i in "${!mutants[@]}"; do
+	read -r bin scens <<<"${mutants[$i]}"
+	name=${bin##*scenario_test-}
+	if [ ! -x "$out/$bin" ]; then
+		skip "mutant $name" "no $out/$bin (make userspace)"
+		continue
 	fi
-	tap=$(SCEN_LIMIT=1000 "$bin" "$@" 2>/dev/null)
-	for s; do
-		if grep -q "^not ok [0-9]* - $s: 1\.\.[0-9]* exactly once" <<<"$tap"; then
-			ok "mutant $name: $s fails ($(grep -A1 "^not ok [0-9]* - $s: 1\.\." <<<"$tap" |
+	for s in $scens; do
+		if grep -q "^not ok [0-9]* - $s: 1\.\.[0-9]* exactly once" "$tmp/$i"; then
+			ok "mutant $name: $s fails ($(grep -A1 "^not ok [0-9]* - $s: 1\.\." "$tmp/$i" |
 				sed -n 's/^# //p' | head -n 1))"
 		else
 			not_ok "mutant $name: $s fails"
-			grep "$s:" <<<"$tap" | diag
+			grep "$s:" "$tmp/$i" | diag
 		fi
 	done
-}
-mutant "$out/scenario_test-no-busy" halfdead two-importers
-mutant "$out/scen-mutants/scenario_test-ack-not-cumulative" clean-recv clean-send cuts mitm-tls
-mutant "$out/scen-mutants/scenario_test-return-to-head" kills storm
-mutant "$out/scen-mutants/scenario_test-release-keeps-holds" kills
+done
+rm -rf "$tmp"
 ktap_finished || rc=1
 exit "$rc"

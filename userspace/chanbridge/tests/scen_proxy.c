@@ -213,14 +213,14 @@ static void relay(struct proxy *p, struct plink *l, int d)
 
 		if (l->out_len[d] + u + sizeof(p->inject[d]) > PROXY_BUF)
 			break;
-		if (d == P_S2I && p->halfdead_after && l->id == 1 && !l->halfdead &&
-		    l->relayed[d] + u >= p->halfdead_after) {
+		if (d == P_S2I && l->halfdead) {
+			keep = 0;
+		} else if (d == P_S2I && p->halfdead_after && l->id == 1 &&
+			   l->relayed[d] + u >= p->halfdead_after) {
 			/* Part-way: what is below the mark goes, then nothing. */
 			keep = (size_t)(p->halfdead_after - l->relayed[d]);
 			l->halfdead = 1;
 		}
-		if (d == P_S2I && l->halfdead && keep == u)
-			keep = 0;
 		if (d == P_I2S && (l->halfdead || l->keep_server) && !p->tls && u > 4 &&
 		    b[4] == CB_ERROR)
 			keep = 0;	/* the importer's farewell, lost */

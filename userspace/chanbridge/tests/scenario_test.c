@@ -136,19 +136,27 @@ static void scen_clean_recv(struct world *w)
 	      "the marker");
 }
 
-static void scen_clean_send(struct world *w)
+/* The importer sends src (its own channel) into dst, an export on the serve. */
+static void send_setup(struct world *w, const char *src, const char *dst)
 {
-	const char *exports[] = { "cs-dst:send" };
+	char ex[CB_NAME_MAX + 8];
+	const char *exports[] = { ex };
 
-	if (kchm_create("cs-src", 64, 128) || kchm_create("cs-dst", WINDOW, 128))
+	snprintf(ex, sizeof(ex), "%s:send", dst);
+	if (kchm_create(src, 64, 128) || kchm_create(dst, WINDOW, 128))
 		abort();
 	w->b[0] = scen_serve(w, exports, 1);
-	if (proxy_init(&w->px, scen_port(w->b[0]), 0))
+	if (proxy_init(&w->px, scen_port(w->b[0]), !!w->psk))
 		abort();
 	w->have_px = 1;
-	w->b[1] = scen_import(w, w->px.port, "cs-dst", CB_DIR_SEND, "cs-src");
-	producer_start(&w->pr, "cs-src", N);
-	consumer_start(&w->co, "cs-dst");
+	w->b[1] = scen_import(w, w->px.port, dst, CB_DIR_SEND, src);
+	producer_start(&w->pr, src, N);
+	consumer_start(&w->co, dst);
+}
+
+static void scen_clean_send(struct world *w)
+{
+	send_setup(w, "cs-src", "cs-dst");
 	verdict(w, "clean-send");
 }
 
@@ -407,14 +415,17 @@ static void scen_mitm(struct world *w)
  * Cuts and kills of either side at random moments (SCEN_SEED), some in
  * the middle of a handshake, some while the reader is paused.
  */
-static void scen_storm(struct world *w, const char *name)
+static void scen_storm(struct world *w, const char *name, int send)
 {
-	const char *exports[] = { "st-src:recv" };
+	const char *exports[] = { send ? "st-dst:send" : "st-src:recv" };
 	unsigned int seed0 = getenv("SCEN_SEED") ? (unsigned int)atoi(getenv("SCEN_SEED")) : 1;
 	unsigned int seed = seed0;
 	int k;
 
-	recv_setup(w, "st-src", "st-dst");
+	if (send)
+		send_setup(w, "st-src", "st-dst");
+	else
+		recv_setup(w, "st-src", "st-dst");
 	for (k = 0; k < 24 && !w->co.eof; k++) {
 		int act = rand_r(&seed) % 8;
 
@@ -435,7 +446,8 @@ static void scen_storm(struct world *w, const char *name)
 			break;
 		case 3: case 4:
 			scen_kill(w->b[1]);
-			w->b[1] = scen_import(w, w->px.port, "st-src", CB_DIR_RECV, "st-dst");
+			w->b[1] = send ? scen_import(w, w->px.port, "st-dst", CB_DIR_SEND, "st-src")
+				       : scen_import(w, w->px.port, "st-src", CB_DIR_RECV, "st-dst");
 			break;
 		case 5: case 6:
 			scen_kill(w->b[0]);
@@ -454,13 +466,19 @@ static void scen_storm(struct world *w, const char *name)
 
 static void scen_storm_plain(struct world *w)
 {
-	scen_storm(w, "storm");
+	scen_storm(w, "storm", 0);
+}
+
+/* The importer sending. */
+static void scen_storm_send(struct world *w)
+{
+	scen_storm(w, "storm-send", 1);
 }
 
 /* The same over TLS: run when named. */
 static void scen_storm_tls(struct world *w)
 {
-	scen_storm(w, "storm-tls");
+	scen_storm(w, "storm-tls", 0);
 }
 
 static const struct {
@@ -476,6 +494,7 @@ static const struct {
 	{ "kills", scen_kills, 0, 0 },
 	{ "mitm-tls", scen_mitm, 1, 0 },
 	{ "storm", scen_storm_plain, 0, 0 },
+	{ "storm-send", scen_storm_send, 0, 0 },
 	{ "storm-tls", scen_storm_tls, 1, 1 },
 };
 
