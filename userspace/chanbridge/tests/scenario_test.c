@@ -13,7 +13,8 @@
  *                   and its server side stays open after the importer
  *                   gives up, past the reconnect (tests/guest-bridge-holders.sh 1);
  *   two-importers   two importers of one export into one destination, the
- *                   one holding killed part-way and restarted (... 2);
+ *                   one holding killed part-way while the other retries, which
+ *                   takes over; the killed one restarted (... 2);
  *   kills           the importer killed and restarted while stalled on a
  *                   full destination, then between its commits and their
  *                   ACKs (held back by the relay), then the serve killed
@@ -194,15 +195,20 @@ static void scen_halfdead(struct world *w)
 	verdict(w, "halfdead");
 }
 
-/* The importer whose connection holds the source now, or -1. */
+/* Importer k's connection is up and its stream running: it holds the source. */
+static int running(const struct world *w, long k)
+{
+	const struct conn *c = w->b[k] ? w->b[k]->conn : NULL;
+
+	return c && c->state == C_READY && c->nstreams && c->streams[0]->state == S_RUN;
+}
+
+/* The (first) importer whose connection holds the source now, or -1. */
 static int holding_importer(const struct world *w)
 {
-	for (int i = 1; i < SCEN_BRIDGES; i++) {
-		const struct conn *c = w->b[i] ? w->b[i]->conn : NULL;
-
-		if (c && c->state == C_READY && c->nstreams && c->streams[0]->state == S_RUN)
+	for (int i = 1; i < SCEN_BRIDGES; i++)
+		if (running(w, i))
 			return i;
-	}
 	return -1;
 }
 
@@ -214,25 +220,50 @@ static int dst_full(struct world *w, long arg)
 	return kchm_info_name(w->co.name, &info) == 0 && info.length >= WINDOW;
 }
 
+static int second_running(struct world *w, long arg)
+{
+	(void)arg;
+	return running(w, 2);
+}
+
+static int serve_sent_unacked(struct world *w, long arg);
+static int unacked_commits(struct world *w, long arg);
+
 static void scen_two_importers(struct world *w)
 {
-	int k;
+	int k, other, links;
+	uint32_t g;
 
 	recv_setup(w, "two-src", "two-dst");
 	scen_run(w, got_at_least, N / 5, LIMIT);
+	/* The second, of the same destination (so the same identity), pre-empts the first. */
 	w->b[2] = scen_import(w, w->px.port, "two-src", CB_DIR_RECV, "two-dst");
-	scen_run(w, got_at_least, 2 * N / 5, LIMIT);
-	/* Part-way: the reader pauses, the destination fills, messages are in flight. */
+	scen_run(w, second_running, 0, LIMIT);
+	/* The reader pauses, the holder stalls, and the other, refused as busy,
+	 * comes back to try again. */
 	w->co.pause_at = w->co.got + 1;
-	scen_run(w, dst_full, 0, LIMIT);
+	links = w->px.accepted;
+	scen_run(w, accepted_at_least, links + 1, LIMIT);
 	k = holding_importer(w);
-	if (!check(k > 0, "two-importers: one importer holds the source, part-way")) {
-		w->co.pause_at = 0;
-		return;
-	}
-	scen_kill(w->b[k]);
-	w->b[k] = scen_import(w, w->px.port, "two-src", CB_DIR_RECV, "two-dst");
+	other = k == 1 ? 2 : 1;
+	check(k > 0 && w->px.accepted > links && w->b[other]->busy,
+	      "two-importers: one holds the source part-way, the other is refused as busy");
+	if (k < 0)
+		k = 2, other = 1;	/* (failed:) go on, for the verdict */
+	/* The holder killed part-way, with messages in flight: the relay holds
+	 * back the importers' ACKs until then. */
 	w->co.pause_at = 0;
+	scen_run(w, serve_sent_unacked, 0, LIMIT);
+	w->px.hold[P_I2S] = 1;
+	scen_run(w, unacked_commits, 0, LIMIT);
+	scen_kill(w->b[k]);
+	w->b[k] = NULL;
+	w->px.hold[P_I2S] = 0;
+	/* The other takes over, alone, before the killed one restarts. */
+	g = w->co.got;
+	check(scen_run(w, got_at_least, (long)g + 50, LIMIT) == 0 && holding_importer(w) == other,
+	      "two-importers: the holder killed, the other takes over");
+	w->b[k] = scen_import(w, w->px.port, "two-src", CB_DIR_RECV, "two-dst");
 	verdict(w, "two-importers");
 }
 
@@ -243,11 +274,18 @@ static int src_held(const char *src)
 	return kchm_info_name(src, &info) == 0 ? (int)info.held : -1;
 }
 
+/* The highest seq an importer committed (a killed one's is gone). */
 static uint64_t committed(const struct world *w)
 {
-	const struct conn *c = w->b[1] ? w->b[1]->conn : NULL;
+	uint64_t m = 0;
 
-	return c && c->nstreams ? c->streams[0]->committed : 0;
+	for (int i = 1; i < SCEN_BRIDGES; i++) {
+		const struct conn *c = w->b[i] ? w->b[i]->conn : NULL;
+
+		if (c && c->nstreams && c->streams[0]->committed > m)
+			m = c->streams[0]->committed;
+	}
+	return m;
 }
 
 /* The oldest seq the serve holds from its export, 0 if none. */
