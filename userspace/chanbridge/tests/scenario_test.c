@@ -25,14 +25,15 @@
  *                   reconnects; no capture of the link shows the messages'
  *                   plaintext marker;
  *   storm           24 rounds of cuts and kills of either side at random
- *                   moments, the reader pausing (storm-tls: the same over
- *                   TLS, run when named).
+ *                   moments, the reader pausing (storm-send: the importer
+ *                   sending; storm-tls: over TLS, run when named).
  *
- *   scenario_test [SCENARIO...]     (default: all but storm-tls; TAP on stdout, the
- *                                    bridges' log on stderr)
+ *   scenario_test [SCENARIO...]     (default: all but storm-tls; TAP on
+ *                                    stdout, the bridges' log on stderr)
  * Built also with serve.c's one-holder check off (scenario_test-no-busy,
- * CB_MUTANT_NO_BUSY): tests/host-bridge-scenarios.sh wants halfdead and
- * two-importers to fail there.  SCEN_N sets N (default 2000), SCEN_LIMIT the
+ * CB_MUTANT_NO_BUSY) and against broken models (scen-mutants/):
+ * tests/host-bridge-scenarios.sh wants every scenario to fail under one of
+ * them.  SCEN_N sets N (default 2000), SCEN_LIMIT the
  * milliseconds a step may take (default 15000), SCEN_IO the bridges' event
  * loop (epoll, the default, or uring).
  */
