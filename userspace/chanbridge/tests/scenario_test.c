@@ -129,10 +129,21 @@ static void verdict(struct world *w, const char *name)
 	check(rc == 0, "%s: every importer's channels closed cleanly (status 0)", name);
 }
 
+/* Without kills: each message committed once by the destination, acked once to the source. */
+static void counters(struct world *w, const char *name, int send)
+{
+	const struct chstat *ic = &w->b[1]->imports[0].st, *ex = &w->b[0]->exports[0].st;
+	uint64_t commits = send ? ex->sent : ic->sent, acks = send ? ic->acked : ex->acked;
+
+	check(commits == N && acks == N, "%s: the counters say %llu committed, %llu acked",
+	      name, (unsigned long long)commits, (unsigned long long)acks);
+}
+
 static void scen_clean_recv(struct world *w)
 {
 	recv_setup(w, "cr-src", "cr-dst");
 	verdict(w, "clean-recv");
+	counters(w, "clean-recv", 0);
 	/* The capture check below (mitm-tls) can see the marker at all. */
 	check(proxy_captured(&w->px, SCEN_MARK), "clean-recv: a plain link's capture shows "
 	      "the marker");
@@ -160,6 +171,7 @@ static void scen_clean_send(struct world *w)
 {
 	send_setup(w, "cs-src", "cs-dst");
 	verdict(w, "clean-send");
+	counters(w, "clean-send", 1);
 }
 
 static void scen_cuts(struct world *w)
@@ -174,6 +186,7 @@ static void scen_cuts(struct world *w)
 	}
 	check(ok, "cuts: the link cut at N/4, N/2 and 3N/4, the importer reconnected each time");
 	verdict(w, "cuts");
+	counters(w, "cuts", 0);
 }
 
 static int link1_alive(const struct world *w)
@@ -194,6 +207,7 @@ static void scen_halfdead(struct world *w)
 	      "halfdead: the importer reconnected while the half-dead link's server side "
 	      "was open");
 	verdict(w, "halfdead");
+	counters(w, "halfdead", 0);
 }
 
 /* Importer k's connection is up and its stream running: it holds the source. */
@@ -446,6 +460,7 @@ static void scen_mitm(struct world *w)
 	}
 	check(fresh_link(w, &id) == 0, "mitm-tls: the importer reconnects after the last");
 	verdict(w, "mitm-tls");
+	counters(w, "mitm-tls", 0);
 	check(w->px.cap_len > (size_t)N * 20 && !proxy_captured(&w->px, SCEN_MARK),
 	      "mitm-tls: the capture (%zu bytes) shows no plaintext marker", w->px.cap_len);
 }
