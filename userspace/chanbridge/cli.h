@@ -80,6 +80,15 @@ int parse_num(const char *s, int min, int max, int *out);
 int parse_io(const char *s, enum ev_kind *io);
 struct bridge *bridge_new(int server);
 int bridge_setup(struct bridge *b);
+int bridge_setup_loop(struct bridge *b);
+void bridge_turn(struct bridge *b, int wait_ms);
+void bridge_shutdown(struct bridge *b);
+/* The setup cmd_serve and cmd_import do after their options, which tests
+ * running bridges in one process share: 0, or a usage error's status (2). */
+int serve_add_export(struct bridge *b, const char *spec);
+int serve_start(struct bridge *b, const char *listen_at);	/* after bridge_setup*() */
+int import_add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
+		       const char *local, size_t ll);
 void serve_events(struct bridge *b);
 void serve_reap(struct bridge *b);
 void serve_tick(struct bridge *b, int64_t now, int64_t *next);

@@ -77,6 +77,7 @@ struct evloop *ev_new(enum ev_kind want)
 }
 
 enum ev_kind ev_kind(const struct evloop *l) { return l->kind; }
+int ev_fd(const struct evloop *l) { return l->kind == EV_EPOLL ? l->epfd : l->ring.ring_fd; }
 const char *ev_name(const struct evloop *l) { return l->kind == EV_URING ? "io_uring" : "epoll"; }
 
 static uint64_t udata(uint32_t gen, int fd) { return (uint64_t)gen << 32 | (uint32_t)fd; }

@@ -29,5 +29,8 @@ void ev_forget(struct evloop *l, int fd);
 /* Wait up to timeout_ms (-1: for ever); returns events filled, or -errno. */
 int ev_wait(struct evloop *l, struct ev_event *ev, int max, int timeout_ms);
 void ev_free(struct evloop *l);
+/* A descriptor that polls readable when events wait (epoll's, or the ring's):
+ * for a caller that runs several loops from one poll (tests/scenario_test.c). */
+int ev_fd(const struct evloop *l);
 
 #endif

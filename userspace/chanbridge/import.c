@@ -23,7 +23,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 
-static int add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
+int import_add_channel(struct bridge *b, const char *remote, size_t rl, int dir,
 		       const char *local, size_t ll)
 {
 	struct impch *ic;
@@ -411,7 +411,7 @@ int cmd_import(int argc, char **argv)
 		return usage_err("import", "give --send or --recv");
 	if (!as)
 		as = argv[optind + 1];
-	if (add_channel(b, argv[optind + 1], strlen(argv[optind + 1]), dir, as, strlen(as)))
+	if (import_add_channel(b, argv[optind + 1], strlen(argv[optind + 1]), dir, as, strlen(as)))
 		return 2;
 	for (i = 0; i < nextra; i++) {
 		/* NAME:send|recv[:LOCAL] */
@@ -429,7 +429,7 @@ int cmd_import(int argc, char **argv)
 			d = CB_DIR_RECV;
 		else
 			return usage_err("import", "--channel %s: want NAME:send|recv[:LOCAL]", extra[i]);
-		if (add_channel(b, extra[i], (size_t)(c1 - extra[i]), d, c2 ? c2 + 1 : extra[i],
+		if (import_add_channel(b, extra[i], (size_t)(c1 - extra[i]), d, c2 ? c2 + 1 : extra[i],
 				c2 ? strlen(c2 + 1) : (size_t)(c1 - extra[i])))
 			return 2;
 	}

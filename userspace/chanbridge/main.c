@@ -76,11 +76,9 @@ struct bridge *bridge_new(int server)
 	return b;
 }
 
-/* The loop, signals (a signalfd: no race with the wait), the status socket. */
-int bridge_setup(struct bridge *b)
+/* The loop and the hold buffer: all a bridge needs to run (tests start here). */
+int bridge_setup_loop(struct bridge *b)
 {
-	sigset_t set;
-
 	signal(SIGPIPE, SIG_IGN);
 	b->scratch = malloc(CB_MSG_HARD_MAX);
 	b->ev = ev_new(b->io);
@@ -88,6 +86,16 @@ int bridge_setup(struct bridge *b)
 		logmsg("setup: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* The loop, signals (a signalfd: no race with the wait), the status socket. */
+int bridge_setup(struct bridge *b)
+{
+	sigset_t set;
+
+	if (bridge_setup_loop(b))
+		return -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -104,58 +112,68 @@ int bridge_setup(struct bridge *b)
 	return 0;
 }
 
-int run_loop(struct bridge *b)
+/*
+ * One turn of the loop: timers, a wait of at most wait_ms (-1: until the
+ * next timer) for events, their handling.  run_loop() turns it until the
+ * bridge stops; a test running several bridges turns each with wait_ms 0.
+ */
+void bridge_turn(struct bridge *b, int wait_ms)
 {
 	struct ev_event ev[64];
+	int64_t now = now_ms(), next = now + 1000;
+	int n, i;
 
-	while (!b->stop) {
-		int64_t now = now_ms(), next = now + 1000;
-		int n, i;
+	if (b->server) {
+		for (i = 0; i < b->nconns; i++) {
+			struct conn *c = b->conns[i];
+			int64_t t;
 
-		if (b->server) {
-			for (i = 0; i < b->nconns; i++) {
-				struct conn *c = b->conns[i];
-				int64_t t;
-
-				conn_timers(c, now);
-				t = conn_next_timer(c);
-				if (t < next)
-					next = t;
-			}
-			serve_tick(b, now, &next);
-		} else {
-			import_tick(b, now, &next);
-			if (b->stop)
-				break;
+			conn_timers(c, now);
+			t = conn_next_timer(c);
+			if (t < next)
+				next = t;
 		}
-		n = ev_wait(b->ev, ev, 64, next > now ? (int)(next - now) : 0);
-		if (n < 0 && n != -EINTR) {
-			logmsg("%s wait: %s", ev_name(b->ev), strerror(-n));
-			b->rc = 1;
+		serve_tick(b, now, &next);
+	} else {
+		import_tick(b, now, &next);
+		if (b->stop)
+			return;
+	}
+	if (wait_ms < 0 || now + wait_ms > next)
+		wait_ms = next > now ? (int)(next - now) : 0;
+	n = ev_wait(b->ev, ev, 64, wait_ms);
+	if (n < 0 && n != -EINTR) {
+		logmsg("%s wait: %s", ev_name(b->ev), strerror(-n));
+		b->rc = 1;
+		b->stop = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct tag *t = ev[i].tag;
+
+		switch (t->kind) {
+		case T_LISTEN: serve_events(b); break;
+		case T_CONN: conn_event((struct conn *)t, ev[i].events); break;
+		case T_CHAN: stream_event((struct stream *)t, ev[i].events); break;
+		case T_STATUS: status_serve(b); break;
+		case T_SIGNAL: {
+			struct signalfd_siginfo si;
+
+			if (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				logmsg("signal %d: shutting down", (int)si.ssi_signo);
+				b->stop = 1;
+			}
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			struct tag *t = ev[i].tag;
-
-			switch (t->kind) {
-			case T_LISTEN: serve_events(b); break;
-			case T_CONN: conn_event((struct conn *)t, ev[i].events); break;
-			case T_CHAN: stream_event((struct stream *)t, ev[i].events); break;
-			case T_STATUS: status_serve(b); break;
-			case T_SIGNAL: {
-				struct signalfd_siginfo si;
-
-				if (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
-					logmsg("signal %d: shutting down", (int)si.ssi_signo);
-					b->stop = 1;
-				}
-				break;
-			}
-			}
 		}
-		if (b->server)
-			serve_reap(b);
 	}
+	if (b->server)
+		serve_reap(b);
+}
+
+/* A clean stop: every connection closed, its holds returned. */
+void bridge_shutdown(struct bridge *b)
+{
 	if (b->server) {
 		for (int i = 0; i < b->nconns; i++) {
 			logmsg("conn %d %s: closed (shutdown)", b->conns[i]->id, b->conns[i]->peer);
@@ -168,6 +186,13 @@ int run_loop(struct bridge *b)
 	}
 	if (b->status_fd >= 0)
 		unlink(b->status_path);
+}
+
+int run_loop(struct bridge *b)
+{
+	while (!b->stop)
+		bridge_turn(b, -1);
+	bridge_shutdown(b);
 	return b->rc;
 }
 

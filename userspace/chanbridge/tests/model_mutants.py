@@ -72,4 +72,5 @@ def main():
                        check=True)
 
 
-main()
+if __name__ == "__main__":
+    main()
