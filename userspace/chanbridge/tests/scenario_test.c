@@ -94,22 +94,32 @@ static void world_init(struct world *w, const char *psk)
 	w->window = WINDOW;
 }
 
-/* The importer receives src (an export on the serve) into dst. */
-static void recv_setup(struct world *w, const char *src, const char *dst)
+/*
+ * A serve exporting one channel, the importer behind the proxy, a producer
+ * on src and a consumer on dst: recv, the importer receives src (an export
+ * on the serve) into dst; send, it sends src (its own) into dst, an export.
+ */
+static void link_setup(struct world *w, const char *src, const char *dst, int send)
 {
 	char ex[CB_NAME_MAX + 8];
 	const char *exports[] = { ex };
 
-	snprintf(ex, sizeof(ex), "%s:recv", src);
+	snprintf(ex, sizeof(ex), "%s:%s", send ? dst : src, send ? "send" : "recv");
 	if (kchm_create(src, 64, 128) || kchm_create(dst, WINDOW, 128))
 		abort();
 	w->b[0] = scen_serve(w, exports, 1);
 	if (proxy_init(&w->px, scen_port(w->b[0]), !!w->psk))
 		abort();
 	w->have_px = 1;
-	w->b[1] = scen_import(w, w->px.port, src, CB_DIR_RECV, dst);
+	w->b[1] = send ? scen_import(w, w->px.port, dst, CB_DIR_SEND, src) :
+			 scen_import(w, w->px.port, src, CB_DIR_RECV, dst);
 	producer_start(&w->pr, src, N);
 	consumer_start(&w->co, dst);
+}
+
+static void recv_setup(struct world *w, const char *src, const char *dst)
+{
+	link_setup(w, src, dst, 0);
 }
 
 /* The common end: exactly once, in order, end of file; the importers exit 0. */
@@ -149,22 +159,9 @@ static void scen_clean_recv(struct world *w)
 	      "the marker");
 }
 
-/* The importer sends src (its own channel) into dst, an export on the serve. */
 static void send_setup(struct world *w, const char *src, const char *dst)
 {
-	char ex[CB_NAME_MAX + 8];
-	const char *exports[] = { ex };
-
-	snprintf(ex, sizeof(ex), "%s:send", dst);
-	if (kchm_create(src, 64, 128) || kchm_create(dst, WINDOW, 128))
-		abort();
-	w->b[0] = scen_serve(w, exports, 1);
-	if (proxy_init(&w->px, scen_port(w->b[0]), !!w->psk))
-		abort();
-	w->have_px = 1;
-	w->b[1] = scen_import(w, w->px.port, dst, CB_DIR_SEND, src);
-	producer_start(&w->pr, src, N);
-	consumer_start(&w->co, dst);
+	link_setup(w, src, dst, 1);
 }
 
 static void scen_clean_send(struct world *w)
