@@ -68,11 +68,7 @@ static long give_back(int fd, __u64 id)
 /* KCHAN_IOC_RETURN with KCHAN_RETURN_UNSENT: the count, or -errno. */
 static long unsent_back(int fd, __u64 id)
 {
-	struct kchan_ack a = {
-		.size = sizeof(a), .flags = KCHAN_RETURN_UNSENT, .id = id,
-	};
-
-	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (long)a.count;
+	return chan_ack_flags_ret(fd, KCHAN_IOC_RETURN, id, KCHAN_RETURN_UNSENT);
 }
 
 /* SEND_ONCE of a string: 0 or 1 (a duplicate), or -errno. */

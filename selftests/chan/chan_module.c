@@ -60,8 +60,13 @@ FIXTURE_SETUP(module)
 		SKIP(return, "needs root");
 	if (!self->ko || !*self->ko)
 		SKIP(return, "no KCHAN_KO: the module's path (tools/vm/run sets it)");
-	self->cycles = delays_releases() ? 4 : 3;
-	self->wait_s = delays_releases() ? RELEASE_WAIT_S : 0;
+	if (delays_releases()) {
+		self->cycles = 4;
+		self->wait_s = RELEASE_WAIT_S;
+	} else {
+		self->cycles = 3;
+		self->wait_s = 0;
+	}
 }
 
 FIXTURE_TEARDOWN(module)

@@ -955,18 +955,24 @@ static inline long chan_hold_into(int fd, void *buf, size_t len, struct kchan_ho
 	return (long)h->len;
 }
 
-/* KCHAN_IOC_ACK or KCHAN_IOC_RETURN (cmd): the count released, or -errno. */
-static inline long chan_ack_ret(int fd, unsigned long cmd, __u64 id)
+/* KCHAN_IOC_ACK or KCHAN_IOC_RETURN (cmd) with flags: the count released, or -errno. */
+static inline long chan_ack_flags_ret(int fd, unsigned long cmd, __u64 id, __u32 flags)
 {
 	struct kchan_ack a;
 
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
+	a.flags = flags;
 	a.id = id;
 	a.count = 0xdeadbeef;
 	if (ioctl(fd, cmd, &a) < 0)
 		return -errno;
 	return a.count;
+}
+
+static inline long chan_ack_ret(int fd, unsigned long cmd, __u64 id)
+{
+	return chan_ack_flags_ret(fd, cmd, id, 0);
 }
 
 /* KCHAN_IOC_SEND_ONCE: 0 (sent), 1 (a duplicate, not sent), or -errno. */

@@ -59,18 +59,22 @@ int kch_ack(int fd, uint64_t id)
 	return ioctl(fd, KCHAN_IOC_ACK, &a) < 0 ? -errno : (int)a.count;
 }
 
-int kch_return_all(int fd)
+/* KCHAN_IOC_RETURN of the holds with an id >= from_id (0: all): the count. */
+static int kch_return(int fd, uint64_t from_id, uint32_t flags)
 {
-	struct kchan_ack a = { .size = sizeof(a), .id = 0 };
+	struct kchan_ack a = { .size = sizeof(a), .flags = flags, .id = from_id };
 
 	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (int)a.count;
 }
 
+int kch_return_all(int fd)
+{
+	return kch_return(fd, 0, 0);
+}
+
 int kch_return_unsent(int fd, uint64_t from_id)
 {
-	struct kchan_ack a = { .size = sizeof(a), .flags = KCHAN_RETURN_UNSENT, .id = from_id };
-
-	return ioctl(fd, KCHAN_IOC_RETURN, &a) < 0 ? -errno : (int)a.count;
+	return kch_return(fd, from_id, KCHAN_RETURN_UNSENT);
 }
 
 int kch_send_once(int fd, const void *buf, size_t len, uint64_t stream, uint64_t seq)
