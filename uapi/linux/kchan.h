@@ -2,9 +2,13 @@
 /*
  * kchan: Go-style channels as character devices, /dev/chan/<name>.
  *
- * Channels are created and destroyed through ioctls on /dev/chan-control
- * and used with plain open/read/write/poll on /dev/chan/<name>: one write
- * is one message, one read returns one whole message.  See kchan(7).
+ * Channels live in a filesystem of their own, "kchan", mounted on
+ * /dev/chan (each mount is an instance with its own names and limits).
+ * They are created and destroyed through ioctls on the control node
+ * <mount>/.control, or made anonymous (an fd, no name) with
+ * KCHAN_IOC_MAKE, and used with plain open/read/write/poll on
+ * <mount>/<name>: one write is one message, one read returns one whole
+ * message.  See kchan(7).
  *
  * Every ioctl argument starts with a __u32 size, set by the caller to
  * sizeof() the struct it was compiled with.  Like clone3() and openat2(),
@@ -20,9 +24,15 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Path of the control device, and the directory of the channel nodes. */
-#define KCHAN_CONTROL_PATH	"/dev/chan-control"
+/*
+ * The filesystem type, where it is usually mounted, and its control node
+ * (in the root of every instance; unlink()ing a channel's node there
+ * destroys the channel, as KCHAN_IOC_DESTROY does).
+ */
+#define KCHAN_FS_TYPE		"kchan"
 #define KCHAN_DEV_DIR		"/dev/chan"
+#define KCHAN_CONTROL_NAME	".control"
+#define KCHAN_CONTROL_PATH	KCHAN_DEV_DIR "/" KCHAN_CONTROL_NAME
 
 /*
  * Names: 1..KCHAN_NAME_MAX-1 bytes of [A-Za-z0-9._-], not starting with
@@ -38,6 +48,17 @@
 #define KCHAN_CREATE_AFTER	0x2U /* timer: one message period_ns after creation */
 #define KCHAN_CREATE_TICK	0x4U /* timer: one message every period_ns */
 #define KCHAN_CREATE_FLAGS	(KCHAN_CREATE_AUTOCLOSE | KCHAN_CREATE_AFTER | KCHAN_CREATE_TICK)
+
+/*
+ * KCHAN_IOC_MAKE only: flags of the new fd (like pipe2()'s).  An
+ * anonymous channel has no name and no node (name[] and mode must be
+ * zero); its one fd is open for reading and writing, and dup(), fork()
+ * and SCM_RIGHTS share it.  It is counted against the instance's limits
+ * like a named one, and goes when its last fd is closed.
+ */
+#define KCHAN_MAKE_CLOEXEC	0x100U	/* O_CLOEXEC */
+#define KCHAN_MAKE_NONBLOCK	0x200U	/* O_NONBLOCK */
+#define KCHAN_MAKE_FLAGS	(KCHAN_MAKE_CLOEXEC | KCHAN_MAKE_NONBLOCK)
 
 /*
  * Timer channels (KCHAN_CREATE_AFTER or _TICK, like Go's time.After and
@@ -110,7 +131,7 @@ struct kchan_info {
 #define KCHAN_INFO_SIZE_VER2	72
 
 /*
- * Go's select: KCHAN_IOC_SELECT, on /dev/chan-control or any channel fd,
+ * Go's select: KCHAN_IOC_SELECT, on the control node or any channel fd,
  * completes exactly one of several sends and receives.  Among the cases
  * ready at once one is chosen uniformly at random; otherwise the caller
  * waits on all of them, counting as a waiting reader (writer) of each, and
@@ -303,12 +324,14 @@ struct kchan_stream_seq {
 
 #define KCHAN_IOC_MAGIC		0xC4
 
-/* On /dev/chan-control. */
+/* On the control node. */
 #define KCHAN_IOC_CREATE	_IOW(KCHAN_IOC_MAGIC, 0x01, struct kchan_create)
 #define KCHAN_IOC_DESTROY	_IOW(KCHAN_IOC_MAGIC, 0x02, struct kchan_name)
 #define KCHAN_IOC_CLOSE_NAME	_IOW(KCHAN_IOC_MAGIC, 0x03, struct kchan_name)
+/* Returns the new channel's fd. */
+#define KCHAN_IOC_MAKE		_IOW(KCHAN_IOC_MAGIC, 0x04, struct kchan_create)
 
-/* On /dev/chan-control or a channel fd. */
+/* On the control node or a channel fd. */
 #define KCHAN_IOC_SELECT	_IOWR(KCHAN_IOC_MAGIC, 0x20, struct kchan_select)
 
 /* On a channel fd. */
