@@ -68,7 +68,10 @@ fi
 insmod=none
 if [ -n "$KCHAN_KO" ]; then
 	say "loading kchan"	# tools/vm/run: a crash before this is a boot flake
-	if insmod "$KCHAN_KO"; then
+	# The module brings the kchan filesystem; /dev/chan is its
+	# instance here, as a dev-chan.mount unit makes it on a real system.
+	if insmod "$KCHAN_KO" && mkdir -p /dev/chan &&
+		mount -t kchan kchan /dev/chan; then
 		insmod=ok
 	else
 		insmod=failed
@@ -87,6 +90,12 @@ fi
 # which would keep the module busy: kill them first.  kill -1 spares init
 # and ourselves.
 kill -KILL -1 2>/dev/null
+
+# Every kchan instance pins the module: unmount them all (the command's
+# own mounts too), innermost first.
+awk '$3 == "kchan" { print $2 }' /proc/mounts | tac | while read -r m; do
+	umount -l "$m" 2>/dev/null || report "umount $m failed"
+done
 
 unload=none
 if [ -d /sys/module/kchan ]; then
