@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -214,10 +215,12 @@ static long kchan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
-static int kchan_open(struct inode *inode, struct file *file)
+/*
+ * @file, open or just made, becomes a user of @ch: its reference, and its
+ * count as a reader and writer.  ENODEV once the channel is destroyed.
+ */
+int kchan_file_attach(struct kchan *ch, struct file *file)
 {
-	struct kchan *ch = container_of(inode->i_cdev, struct kchan, cdev);
-
 	spin_lock(&ch->lock);
 	if (ch->dead) {
 		spin_unlock(&ch->lock);
@@ -232,7 +235,13 @@ static int kchan_open(struct inode *inode, struct file *file)
 
 	file->private_data = ch;
 	file->f_mode |= FMODE_NOWAIT;	/* we honour IOCB_NOWAIT: io_uring needs no worker */
-	return stream_open(inode, file);
+	return stream_open(file_inode(file), file);
+}
+
+/* The inode holds the channel until it is evicted, after this file's release. */
+static int kchan_open(struct inode *inode, struct file *file)
+{
+	return kchan_file_attach(inode->i_private, file);
 }
 
 static int kchan_release(struct inode *inode, struct file *file)
@@ -253,6 +262,26 @@ static int kchan_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* /proc/<pid>/fdinfo/<fd>: what KCHAN_IOC_INFO tells, for the shell */
+static void kchan_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct kchan_info info;
+
+	kchan_fill_info(file->private_data, &info);
+	seq_printf(m, "kchan-id:\t%016llx\n", info.id);
+	seq_printf(m, "capacity:\t%u\n", info.capacity);
+	seq_printf(m, "length:\t%u\n", info.length);
+	seq_printf(m, "msg_max:\t%u\n", info.msg_max);
+	seq_printf(m, "readers:\t%u\n", info.readers);
+	seq_printf(m, "writers:\t%u\n", info.writers);
+	seq_printf(m, "sent:\t%llu\n", info.sent);
+	seq_printf(m, "received:\t%llu\n", info.received);
+	seq_printf(m, "dropped:\t%llu\n", info.dropped);
+	seq_printf(m, "held:\t%u\n", info.held);
+	seq_printf(m, "closed:\t%d\n", !!(info.state & KCHAN_STATE_CLOSED));
+	seq_printf(m, "destroyed:\t%d\n", !!(info.state & KCHAN_STATE_DESTROYED));
+}
+
 const struct file_operations kchan_fops = {
 	.owner = THIS_MODULE,
 	.open = kchan_open,
@@ -262,4 +291,5 @@ const struct file_operations kchan_fops = {
 	.poll = kchan_poll,
 	.unlocked_ioctl = kchan_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.show_fdinfo = kchan_show_fdinfo,
 };

@@ -3,18 +3,18 @@
  * kchan internals: the objects, who owns them, and the lock order.
  *
  * Objects
- *   struct kchan      one channel.  Two counts keep it:
- *                     ch->users, the registry's reference from create
- *                     until destroy and one per open file (kchan_get(),
- *                     kchan_put()): the last one gives back the name, the
- *                     minor and the quota charge at once, so a name is
- *                     free again as soon as nothing uses it;
- *                     and the kref of its embedded struct device, which
- *                     every user and the cdev's kobject hold
- *                     (cdev_device_add makes the device the cdev's
- *                     parent): kchan_dev_release() frees the memory,
- *                     perhaps late (CONFIG_DEBUG_KOBJECT_RELEASE delays
- *                     it), and module exit waits for that.
+ *   struct kchan_fs   one instance of the kchan filesystem (fs.c), a mount:
+ *                     its limits and per-user charges (quota.c).  Its
+ *                     super block and every channel charged to it hold a
+ *                     kref, so anonymous channels may outlive the mount.
+ *   struct kchan      one channel.  ch->users counts its users: the node's
+ *                     inode, from create until the inode is evicted (after
+ *                     destroy or unmount, once no file has it open), and
+ *                     each open file (kchan_get(), kchan_put()).  The last
+ *                     one frees it at once: the name went with the node's
+ *                     dentry already (destroy frees a name at once, open
+ *                     files of the old channel fail with ENODEV), the
+ *                     charge and the minor go with the memory.
  *   struct kchan_msg  one message, owned by whoever holds it: the writer
  *                     until it is queued, the channel while it is queued,
  *                     held (hold.c) or parked in a blocked writer's waiter, the reader
@@ -34,9 +34,10 @@
  *                     before the channel can be freed.
  *
  * Locks, outermost first
- *   kchan_registry_lock (mutex)  the name table, channel count and per-user
- *                                quotas; create, destroy, close-by-name,
- *                                device add/del.
+ *   the root's i_rwsem           an instance's names: create, destroy and
+ *                                close by name, as the VFS's unlink and
+ *                                lookup.
+ *   fs->lock (mutex)             an instance's count, limits and charges.
  *   kchan_selection.nest (mutex) one per select call, private to it: the
  *                                nest lock lockdep needs to accept the
  *                                select holding the locks of all its
@@ -57,8 +58,8 @@
 #define KCHAN_INTERNAL_H
 
 #include <linux/atomic.h>
-#include <linux/cdev.h>
-#include <linux/device.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/list.h>
@@ -72,6 +73,21 @@
 #include <linux/kchan.h>
 
 struct kchan_quota;
+
+/* An instance's mount options (quota.c enforces them). */
+struct kchan_fs_limits {
+	unsigned int max;		/* channels in the instance: ENOSPC beyond */
+	unsigned int max_user;		/* channels of one user: EDQUOT beyond */
+	u64 max_user_bytes;		/* their worst-case bytes: EDQUOT beyond */
+};
+
+struct kchan_fs {
+	struct mutex lock;		/* guards what follows */
+	struct kchan_fs_limits limits;	/* written under lock, read by show_options */
+	unsigned int count;		/* channels charged */
+	DECLARE_HASHTABLE(quotas, 6);	/* struct kchan_quota, by uid */
+	struct kref ref;		/* the super block's, and each charged channel's */
+};
 
 struct kchan_msg {
 	struct list_head link;		/* in ch->queue, ch->held_msgs or ch->spare */
@@ -215,17 +231,11 @@ struct kchan {
 	atomic64_t timer_expiry;	/* of the latest firing, CLOCK_MONOTONIC ns */
 	atomic64_t timer_fired;		/* firings so far */
 
-	refcount_t users;		/* the registry's and each open file's */
-	struct hlist_node hnode;	/* in the name table, under kchan_registry_lock */
-	struct kchan_quota *quota;	/* the owner's, while charged; same lock */
-	struct cdev cdev;
-	struct device dev;
+	refcount_t users;		/* the node's and each open file's */
+	struct kchan_fs *fs;		/* charged to, from create to free */
+	struct kchan_quota *quota;	/* the owner's charge in fs */
+	unsigned int minor;		/* of the node; 0 if anonymous */
 };
-
-static inline struct kchan *kchan_from_dev(struct device *dev)
-{
-	return container_of(dev, struct kchan, dev);
-}
 
 static inline bool kchan_is_timer(const struct kchan *ch)
 {
@@ -297,20 +307,27 @@ static inline __poll_t kchan_ready(const struct kchan *ch)
 #define KCHAN_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
 /* Module parameters (main.c); read with READ_ONCE, they may change at run time. */
-extern unsigned int kchan_max_channels;
 extern unsigned int kchan_max_capacity;
 extern unsigned int kchan_max_msg_size;
-extern unsigned int kchan_max_user_channels;
-extern unsigned long kchan_max_user_bytes;
 
-/* registry.c: the name table and /dev/chan-control */
-int kchan_registry_init(void);
-void kchan_registry_exit(void);
-void kchan_registry_forget(struct kchan *ch);
+/* fs.c: the kchan filesystem */
+int kchan_fs_init(void);
+void kchan_fs_exit(void);
+struct kchan_fs *kchan_fs_of(const struct inode *inode);
+int kchan_fs_create(struct super_block *sb, struct kchan *ch);
+int kchan_fs_by_name(struct super_block *sb, const char *name, bool destroy);
+void kchan_fs_free_minor(struct kchan *ch);
 
-/* quota.c: per-user limits, under kchan_registry_lock */
-int kchan_quota_charge(struct kchan *ch);
-void kchan_quota_uncharge(struct kchan *ch);
+/* control.c: the control node */
+extern const struct file_operations kchan_control_fops;
+int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
+		   const void __user *arg);
+
+/* quota.c: an instance and its limits */
+struct kchan_fs *kchan_fs_alloc(void);
+void kchan_fs_put(struct kchan_fs *fs);
+int kchan_charge(struct kchan_fs *fs, struct kchan *ch);
+void kchan_uncharge(struct kchan *ch);
 
 /* queue.c: the matching core, and the one way to wake */
 void kchan_wake_begin(struct kchan *ch, struct kchan_wake *wake);
@@ -366,12 +383,10 @@ void kchan_timer_init(struct kchan *ch);
 void kchan_timer_start(struct kchan *ch);
 void kchan_timer_stop(struct kchan *ch, bool destroy);
 
-/* chan.c: the channel object and its device */
-int kchan_class_init(void);
-void kchan_class_exit(void);
+/* chan.c: the channel object */
+int kchan_cache_init(void);
+void kchan_cache_exit(void);
 struct kchan *kchan_alloc(const struct kchan_create *req);
-int kchan_publish(struct kchan *ch, dev_t devt);
-void kchan_unpublish(struct kchan *ch);
 int kchan_close_locked(struct kchan *ch, struct kchan_wake *wake);
 int kchan_close(struct kchan *ch);
 void kchan_kill(struct kchan *ch);
@@ -381,6 +396,7 @@ void kchan_fill_info(struct kchan *ch, struct kchan_info *info);
 
 /* data.c: the channel file */
 extern const struct file_operations kchan_fops;
+int kchan_file_attach(struct kchan *ch, struct file *file);
 int kchan_send(struct kchan *ch, struct kchan_msg *msg, bool nonblock);
 int kchan_recv(struct kchan *ch, size_t room, bool nonblock,
 	       struct kchan_msg **msgp);
@@ -391,9 +407,5 @@ long kchan_ioctl_recv_batch(struct file *file, struct kchan_batch __user *uarg);
 
 /* select.c: KCHAN_IOC_SELECT */
 long kchan_ioctl_select(struct kchan_select __user *uargs);
-
-/* registry.c */
-int kchan_copy_arg(void *dst, size_t ksize, size_t min_size,
-		   const void __user *arg);
 
 #endif /* KCHAN_INTERNAL_H */

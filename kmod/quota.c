@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-user limits, in the spirit of mqueue's RLIMIT_MSGQUEUE: a user may
- * own at most max_user_channels channels whose buffers could hold at most
- * max_user_bytes bytes in all.  The worst case is charged when a channel
- * is created, so a full channel never fails a send for want of quota.
- * Everything here runs under kchan_registry_lock.
+ * An instance's limits (its mount options), in the spirit of mqueue's
+ * RLIMIT_MSGQUEUE: at most max channels in all, and a user may own at
+ * most max_user of them whose buffers could hold at most max_user_bytes
+ * bytes.  The worst case is charged when a channel is created, so a full
+ * channel never fails a send for want of quota.  Named and anonymous
+ * channels count alike.  Everything here runs under fs->lock.
  */
 #include <linux/hashtable.h>
 #include <linux/slab.h>
@@ -12,13 +13,36 @@
 #include "kchan.h"
 
 struct kchan_quota {
-	struct hlist_node hnode;	/* in kchan_quotas */
+	struct hlist_node hnode;	/* in fs->quotas */
 	kuid_t uid;
 	unsigned int channels;
 	u64 bytes;
 };
 
-static DEFINE_HASHTABLE(kchan_quotas, 6);
+struct kchan_fs *kchan_fs_alloc(void)
+{
+	struct kchan_fs *fs = kzalloc(sizeof(*fs), GFP_KERNEL);
+
+	if (!fs)
+		return NULL;
+	mutex_init(&fs->lock);
+	kref_init(&fs->ref);
+	hash_init(fs->quotas);
+	return fs;
+}
+
+static void kchan_fs_release(struct kref *ref)
+{
+	struct kchan_fs *fs = container_of(ref, struct kchan_fs, ref);
+
+	WARN_ON(fs->count || !hash_empty(fs->quotas));
+	kfree(fs);
+}
+
+void kchan_fs_put(struct kchan_fs *fs)
+{
+	kref_put(&fs->ref, kchan_fs_release);
+}
 
 /* Bytes a channel may buffer: an unbuffered one still holds one in hand. */
 static u64 kchan_worst_bytes(const struct kchan *ch)
@@ -26,19 +50,19 @@ static u64 kchan_worst_bytes(const struct kchan *ch)
 	return (u64)max(ch->capacity, 1U) * ch->msg_max;
 }
 
-static struct kchan_quota *kchan_quota_get(kuid_t uid)
+static struct kchan_quota *kchan_quota_get(struct kchan_fs *fs, kuid_t uid)
 {
-	u32 key = from_kuid(&init_user_ns, uid);
+	u32 key = __kuid_val(uid);
 	struct kchan_quota *q;
 
-	hash_for_each_possible(kchan_quotas, q, hnode, key)
+	hash_for_each_possible(fs->quotas, q, hnode, key)
 		if (uid_eq(q->uid, uid))
 			return q;
-	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
 	if (!q)
 		return NULL;
 	q->uid = uid;
-	hash_add(kchan_quotas, &q->hnode, key);
+	hash_add(fs->quotas, &q->hnode, key);
 	return q;
 }
 
@@ -50,34 +74,57 @@ static void kchan_quota_put(struct kchan_quota *q)
 	}
 }
 
-/* Charge @ch to its owner: EDQUOT over a per-user limit. */
-int kchan_quota_charge(struct kchan *ch)
+/*
+ * Charge @ch to its owner in @fs: ENOSPC over the instance's limit,
+ * EDQUOT over a per-user one.  The channel then holds the instance.
+ */
+int kchan_charge(struct kchan_fs *fs, struct kchan *ch)
 {
 	u64 bytes = kchan_worst_bytes(ch);
 	struct kchan_quota *q;
+	int ret = 0;
 
-	q = kchan_quota_get(ch->owner);
-	if (!q)
-		return -ENOMEM;
-	if (q->channels >= READ_ONCE(kchan_max_user_channels) ||
-	    q->bytes + bytes > READ_ONCE(kchan_max_user_bytes)) {
+	mutex_lock(&fs->lock);
+	if (fs->count >= fs->limits.max) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	q = kchan_quota_get(fs, ch->owner);
+	if (!q) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (q->channels >= fs->limits.max_user ||
+	    q->bytes + bytes > fs->limits.max_user_bytes) {
 		kchan_quota_put(q);
-		return -EDQUOT;
+		ret = -EDQUOT;
+		goto out;
 	}
 	q->channels++;
 	q->bytes += bytes;
+	fs->count++;
 	ch->quota = q;
-	return 0;
+	ch->fs = fs;
+	kref_get(&fs->ref);
+out:
+	mutex_unlock(&fs->lock);
+	return ret;
 }
 
-void kchan_quota_uncharge(struct kchan *ch)
+void kchan_uncharge(struct kchan *ch)
 {
+	struct kchan_fs *fs = ch->fs;
 	struct kchan_quota *q = ch->quota;
 
-	if (!q)
+	if (!fs)
 		return;
+	mutex_lock(&fs->lock);
 	q->channels--;
 	q->bytes -= kchan_worst_bytes(ch);
-	ch->quota = NULL;
 	kchan_quota_put(q);
+	fs->count--;
+	mutex_unlock(&fs->lock);
+	ch->fs = NULL;
+	ch->quota = NULL;
+	kchan_fs_put(fs);
 }
