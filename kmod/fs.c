@@ -70,8 +70,13 @@ static struct inode *kchan_fs_new_inode(struct super_block *sb, umode_t mode,
 
 	if (!inode)
 		return NULL;
-	inode->i_ino = rdev ? MINOR(rdev) + 2 : 1;	/* 1: the root; 2: control nodes */
-	init_special_inode(inode, mode, rdev);
+	if (S_ISDIR(mode)) {
+		inode->i_ino = 1;
+		inode->i_mode = mode;
+	} else {
+		inode->i_ino = MINOR(rdev) + 2;	/* control nodes: 2 */
+		init_special_inode(inode, mode, rdev);
+	}
 	kchan_inode_init_ts(inode);
 	return inode;
 }
