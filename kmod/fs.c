@@ -151,11 +151,14 @@ static void kchan_fs_remove(struct inode *dir, struct dentry *dentry)
 
 /*
  * rm /dev/chan/<name>: the VFS checked the sticky root (the owner, the
- * root's owner or CAP_FOWNER may), here the control node is refused.
+ * root's owner or CAP_FOWNER may); the rule is the ioctl's, and the
+ * control node stays.
  */
 static int kchan_fs_unlink(struct inode *dir, struct dentry *dentry)
 {
-	if (!d_inode(dentry)->i_private)
+	struct inode *inode = d_inode(dentry);
+
+	if (!inode->i_private || !kchan_may_admin(inode))
 		return -EPERM;
 	kchan_fs_remove(dir, dentry);
 	return 0;
