@@ -12,8 +12,9 @@
  *   chanctl recv NAME... [-n COUNT] [--timeout DURATION] [-0]
  *
  * create/destroy/close go through libchan (chan_create() and so on);
- * list and stat read /sys/class/chan (chanctl_sysfs.c); send and recv use
- * the nodes /dev/chan/NAME (chanctl_msg.c).  chanctl(1) is the manual.
+ * list reads the directory /dev/chan, and list and stat take the counters
+ * from KCHAN_IOC_INFO on the nodes (chanctl_stat.c); send and recv use the
+ * nodes /dev/chan/NAME (chanctl_msg.c).  chanctl(1) is the manual.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -304,7 +305,11 @@ void json_string(FILE *out, const char *s)
 	putc('"', out);
 }
 
-/* Wait briefly for the node: devtmpfs makes it in device_add(), udev may redo it. */
+/*
+ * Check the new node.  The kchan filesystem makes it within the create
+ * ioctl, so it is there at once; the short wait is only for a /dev/chan
+ * that something else (a bind mount being set up, say) is changing.
+ */
 static int wait_node(const char *path)
 {
 	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
@@ -328,7 +333,7 @@ int check_control(void)
 	if (err)
 		fprintf(stderr, "%s: %s: %s%s\n", prog, KCHAN_CONTROL_PATH,
 			strerror(-err),
-			err == -ENOENT ? " (is the kchan module loaded?)" : "");
+			err == -ENOENT ? CHANCTL_NOT_LOADED : "");
 	return err;
 }
 
@@ -427,8 +432,13 @@ static int cmd_create(const struct chanctl_cmd *cmd, int argc, char **argv)
 		return CHANCTL_EXIT_FAIL;
 	}
 	if (err == -EDQUOT) {
-		fprintf(stderr, "%s: %s %s: %s (over this user's max_user_channels or max_user_bytes)\n",
+		fprintf(stderr, "%s: %s %s: %s (over this user's limit in the instance: mount options max_user= and max_user_bytes=)\n",
 			prog, cmd->name, name, strerror(EDQUOT));
+		return CHANCTL_EXIT_FAIL;
+	}
+	if (err == -ENOSPC) {
+		fprintf(stderr, "%s: %s %s: %s (the instance has its max= channels: mount option max=)\n",
+			prog, cmd->name, name, strerror(ENOSPC));
 		return CHANCTL_EXIT_FAIL;
 	}
 	if (err)
@@ -513,7 +523,8 @@ static const struct chanctl_cmd commands[] = {
 	{
 		"destroy", "NAME...",
 		"Destroy each channel NAME: remove its node, drop buffered messages, and\n"
-		"fail every later read and write on a still-open file with ENODEV.\n",
+		"fail every later read and write on a still-open file with ENODEV.  The\n"
+		"name is free again at once ('rm /dev/chan/NAME' does the same).\n",
 		cmd_destroy,
 	},
 	{
@@ -524,19 +535,23 @@ static const struct chanctl_cmd commands[] = {
 	},
 	{
 		"list", "[--json]",
-		"List every channel from /sys/class/chan, one per line: name, capacity,\n"
-		"messages buffered (length), largest message, closed, open readers and\n"
-		"writers.\n"
+		"List every channel in /dev/chan, one per line: name, capacity, messages\n"
+		"buffered (length), largest message, closed, open readers and writers.\n"
+		"A channel you may not open for reading shows '-' in these columns.\n"
 		"\n"
-		"  -j, --json    a JSON array of objects with every attribute instead\n",
+		"  -j, --json    a JSON array of objects with every counter instead (only\n"
+		"                the name for a channel you may not open)\n",
 		cmd_list,
 	},
 	{
 		"stat", "NAME [--json]",
-		"Print every sysfs attribute of channel NAME as 'key: value' lines.\n"
+		"Print the counters of channel NAME (KCHAN_IOC_INFO) as 'key: value'\n"
+		"lines: capacity, length, msg_max, closed, autoclose, readers, writers,\n"
+		"sent, received, dropped, held, timer, id.  Only for those who may open\n"
+		"/dev/chan/NAME for reading (exit status 4 otherwise).\n"
 		"\n"
-		"  -j, --json    one JSON object instead, numbers as numbers, closed and\n"
-		"                autoclose as booleans\n",
+		"  -j, --json    one JSON object instead, numbers as numbers, closed,\n"
+		"                autoclose and timer as booleans, id as a string\n",
 		cmd_stat,
 	},
 	{

@@ -21,7 +21,8 @@
 #define CHANCTL_EXIT_PERM	4	/* permission denied (EACCES, EPERM) */
 #define CHANCTL_EXIT_TIMEOUT	5	/* --timeout ran out */
 
-#define SYSFS_CHAN_DIR		"/sys/class/chan"
+/* What an ENOENT for the control node or /dev/chan most likely means. */
+#define CHANCTL_NOT_LOADED	" (is kchan loaded, and mounted on " KCHAN_DEV_DIR "?)"
 
 struct chanctl_cmd {
 	const char *name;

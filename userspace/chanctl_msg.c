@@ -40,8 +40,8 @@ static int open_chan(const struct chanctl_cmd *cmd, const char *name, int flags)
 		int err = errno;
 
 		if (err == ENOENT && access(KCHAN_CONTROL_PATH, F_OK))
-			fprintf(stderr, "chanctl: %s %s: %s: %s (is the kchan module loaded?)\n",
-				cmd->name, name, path, strerror(err));
+			fprintf(stderr, "chanctl: %s %s: %s: %s%s\n",
+				cmd->name, name, path, strerror(err), CHANCTL_NOT_LOADED);
 		else if (err == ENOENT)
 			fprintf(stderr, "chanctl: %s %s: no such channel (%s)\n",
 				cmd->name, name, path);
