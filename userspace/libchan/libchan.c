@@ -46,6 +46,8 @@ _Static_assert(CHAN_STATE_AUTOCLOSE == KCHAN_STATE_AUTOCLOSE, "CHAN_STATE_AUTOCL
 _Static_assert(CHAN_STATE_TIMER == KCHAN_STATE_TIMER, "CHAN_STATE_TIMER");
 _Static_assert(CHAN_STREAMS_DEFAULT == KCHAN_STREAMS_DEFAULT, "CHAN_STREAMS_DEFAULT");
 _Static_assert(CHAN_STREAMS_MAX == KCHAN_STREAMS_MAX, "CHAN_STREAMS_MAX");
+_Static_assert(CHAN_CLOEXEC == KCHAN_MAKE_CLOEXEC, "CHAN_CLOEXEC");
+_Static_assert(CHAN_NONBLOCK == KCHAN_MAKE_NONBLOCK, "CHAN_NONBLOCK");
 
 /* ----- names and the control device ------------------------------------ */
 
@@ -87,7 +89,10 @@ static int name_copy(char dst[KCHAN_NAME_MAX], const char *name)
 	return 0;
 }
 
-/* One ioctl on a control fd of its own: no state is kept between calls. */
+/*
+ * One ioctl on a control fd of its own: no state is kept between calls.
+ * Its return value (an fd for KCHAN_IOC_MAKE, else 0), or -errno.
+ */
 static int control_ioctl(unsigned long cmd, void *arg)
 {
 	int fd = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
@@ -95,9 +100,29 @@ static int control_ioctl(unsigned long cmd, void *arg)
 
 	if (fd < 0)
 		return -errno;
-	ret = ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+	ret = ioctl(fd, cmd, arg);
+	if (ret < 0)
+		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* struct chan_opts into a zeroed struct kchan_create: 0 or -EINVAL. */
+static int create_req(struct kchan_create *req, const struct chan_opts *opts)
+{
+	memset(req, 0, sizeof(*req));
+	req->size = sizeof(*req);
+	if (!opts)
+		return 0;
+	if (opts->reserved0 || opts->reserved[0])
+		return -EINVAL;
+	req->flags = opts->flags;
+	req->capacity = opts->capacity;
+	req->msg_max = opts->msg_max;
+	req->mode = opts->mode;
+	req->period_ns = opts->period_ns;
+	req->streams = opts->streams;
+	return 0;
 }
 
 CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
@@ -105,22 +130,30 @@ CHAN_EXPORT int chan_create(const char *name, const struct chan_opts *opts)
 	struct kchan_create req;
 	int ret;
 
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	if (opts) {
-		if (opts->reserved0 || opts->reserved[0])
-			return chan_ret(-EINVAL);
-		req.flags = opts->flags;
-		req.capacity = opts->capacity;
-		req.msg_max = opts->msg_max;
-		req.mode = opts->mode;
-		req.period_ns = opts->period_ns;
-		req.streams = opts->streams;
-	}
-	ret = name_copy(req.name, name);
+	ret = create_req(&req, opts);
+	if (!ret)
+		ret = name_copy(req.name, name);
 	if (ret)
 		return chan_ret(ret);
 	return chan_ret(control_ioctl(KCHAN_IOC_CREATE, &req));
+}
+
+CHAN_EXPORT int chan_make(const struct chan_opts *opts, int flags)
+{
+	struct kchan_create req;
+	int ret;
+
+	/* The kernel's flags would also pass, but only these two are ours. */
+	if (flags & ~(int)(CHAN_CLOEXEC | CHAN_NONBLOCK))
+		return chan_ret(-EINVAL);
+	ret = create_req(&req, opts);
+	if (ret)
+		return chan_ret(ret);
+	/* Its own flags may not carry the fd's: they are two fields in one. */
+	if (req.flags & KCHAN_MAKE_FLAGS)
+		return chan_ret(-EINVAL);
+	req.flags |= (unsigned int)flags;
+	return chan_ret(control_ioctl(KCHAN_IOC_MAKE, &req));
 }
 
 static int name_ioctl(unsigned long cmd, const char *name)
@@ -493,25 +526,21 @@ static const char *chan_error_text(int err, int op)
 		return "Channel name longer than 63 bytes";
 	case EEXIST:
 		return op == CHAN_OP_CREATE ? "A channel of this name exists" : NULL;
-	case EBUSY:
-		if (op == CHAN_OP_CREATE)
-			return "Name held by a destroyed channel that is still open somewhere";
-		return NULL;
 	case ENOENT:
 		if (op == CHAN_OP_CREATE)
-			return "kchan is not loaded (no " KCHAN_CONTROL_PATH ")";
+			return "kchan is not loaded or not mounted (no " KCHAN_CONTROL_PATH ")";
 		if (op == CHAN_OP_OPEN || op == CHAN_OP_DESTROY || op == CHAN_OP_CLOSE)
 			return "No such channel (or kchan is not loaded)";
 		return NULL;
 	case ENOSPC:
 		if (op == CHAN_OP_CREATE)
-			return "Too many channels (module limit max_channels)";
+			return "Too many channels in the instance (mount option max=)";
 		if (op == CHAN_OP_SEND)
 			return "The channel remembers no more send-once streams (chan_stream_forget)";
 		return NULL;
 	case EDQUOT:
 		if (op == CHAN_OP_CREATE)
-			return "Per-user limit on channels or buffer bytes reached";
+			return "Per-user limit on channels or buffer bytes reached (max_user=, max_user_bytes=)";
 		return NULL;
 	case EPERM:
 		if (op == CHAN_OP_SEND || op == CHAN_OP_SELECT)

@@ -44,7 +44,7 @@ extern "C" {
 #define CHAN_TIMER_MSG_MAX	24	/* a timer message: "<ns>\n", CLOCK_MONOTONIC */
 #define CHAN_TIMER_MIN_NS	100000	/* shortest timer period (100 us) */
 
-/* What chan_create() makes; all zero (or a NULL pointer) is the default. */
+/* What chan_create() and chan_make() make; all zero (or NULL) is the default. */
 struct chan_opts {
 	unsigned int capacity;	/* messages buffered; 0: unbuffered (rendezvous) */
 	unsigned int msg_max;	/* largest message in bytes; 0: 4096 */
@@ -58,6 +58,19 @@ struct chan_opts {
 
 int chan_create(const char *name, const struct chan_opts *opts);
 int chan_destroy(const char *name);
+
+/* chan_make() @flags, like pipe2()'s O_CLOEXEC and O_NONBLOCK */
+#define CHAN_CLOEXEC		0x100U	/* the fd is close-on-exec */
+#define CHAN_NONBLOCK		0x200U	/* the fd is O_NONBLOCK */
+
+/*
+ * Go's make(chan T): a new anonymous channel, with no name and no node,
+ * made as @opts says (mode must be 0: there is no node), and an fd to it
+ * open for reading and writing.  Like pipe2(), dup(), fork() and passing
+ * the fd over a UNIX socket share it; it goes when its last fd is closed.
+ * Returns the fd (since libchan 0.2, LIBCHAN_0.2).
+ */
+int chan_make(const struct chan_opts *opts, int flags);
 
 /*
  * Open /dev/chan/<name>; @flags: O_RDONLY, O_WRONLY or O_RDWR, optionally

@@ -134,7 +134,8 @@ TEST_F(lt, open_errors)
 	const char *name = lt_name(&self->env);
 
 	EXPECT_EQ(-EINVAL, chan_open("../null", O_RDONLY));
-	EXPECT_EQ(-EINVAL, chan_open("../chan-control", O_RDWR));
+	EXPECT_EQ(-EINVAL, chan_open("../chan/.control", O_RDWR));
+	EXPECT_EQ(-EINVAL, chan_open(".control", O_RDWR));
 	EXPECT_EQ(-ENOENT, chan_open(name, O_RDONLY));
 	EXPECT_STREQ("No such channel (or kchan is not loaded)",
 		     chan_strerror(-ENOENT, CHAN_OP_OPEN));
@@ -184,14 +185,18 @@ TEST_F(lt, close)
 	close(rd);
 }
 
-/* After destroy: the node is gone, the fds fail with ENODEV, info works. */
+/*
+ * After destroy: the node is gone, the fds fail with ENODEV, info works,
+ * and the name is free at once, even while an fd of the old channel is
+ * open; the old and the new channel never mix.
+ */
 TEST_F(lt, destroy)
 {
 	struct chan_opts o = { .capacity = 4 };
 	const char *name = lt_name(&self->env);
-	struct chan_info info;
+	struct chan_info info, info2;
 	char buf[16];
-	int fd;
+	int fd, fd2;
 
 	ASSERT_EQ(0, chan_create(name, &o));
 	fd = chan_open(name, O_RDWR);
@@ -200,17 +205,31 @@ TEST_F(lt, destroy)
 	ASSERT_EQ(0, chan_destroy(name));
 	EXPECT_EQ(-ENOENT, chan_destroy(name));
 	EXPECT_EQ(-ENOENT, chan_open(name, O_RDWR));
-	/* The name is still held while our fd is open. */
-	EXPECT_EQ(-EBUSY, chan_create(name, NULL));
 	EXPECT_EQ(-ENODEV, chan_send(fd, "y", 1));
 	EXPECT_EQ(-ENODEV, chan_recv(fd, buf, sizeof(buf)));
 	EXPECT_EQ(-ENODEV, chan_close_fd(fd));
 	EXPECT_STREQ("Channel destroyed", chan_strerror(-ENODEV, CHAN_OP_RECV));
 	ASSERT_EQ(0, chan_info(fd, &info));
 	EXPECT_EQ(CHAN_STATE_DESTROYED, info.state & CHAN_STATE_DESTROYED);
+
+	/* The name is free at once, though our fd of the old one is open. */
+	ASSERT_EQ(0, chan_create(name, &o));
+	fd2 = chan_open(name, O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, chan_info(fd2, &info2));
+	EXPECT_NE(info.id, info2.id);
+	EXPECT_EQ(0, info2.state);
+	EXPECT_EQ(0, info2.length);	/* the old "x" is not in it */
+	ASSERT_EQ(0, chan_send(fd2, "z", 1));
+	EXPECT_EQ(-ENODEV, chan_recv(fd, buf, sizeof(buf)));
+	EXPECT_EQ(-ENODEV, chan_send(fd, "y", 1));
+	EXPECT_EQ(1, chan_recv(fd2, buf, sizeof(buf)));
+	EXPECT_EQ('z', buf[0]);
+	ASSERT_EQ(0, chan_info(fd, &info));
+	EXPECT_EQ(CHAN_STATE_DESTROYED, info.state & CHAN_STATE_DESTROYED);
 	close(fd);
-	/* Free again once the last fd is gone. */
-	EXPECT_EQ(0, chan_create(name, NULL));
+	close(fd2);
+	EXPECT_EQ(0, chan_destroy(name));
 }
 
 /* chan_info on something that is not a channel. */

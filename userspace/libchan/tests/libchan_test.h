@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers for the libchan tests, which use nothing but libchan to reach
- * kchan (plus /proc and /sys to look at it from outside).
+ * kchan (plus /proc and the directory /dev/chan to look at it from outside).
  *
  * Rules every test follows (as in selftests/chan):
  *  - A helper process never uses ASSERT/EXPECT (it would run the fixture's
@@ -10,7 +10,7 @@
  *  - "Blocked" is decided without sleeps: the helper is in state 'S' and
  *    /proc/<pid>/syscall names the expected system call.
  *  - The fixture (struct lt_env) remembers every channel the test made and
- *    destroys them in teardown, then checks that /sys/class/chan holds no
+ *    destroys them in teardown, then checks that /dev/chan holds no
  *    channel of this test any more: a leak check in every test.
  */
 #ifndef LIBCHAN_TEST_H
@@ -43,8 +43,8 @@
 /* Helper processes: one copy for these tests and selftests/chan (issue 11). */
 #include "../../../selftests/chan/chan_proc.h"
 
-#define LT_CONTROL		"/dev/chan-control"
-#define LT_SYSFS		"/sys/class/chan"
+#define LT_DIR			"/dev/chan"	/* the kchan filesystem */
+#define LT_CONTROL		LT_DIR "/.control"
 #define LT_GUARD		PROC_CHILD_GUARD	/* seconds a helper may live */
 #define LT_WAIT_MS		PROC_WAIT_MS	/* how long to wait for a helper to block */
 #define LT_TIMEOUT		(LT_GUARD + 30)	/* harness timeout of tests with helpers */
@@ -95,10 +95,10 @@ static inline const char *lt_name(struct lt_env *env)
 	return name;
 }
 
-/* How many channels of this test /sys/class/chan lists. */
+/* How many channels of this test /dev/chan lists. */
 static inline int lt_count_chans(const struct lt_env *env)
 {
-	DIR *d = opendir(LT_SYSFS);
+	DIR *d = opendir(LT_DIR);
 	struct dirent *e;
 	int n = 0;
 
