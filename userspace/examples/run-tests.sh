@@ -25,22 +25,27 @@ tests=(
 	"python sieve|/usr/bin/python3|/usr/bin/python3 $here/python/sieve.py 25"
 	"python workers|/usr/bin/python3|/usr/bin/python3 $here/python/workers.py 4 200"
 	"python select_timeout|/usr/bin/python3|/usr/bin/python3 $here/python/select_timeout.py"
+	"python anon|/usr/bin/python3|/usr/bin/python3 $here/python/anon.py 8 200"
 	"go sieve|$bin/go/sieve|$bin/go/sieve 100"
 	"go workers|$bin/go/workers|$bin/go/workers 8 1000"
+	"go anon|$bin/go/anon|$bin/go/anon 8 1000"
 	"rust sieve|$bin/rust/sieve|$bin/rust/sieve 100"
 	"rust workers|$bin/rust/workers|$bin/rust/workers 8 1000"
+	"rust anon|$bin/rust/anon|$bin/rust/anon 8 1000"
 )
 
-if [ ! -c /dev/chan-control ]; then
-	echo "Bail out! /dev/chan-control is missing: is kchan loaded?"
+if [ ! -c /dev/chan/.control ]; then
+	echo "Bail out! /dev/chan/.control is missing: is kchan loaded and mounted on /dev/chan?"
 	exit 1
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kchan-examples.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 
+# The named channels (anonymous ones have no node: each anon test checks
+# itself that its channels go with their fds).
 channels() {
-	ls /sys/class/chan 2>/dev/null
+	ls /dev/chan 2>/dev/null
 }
 
 # Processes in process group $1 (GNU timeout leads its own group).

@@ -28,8 +28,8 @@ ktap_set_plan "${#tests[@]}"
 for t in "${tests[@]}"; do
 	name=${t%%|*}
 	cmd=${t#*|}
-	if [ ! -c /dev/chan-control ]; then
-		skip "$name" "/dev/chan-control is missing: kchan not loaded"
+	if [ ! -c /dev/chan/.control ]; then
+		skip "$name" "/dev/chan/.control is missing: kchan not loaded or not mounted"
 		continue
 	fi
 	out=$(timeout -k 10 300 $cmd 2>&1)

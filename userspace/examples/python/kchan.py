@@ -12,12 +12,14 @@ import fcntl
 import os
 import struct
 
-CONTROL_PATH = "/dev/chan-control"
-DEV_DIR = "/dev/chan"
+DEV_DIR = "/dev/chan"                 # the kchan filesystem (mount -t kchan kchan /dev/chan)
+CONTROL_PATH = DEV_DIR + "/.control"  # its control node
 
 CREATE_AUTOCLOSE = 0x1  # close when the last file open for writing is released
 CREATE_AFTER = 0x2      # timer: one message period_ns after creation (time.After)
 CREATE_TICK = 0x4       # timer: one message every period_ns (time.Ticker)
+MAKE_CLOEXEC = 0x100    # make(): the fd is close-on-exec (O_CLOEXEC)
+MAKE_NONBLOCK = 0x200   # make(): the fd is O_NONBLOCK
 
 SELECT_RECV = 1
 SELECT_SEND = 2
@@ -59,6 +61,8 @@ KCHAN_IOC_CREATE_V0 = _IOW(0x01, _CREATE_V0.size)
 KCHAN_IOC_CREATE_V1 = _IOW(0x01, _CREATE_V1.size)
 KCHAN_IOC_DESTROY = _IOW(0x02, _NAME.size)
 KCHAN_IOC_CLOSE_NAME = _IOW(0x03, _NAME.size)
+KCHAN_IOC_MAKE_V0 = _IOW(0x04, _CREATE_V0.size)
+KCHAN_IOC_MAKE_V1 = _IOW(0x04, _CREATE_V1.size)
 KCHAN_IOC_CLOSE = _IO(0x10)
 KCHAN_IOC_SELECT = _IOWR(0x20, _SELECT.size)
 
@@ -66,7 +70,7 @@ _control_fd = None
 
 
 def _control():
-    """The control device, opened once (forked children share it)."""
+    """The control node, opened once (forked children share it)."""
     global _control_fd
     if _control_fd is None:
         _control_fd = os.open(CONTROL_PATH, os.O_RDWR | os.O_CLOEXEC)
@@ -84,6 +88,23 @@ def create(name, capacity=0, msg_max=0, mode=0o600, flags=0, period_ns=0):
         req = _CREATE_V0.pack(_CREATE_V0.size, flags, capacity, msg_max, mode,
                               0, 0, 0, name.encode())
         fcntl.ioctl(_control(), KCHAN_IOC_CREATE_V0, req)
+
+
+def make(capacity=0, msg_max=0, flags=0, period_ns=0, inheritable=False, nonblock=False):
+    """Go's make(chan T): a new anonymous channel, with no name and no node,
+    and one fd to it, open for reading and writing (os.read and os.write on
+    the same fd).  os.fork() and SCM_RIGHTS share it; the channel goes when
+    its last fd is closed.  Like os.pipe(), the fd is not inherited across
+    exec unless inheritable=True."""
+    fd_flags = (0 if inheritable else MAKE_CLOEXEC) | (MAKE_NONBLOCK if nonblock else 0)
+    if period_ns:
+        req = bytearray(_CREATE_V1.pack(_CREATE_V1.size, flags | fd_flags, capacity, msg_max,
+                                        0, 0, 0, 0, b"", period_ns))
+        return fcntl.ioctl(_control(), KCHAN_IOC_MAKE_V1, req, True)
+    req = bytearray(_CREATE_V0.pack(_CREATE_V0.size, flags | fd_flags, capacity, msg_max,
+                                    0, 0, 0, 0, b""))
+    # With a mutable buffer, fcntl.ioctl returns what the ioctl returned: the fd.
+    return fcntl.ioctl(_control(), KCHAN_IOC_MAKE_V0, req, True)
 
 
 def destroy(name):

@@ -17,10 +17,13 @@ import (
 )
 
 const (
-	ControlPath = "/dev/chan-control"
-	DevDir      = "/dev/chan"
+	DevDir      = "/dev/chan"          // the kchan filesystem (mount -t kchan kchan /dev/chan)
+	ControlPath = DevDir + "/.control" // its control node
 
 	CreateAutoclose = 0x1 // close when the last file open for writing is released
+
+	makeCloexec  = 0x100 // KCHAN_MAKE_CLOEXEC
+	makeNonblock = 0x200 // KCHAN_MAKE_NONBLOCK
 )
 
 // struct kchan_create up to name (the 96-byte first version: no timers here).
@@ -46,6 +49,7 @@ var (
 	iocCreate    = ioc(iocWrite, 0x01, unsafe.Sizeof(createReq{})) // _IOW(0xC4, 0x01, struct kchan_create)
 	iocDestroy   = ioc(iocWrite, 0x02, unsafe.Sizeof(nameReq{}))   // _IOW(0xC4, 0x02, struct kchan_name)
 	iocCloseName = ioc(iocWrite, 0x03, unsafe.Sizeof(nameReq{}))   // _IOW(0xC4, 0x03, struct kchan_name)
+	iocMake      = ioc(iocWrite, 0x04, unsafe.Sizeof(createReq{})) // _IOW(0xC4, 0x04, struct kchan_create)
 	iocClose     = ioc(iocNone, 0x10, 0)                           // _IO(0xC4, 0x10)
 )
 
@@ -57,12 +61,22 @@ func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
 }
 
 func control(req uintptr, arg unsafe.Pointer) error {
-	f, err := os.OpenFile(ControlPath, os.O_RDWR, 0)
+	_, err := controlRet(req, arg)
+	return err
+}
+
+// controlRet is control, returning what the ioctl returned (KCHAN_IOC_MAKE: an fd).
+func controlRet(req uintptr, arg unsafe.Pointer) (uintptr, error) {
+	fd, err := syscall.Open(ControlPath, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	defer f.Close()
-	return ioctl(f.Fd(), req, arg)
+	defer syscall.Close(fd)
+	r, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	if e != 0 {
+		return 0, e
+	}
+	return r, nil
 }
 
 // Create makes /dev/chan/name, mode 0600.  Capacity 0 is unbuffered: a
@@ -72,6 +86,21 @@ func Create(name string, capacity, msgMax, flags uint32) error {
 		Capacity: capacity, MsgMax: msgMax, Mode: 0600}
 	copy(r.Name[:len(r.Name)-1], name)
 	return byName("create", name, iocCreate, unsafe.Pointer(&r))
+}
+
+// Make is Go's make(chan T) for kchan: a new anonymous channel, with no
+// name and no node, and one *os.File on it, open for reading and writing
+// and close-on-exec.  Like the *os.File of Open it blocks in Read and Write
+// (not the netpoller); its Fd can be passed to a child (os/exec ExtraFiles)
+// or over a UNIX socket.  The channel goes when its last fd is closed.
+func Make(capacity, msgMax, flags uint32) (*os.File, error) {
+	r := createReq{Size: uint32(unsafe.Sizeof(createReq{})), Flags: flags | makeCloexec,
+		Capacity: capacity, MsgMax: msgMax}
+	fd, err := controlRet(iocMake, unsafe.Pointer(&r))
+	if err != nil {
+		return nil, &os.PathError{Op: "make", Path: ControlPath, Err: err}
+	}
+	return os.NewFile(fd, "kchan:anon"), nil
 }
 
 func byName(op, name string, req uintptr, arg unsafe.Pointer) error {

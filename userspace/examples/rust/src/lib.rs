@@ -11,14 +11,18 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::raw::{c_int, c_ulong};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::io::{AsRawFd, FromRawFd};
 
-pub const CONTROL_PATH: &str = "/dev/chan-control";
+/// The kchan filesystem (`mount -t kchan kchan /dev/chan`).
 pub const DEV_DIR: &str = "/dev/chan";
+/// Its control node.
+pub const CONTROL_PATH: &str = "/dev/chan/.control";
 pub const NAME_MAX: usize = 64;
 
 /// `KCHAN_CREATE_AUTOCLOSE`: close when the last file open for writing is released.
 pub const CREATE_AUTOCLOSE: u32 = 0x1;
+/// `KCHAN_MAKE_CLOEXEC`: the fd of `make` is close-on-exec.
+const MAKE_CLOEXEC: u32 = 0x100;
 
 extern "C" {
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
@@ -54,6 +58,7 @@ const IOC_WRITE: c_ulong = 1;
 const IOC_CREATE: c_ulong = ioc(IOC_WRITE, 0x01, std::mem::size_of::<CreateReq>());
 const IOC_DESTROY: c_ulong = ioc(IOC_WRITE, 0x02, std::mem::size_of::<NameReq>());
 const IOC_CLOSE_NAME: c_ulong = ioc(IOC_WRITE, 0x03, std::mem::size_of::<NameReq>());
+const IOC_MAKE: c_ulong = ioc(IOC_WRITE, 0x04, std::mem::size_of::<CreateReq>());
 const IOC_CLOSE: c_ulong = ioc(IOC_NONE, 0x10, 0);
 
 fn name_field(name: &str) -> io::Result<[u8; NAME_MAX]> {
@@ -65,16 +70,18 @@ fn name_field(name: &str) -> io::Result<[u8; NAME_MAX]> {
     Ok(field)
 }
 
-fn do_ioctl<T>(fd: &impl AsRawFd, request: c_ulong, arg: *const T) -> io::Result<()> {
+/// The ioctl's return value (an fd for `IOC_MAKE`, else 0).
+fn do_ioctl<T>(fd: &impl AsRawFd, request: c_ulong, arg: *const T) -> io::Result<c_int> {
     // SAFETY: arg is null or points to a live repr(C) struct of the size
     // that `request` encodes.
-    if unsafe { ioctl(fd.as_raw_fd(), request, arg) } < 0 {
+    let ret = unsafe { ioctl(fd.as_raw_fd(), request, arg) };
+    if ret < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    Ok(ret)
 }
 
-fn control<T>(request: c_ulong, arg: &T) -> io::Result<()> {
+fn control<T>(request: c_ulong, arg: &T) -> io::Result<c_int> {
     let control = OpenOptions::new()
         .read(true)
         .write(true)
@@ -94,7 +101,26 @@ pub fn create(name: &str, capacity: u32, msg_max: u32, flags: u32) -> io::Result
         reserved: [0; 3],
         name: name_field(name)?,
     };
-    control(IOC_CREATE, &req)
+    control(IOC_CREATE, &req).map(drop)
+}
+
+/// Go's `make(chan T)`: a new anonymous channel, with no name and no node,
+/// and one `File` on it, open for reading and writing and close-on-exec.
+/// `try_clone` (dup) shares it, e.g. with another thread; the channel goes
+/// when its last fd is closed.
+pub fn make(capacity: u32, msg_max: u32, flags: u32) -> io::Result<File> {
+    let req = CreateReq {
+        size: std::mem::size_of::<CreateReq>() as u32,
+        flags: flags | MAKE_CLOEXEC,
+        capacity,
+        msg_max,
+        mode: 0,
+        reserved: [0; 3],
+        name: [0; NAME_MAX],
+    };
+    let fd = control(IOC_MAKE, &req)?;
+    // SAFETY: the kernel just gave us this fd, and nobody else owns it.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 fn name_req(name: &str) -> io::Result<NameReq> {
@@ -108,18 +134,18 @@ fn name_req(name: &str) -> io::Result<NameReq> {
 
 /// Removes the channel at once; buffered messages are dropped.
 pub fn destroy(name: &str) -> io::Result<()> {
-    control(IOC_DESTROY, &name_req(name)?)
+    control(IOC_DESTROY, &name_req(name)?).map(drop)
 }
 
 /// Go's `close(ch)` by name: readers drain the channel, then read EOF;
 /// writers get EPIPE.
 pub fn close_name(name: &str) -> io::Result<()> {
-    control(IOC_CLOSE_NAME, &name_req(name)?)
+    control(IOC_CLOSE_NAME, &name_req(name)?).map(drop)
 }
 
 /// Go's `close(ch)` through a file open for writing.
 pub fn close(f: &File) -> io::Result<()> {
-    do_ioctl(f, IOC_CLOSE, std::ptr::null::<u8>())
+    do_ioctl(f, IOC_CLOSE, std::ptr::null::<u8>()).map(drop)
 }
 
 /// Opens `/dev/chan/NAME` for reading or for writing.
