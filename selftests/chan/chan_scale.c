@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Many channels, cheaply (issue 14): ten thousand named channels in one
+ * instance (each listed once, each its own node), all destroyed by unlink
+ * and made again, an instance unmounted with them all present; ten
+ * thousand anonymous ones made and closed, twice.  Counts are exact; there
+ * is no timing here (speed is tools/bench's).
+ *
+ * Instances are mounted on mkdtemp() directories under /tmp and unmounted
+ * and removed at teardown.  Needs root.
+ */
+#include "chan_test.h"
+
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#define N	10000
+
+FIXTURE(scale) {
+	char dir[64];
+	bool made;
+	int *fds;		/* N + 1 anonymous fds */
+};
+
+FIXTURE_SETUP(scale)
+{
+	self->made = false;
+	self->fds = NULL;
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	CHAN_SKIP_IF_ABSENT();
+	snprintf(self->dir, sizeof(self->dir), "/tmp/kchanscale-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("mkdtemp: %m");
+	self->made = true;
+}
+
+FIXTURE_TEARDOWN(scale)
+{
+	int i;
+
+	if (self->fds) {
+		for (i = 0; i <= N; i++)
+			if (self->fds[i] >= 0)
+				close(self->fds[i]);
+		free(self->fds);
+	}
+	if (!self->made)
+		return;
+	while (!umount2(self->dir, MNT_DETACH))
+		;
+	rmdir(self->dir);
+}
+
+static int scale_mount(const char *dir, const char *opts)
+{
+	return mount("kchan", dir, KCHAN_FS_TYPE, 0, opts) ? -errno : 0;
+}
+
+static int ctl_at(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, KCHAN_CONTROL_NAME);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void scale_name(char *buf, int i)
+{
+	snprintf(buf, KCHAN_NAME_MAX, "c%05d", i);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many of v[0..n-1] equal another (v gets sorted). */
+static int dups(__u64 *v, int n)
+{
+	int i, d = 0;
+
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (i = 1; i < n; i++)
+		d += v[i] == v[i - 1];
+	return d;
+}
+
+/*
+ * Read dir: the number of entries but . and ..; *ctl says whether the
+ * control node was one; seen[i] counts the entries named scale_name(i);
+ * *odd counts the rest and those that are not DT_CHR.
+ */
+static int scan(const char *dir, unsigned char *seen, bool *ctl, int *odd)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	*ctl = false;
+	*odd = 0;
+	if (seen)
+		memset(seen, 0, N);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		long i;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		n++;
+		if (e->d_type != DT_CHR)
+			(*odd)++;
+		if (!strcmp(e->d_name, KCHAN_CONTROL_NAME)) {
+			*ctl = true;
+			continue;
+		}
+		i = e->d_name[0] == 'c' ? strtol(e->d_name + 1, &end, 10) : -1;
+		if (i < 0 || i >= N || *end || strlen(e->d_name) != 6 || !seen) {
+			(*odd)++;
+			continue;
+		}
+		if (seen[i] < 255)
+			seen[i]++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Entries seen other than exactly once. */
+static int not_once(const unsigned char *seen)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < N; i++)
+		bad += seen[i] != 1;
+	return bad;
+}
+
+/* Create c00000.. c<n-1>: how many succeeded before the first failure; *err its errno. */
+static int create_all(int ctl, int n, int *err)
+{
+	char name[KCHAN_NAME_MAX];
+	int i, ret;
+
+	*err = 0;
+	for (i = 0; i < n; i++) {
+		scale_name(name, i);
+		ret = chan_create(ctl, name, 0, 16, 0, 0);
+		if (ret) {
+			*err = ret;
+			break;
+		}
+	}
+	return i;
+}
+
+TEST_F_TIMEOUT(scale, named_10000, 600)
+{
+	unsigned char *seen = malloc(N);
+	__u64 *rdev = calloc(N, sizeof(*rdev));
+	char path[PATH_MAX], name[KCHAN_NAME_MAX];
+	int ctl, i, n, odd, err, fails;
+	struct stat st;
+	bool hasctl;
+
+	ASSERT_NE(NULL, seen);
+	ASSERT_NE(NULL, rdev);
+	ASSERT_EQ(0, scale_mount(self->dir, "max=20000,max_user=20000"));
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+
+	ASSERT_EQ(N, create_all(ctl, N, &err)) TH_LOG("create: %s", strerror(-err));
+	n = scan(self->dir, seen, &hasctl, &odd);
+	EXPECT_EQ(N + 1, n);
+	EXPECT_TRUE(hasctl);
+	EXPECT_EQ(0, odd);
+	EXPECT_EQ(0, not_once(seen));
+	/* Each its own node: a character device with its own number. */
+	fails = 0;
+	for (i = 0; i < N; i++) {
+		scale_name(name, i);
+		snprintf(path, sizeof(path), "%s/%s", self->dir, name);
+		if (lstat(path, &st) || !S_ISCHR(st.st_mode) || (st.st_mode & 07777) != 0600) {
+			fails++;
+			continue;
+		}
+		rdev[i] = st.st_rdev;
+	}
+	EXPECT_EQ(0, fails);
+	EXPECT_EQ(0, dups(rdev, N));
+	EXPECT_EQ(-EEXIST, chan_create(ctl, "c00000", 0, 16, 0, 0));
+	EXPECT_EQ(-EEXIST, chan_create(ctl, "c09999", 0, 16, 0, 0));
+
+	/* All destroyed by unlink. */
+	fails = 0;
+	for (i = 0; i < N; i++) {
+		scale_name(name, i);
+		snprintf(path, sizeof(path), "%s/%s", self->dir, name);
+		fails += unlink(path) != 0;
+	}
+	EXPECT_EQ(0, fails);
+	n = scan(self->dir, seen, &hasctl, &odd);
+	EXPECT_EQ(1, n);
+	EXPECT_TRUE(hasctl);
+	EXPECT_EQ(0, odd);
+
+	/* Every place came back: exactly N again with max=N, then ENOSPC. */
+	ASSERT_EQ(0, mount(NULL, self->dir, NULL, MS_REMOUNT, "max=10000"));
+	ASSERT_EQ(N, create_all(ctl, N, &err)) TH_LOG("re-create: %s", strerror(-err));
+	EXPECT_EQ(-ENOSPC, chan_create(ctl, "extra", 0, 16, 0, 0));
+	n = scan(self->dir, seen, &hasctl, &odd);
+	EXPECT_EQ(N + 1, n);
+	EXPECT_EQ(0, not_once(seen));
+
+	/* Unmounted with all of them present (no fd of it open but ctl). */
+	close(ctl);
+	ASSERT_EQ(0, umount2(self->dir, 0)) TH_LOG("umount: %m");
+	n = scan(self->dir, NULL, &hasctl, &odd);
+	EXPECT_EQ(0, n);
+
+	/* A new instance starts empty, with all its places. */
+	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	n = scan(self->dir, seen, &hasctl, &odd);
+	EXPECT_EQ(1, n);
+	EXPECT_TRUE(hasctl);
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(N, create_all(ctl, N, &err)) TH_LOG("create in the new instance: %s",
+						     strerror(-err));
+	EXPECT_EQ(-ENOSPC, chan_create(ctl, "extra", 0, 16, 0, 0));
+	close(ctl);
+	free(seen);
+	free(rdev);
+}
+
+/* max_user counts exactly too: N for one user, then EDQUOT. */
+TEST_F_TIMEOUT(scale, named_max_user_10000, 600)
+{
+	int ctl, err;
+
+	ASSERT_EQ(0, scale_mount(self->dir, "max=20000,max_user=10000"));
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(N, create_all(ctl, N + 1, &err));
+	EXPECT_EQ(-EDQUOT, err);
+	close(ctl);
+}
+
+static int make_anon(int ctl)
+{
+	struct kchan_create req;
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.capacity = 1;
+	req.msg_max = 16;
+	req.flags = KCHAN_MAKE_CLOEXEC;
+	fd = ioctl(ctl, KCHAN_IOC_MAKE, &req);
+	return fd < 0 ? -errno : fd;
+}
+
+TEST_F_TIMEOUT(scale, anon_10000, 600)
+{
+	__u64 *ids = calloc(N, sizeof(*ids));
+	struct rlimit rl = { .rlim_cur = N + 256, .rlim_max = N + 256 };
+	struct kchan_info info;
+	int ctl, i, round, fails, n, odd;
+	bool hasctl;
+
+	ASSERT_NE(NULL, ids);
+	self->fds = malloc((N + 1) * sizeof(int));
+	ASSERT_NE(NULL, self->fds);
+	for (i = 0; i <= N; i++)
+		self->fds[i] = -1;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl)) TH_LOG("RLIMIT_NOFILE %d: %m", N + 256);
+	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < N; i++) {
+			self->fds[i] = make_anon(ctl);
+			if (self->fds[i] < 0)
+				break;
+		}
+		ASSERT_EQ(N, i) TH_LOG("round %d: make %d: %s", round, i, strerror(-self->fds[i]));
+		self->fds[N] = make_anon(ctl);
+		EXPECT_EQ(-ENOSPC, self->fds[N]);
+		EXPECT_EQ(-ENOSPC, chan_create(ctl, "named", 0, 16, 0, 0));
+		/* Each its own channel, and none in the directory. */
+		fails = 0;
+		for (i = 0; i < N; i++) {
+			if (chan_info(self->fds[i], &info) || info.readers != 1 ||
+			    info.writers != 1 || info.state) {
+				fails++;
+				continue;
+			}
+			ids[i] = info.id;
+		}
+		EXPECT_EQ(0, fails);
+		EXPECT_EQ(0, dups(ids, N));
+		n = scan(self->dir, NULL, &hasctl, &odd);
+		EXPECT_EQ(1, n);
+		EXPECT_TRUE(hasctl);
+		/* Closed: all their places back. */
+		for (i = 0; i < N; i++) {
+			close(self->fds[i]);
+			self->fds[i] = -1;
+		}
+	}
+	/* One at a time, in an instance with one place. */
+	ASSERT_EQ(0, mount(NULL, self->dir, NULL, MS_REMOUNT, "max=1"));
+	fails = 0;
+	for (i = 0; i < N; i++) {
+		int fd = make_anon(ctl);
+
+		if (fd < 0) {
+			fails++;
+			continue;
+		}
+		if (i == 0)
+			EXPECT_EQ(-ENOSPC, make_anon(ctl));
+		close(fd);
+	}
+	EXPECT_EQ(0, fails);
+	close(ctl);
+	free(ids);
+}
+
+/* Named and anonymous share the instance's places. */
+TEST_F_TIMEOUT(scale, mixed_fill, 600)
+{
+	struct rlimit rl = { .rlim_cur = N + 256, .rlim_max = N + 256 };
+	int ctl, i, err;
+
+	self->fds = malloc((N + 1) * sizeof(int));
+	ASSERT_NE(NULL, self->fds);
+	for (i = 0; i <= N; i++)
+		self->fds[i] = -1;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+	ASSERT_EQ(N / 2, create_all(ctl, N / 2, &err)) TH_LOG("%s", strerror(-err));
+	for (i = 0; i < N / 2; i++) {
+		self->fds[i] = make_anon(ctl);
+		if (self->fds[i] < 0)
+			break;
+	}
+	ASSERT_EQ(N / 2, i) TH_LOG("make %d: %s", i, strerror(-self->fds[i]));
+	EXPECT_EQ(-ENOSPC, make_anon(ctl));
+	EXPECT_EQ(-ENOSPC, chan_create(ctl, "extra", 0, 16, 0, 0));
+	/* One of each freed: one of each again. */
+	close(self->fds[0]);
+	self->fds[0] = -1;
+	EXPECT_EQ(0, chan_destroy(ctl, "c00000"));
+	self->fds[0] = make_anon(ctl);
+	EXPECT_LE(0, self->fds[0]);
+	EXPECT_EQ(0, chan_create(ctl, "extra", 0, 16, 0, 0));
+	EXPECT_EQ(-ENOSPC, make_anon(ctl));
+	close(ctl);
+	/* Unmounted with the named ones present and the anonymous ones open. */
+	ASSERT_EQ(0, umount2(self->dir, 0)) TH_LOG("umount: %m");
+	err = 0;
+	for (i = 0; i < N / 2; i++)
+		err += write(self->fds[i], "x", 1) != 1;
+	EXPECT_EQ(0, err);
+}
+
+TEST_HARNESS_MAIN
