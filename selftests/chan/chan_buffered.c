@@ -349,7 +349,7 @@ TEST_F(buf, writev_fault_efault_sends_nothing)
 	EXPECT_EMPTY(self->env.nb);
 }
 
-TEST_F(buf, len_cap_info_and_sysfs)
+TEST_F(buf, len_cap_info_and_fdinfo)
 {
 	struct kchan_info info;
 	char s[32], want[32];
@@ -361,9 +361,9 @@ TEST_F(buf, len_cap_info_and_sysfs)
 		EXPECT_EQ(MAX, info.msg_max);
 		EXPECT_EQ((__u32)i, info.length);
 		EXPECT_STREQ(chan_num(i, want, sizeof(want)),
-			     chan_sysfs(self->env.name, "length", s, sizeof(s)));
+			     chan_attr(self->env.name, "length", s, sizeof(s)));
 		EXPECT_STREQ(chan_num(CAP, want, sizeof(want)),
-			     chan_sysfs(self->env.name, "capacity", s, sizeof(s)));
+			     chan_attr(self->env.name, "capacity", s, sizeof(s)));
 		if (i < CAP)
 			ASSERT_EQ(1, write(self->env.nb, "x", 1));
 	}
@@ -391,8 +391,8 @@ TEST_F(buf, sent_received_count_only_successes)
 	EXPECT_EQ(CAP, info.sent);
 	EXPECT_EQ(2, info.received);
 	EXPECT_EQ(CAP - 2, info.length);
-	EXPECT_STREQ("4\n", chan_sysfs(self->env.name, "sent", s, sizeof(s)));
-	EXPECT_STREQ("2\n", chan_sysfs(self->env.name, "received", s, sizeof(s)));
+	EXPECT_STREQ("4\n", chan_attr(self->env.name, "sent", s, sizeof(s)));
+	EXPECT_STREQ("2\n", chan_attr(self->env.name, "received", s, sizeof(s)));
 }
 
 /* RWF_NOWAIT (IOCB_NOWAIT) behaves like O_NONBLOCK, on a blocking fd. */

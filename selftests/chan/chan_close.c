@@ -163,7 +163,7 @@ TEST_F(closing, close_by_name)
 	ASSERT_EQ(0, chan_close_name(self->env.ctl, self->env.name));
 	ASSERT_EQ(0, chan_info(self->env.fd, &info));
 	EXPECT_EQ(KCHAN_STATE_CLOSED, info.state);
-	EXPECT_STREQ("1\n", chan_sysfs(self->env.name, "closed", s, sizeof(s)));
+	EXPECT_STREQ("1\n", chan_attr(self->env.name, "closed", s, sizeof(s)));
 	EXPECT_EQ(0, read(self->env.nb, s, sizeof(s)));
 	EXPECT_EQ(-1, write(self->env.nb, "x", 1));
 	EXPECT_EQ(EPIPE, errno);
@@ -244,18 +244,18 @@ TEST_F_TIMEOUT(closing, blocked_writer_gets_sigpipe, CHAN_TIMEOUT)
 	EXPECT_EQ(SIGPIPE, WTERMSIG(status));
 }
 
-TEST_F(closing, info_and_sysfs_show_closed)
+TEST_F(closing, info_and_fdinfo_show_closed)
 {
 	struct kchan_info info;
 	char s[16];
 
-	EXPECT_STREQ("0\n", chan_sysfs(self->env.name, "closed", s, sizeof(s)));
+	EXPECT_STREQ("0\n", chan_attr(self->env.name, "closed", s, sizeof(s)));
 	ASSERT_EQ(0, close_fd(self->env.nb));
 	ASSERT_EQ(0, chan_info(self->env.nb, &info));
 	EXPECT_EQ(KCHAN_STATE_CLOSED, info.state);
 	EXPECT_EQ(variant->capacity, info.capacity);
-	EXPECT_STREQ("1\n", chan_sysfs(self->env.name, "closed", s, sizeof(s)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->env.name, "autoclose", s, sizeof(s)));
+	EXPECT_STREQ("1\n", chan_attr(self->env.name, "closed", s, sizeof(s)));
+	EXPECT_STREQ("0\n", chan_attr(self->env.name, "autoclose", s, sizeof(s)));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -356,8 +356,8 @@ TEST_F(autoclose, no_writer_yet_is_not_closed)
 	char b[MAX], s[16];
 
 	EXPECT_EQ(KCHAN_STATE_AUTOCLOSE, state_of(self->env.fd));
-	EXPECT_STREQ("1\n", chan_sysfs(self->env.name, "autoclose", s, sizeof(s)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->env.name, "closed", s, sizeof(s)));
+	EXPECT_STREQ("1\n", chan_attr(self->env.name, "autoclose", s, sizeof(s)));
+	EXPECT_STREQ("0\n", chan_attr(self->env.name, "closed", s, sizeof(s)));
 	EXPECT_EQ(-1, read(self->env.nb, b, sizeof(b)));
 	EXPECT_EQ(EAGAIN, errno);
 }

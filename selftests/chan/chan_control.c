@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/chan-control: creating and destroying channels, the ioctl ABI
- * (struct sizes, flags, reserved fields, bad pointers), names, limits,
- * ownership, the device node and the sysfs directory.
+ * The control node (KCHAN_CONTROL_PATH): creating and destroying channels,
+ * the ioctl ABI (struct sizes, flags, reserved fields, bad pointers),
+ * names, limits (the module's parameters, the instance's mount options),
+ * ownership, the node in /dev/chan and the counters in fdinfo.
  */
 #include "chan_test.h"
 
@@ -18,11 +19,9 @@ FIXTURE(control) {
 	char name[KCHAN_NAME_MAX];	/* made in setup, created by the test */
 	char extra[MAX_EXTRA][KCHAN_NAME_MAX];	/* more names to destroy */
 	int nextra;
-	unsigned long saved_max_channels;
 	unsigned long saved_max_capacity;
 	unsigned long saved_max_msg_size;
-	unsigned long saved_max_user_channels;
-	unsigned long saved_max_user_bytes;
+	struct chan_limits saved_limits;	/* /dev/chan's mount options */
 	bool params_saved;
 };
 
@@ -37,11 +36,9 @@ FIXTURE_SETUP(control)
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m");
 	chan_make_name(self->name);
-	if (!chan_param_get("max_channels", &self->saved_max_channels) &&
-	    !chan_param_get("max_capacity", &self->saved_max_capacity) &&
+	if (!chan_param_get("max_capacity", &self->saved_max_capacity) &&
 	    !chan_param_get("max_msg_size", &self->saved_max_msg_size) &&
-	    !chan_param_get("max_user_channels", &self->saved_max_user_channels) &&
-	    !chan_param_get("max_user_bytes", &self->saved_max_user_bytes))
+	    !chan_limits_get(&self->saved_limits))
 		self->params_saved = true;
 }
 
@@ -55,11 +52,9 @@ FIXTURE_TEARDOWN(control)
 	for (i = 0; i < self->nextra; i++)
 		chan_destroy(self->ctl, self->extra[i]);
 	if (self->params_saved) {
-		chan_param_set("max_channels", self->saved_max_channels);
 		chan_param_set("max_capacity", self->saved_max_capacity);
 		chan_param_set("max_msg_size", self->saved_max_msg_size);
-		chan_param_set("max_user_channels", self->saved_max_user_channels);
-		chan_param_set("max_user_bytes", self->saved_max_user_bytes);
+		chan_limits_set(&self->saved_limits);
 	}
 	close(self->ctl);
 	chan_leaks_end();
@@ -91,13 +86,20 @@ static int node_stat(const char *name, struct stat *st)
 	return stat(path, st) ? -errno : 0;
 }
 
-static bool sysfs_dir_exists(const char *name)
+/* Whether readdir() of /dev/chan lists name. */
+static bool listed(const char *name)
 {
-	char path[PATH_MAX];
-	struct stat st;
+	DIR *d = opendir(KCHAN_DEV_DIR);
+	struct dirent *e;
+	bool found = false;
 
-	snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s", name);
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (!strcmp(e->d_name, name))
+			found = true;
+	closedir(d);
+	return found;
 }
 
 /*
@@ -235,9 +237,10 @@ TEST_F(control, valid_names)
 		chan_destroy(self->ctl, n);
 		EXPECT_EQ(0, chan_create(self->ctl, n, 0, 0, 0, 0)) TH_LOG("name '%s'", n);
 		EXPECT_TRUE(node_exists(n)) TH_LOG("name '%s'", n);
-		EXPECT_TRUE(sysfs_dir_exists(n)) TH_LOG("name '%s'", n);
+		EXPECT_TRUE(listed(n)) TH_LOG("name '%s'", n);
 		EXPECT_EQ(0, chan_destroy(self->ctl, n)) TH_LOG("name '%s'", n);
 		EXPECT_FALSE(node_exists(n)) TH_LOG("name '%s'", n);
+		EXPECT_FALSE(listed(n)) TH_LOG("name '%s'", n);
 	}
 }
 
@@ -502,7 +505,7 @@ TEST_F(control, unknown_ioctl_on_control_enotty)
 	int arg = 0;
 
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IO(KCHAN_IOC_MAGIC, 0x7f), NULL));
-	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IOW(KCHAN_IOC_MAGIC, 0x04, struct kchan_name), &arg));
+	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IOW(KCHAN_IOC_MAGIC, 0x05, struct kchan_name), &arg));
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IOW('x', 1, int), &arg));
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, TCGETS, &arg));
 	/* Channel ioctls mean nothing on the control device. */
@@ -527,6 +530,8 @@ TEST_F(control, unknown_ioctl_on_channel_enotty)
 	chan_req_init(&req, self->name, 0, 0, 0, 0);
 	EXPECT_EQ(-ENOTTY, chan_ioctl(fd, KCHAN_IOC_CREATE, &req));
 	EXPECT_EQ(-ENOTTY, chan_name_ioctl(fd, KCHAN_IOC_DESTROY, self->name));
+	chan_req_init(&req, "", 0, 0, 0, 0);
+	EXPECT_EQ(-ENOTTY, chan_ioctl(fd, KCHAN_IOC_MAKE, &req));
 	ASSERT_EQ(0, chan_info(fd, &info));
 	EXPECT_EQ(0, info.state);
 	close(fd);
@@ -590,8 +595,8 @@ TEST_F(control, info_counts_open_files)
 	ASSERT_EQ(0, chan_info(r, &info));
 	EXPECT_EQ(2, info.readers);
 	EXPECT_EQ(2, info.writers);
-	EXPECT_STREQ(chan_num(2, want, sizeof(want)), chan_sysfs(self->name, "readers", buf, sizeof(buf)));
-	EXPECT_STREQ(chan_num(2, want, sizeof(want)), chan_sysfs(self->name, "writers", buf, sizeof(buf)));
+	EXPECT_STREQ(chan_num(2, want, sizeof(want)), chan_attr(self->name, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ(chan_num(2, want, sizeof(want)), chan_attr(self->name, "writers", buf, sizeof(buf)));
 
 	/* Counts are per open file: dup() shares the file. */
 	d = dup(rw);
@@ -612,93 +617,138 @@ TEST_F(control, info_counts_open_files)
 	ASSERT_EQ(0, chan_info(r, &info));
 	EXPECT_EQ(1, info.readers);
 	EXPECT_EQ(0, info.writers);
-	EXPECT_STREQ(chan_num(1, want, sizeof(want)), chan_sysfs(self->name, "readers", buf, sizeof(buf)));
-	EXPECT_STREQ(chan_num(0, want, sizeof(want)), chan_sysfs(self->name, "writers", buf, sizeof(buf)));
+	EXPECT_STREQ(chan_num(1, want, sizeof(want)), chan_attr(self->name, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ(chan_num(0, want, sizeof(want)), chan_attr(self->name, "writers", buf, sizeof(buf)));
 	close(r);
-	EXPECT_STREQ(chan_num(0, want, sizeof(want)), chan_sysfs(self->name, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ(chan_num(0, want, sizeof(want)), chan_attr(self->name, "readers", buf, sizeof(buf)));
 }
 
-TEST_F(control, sysfs_attributes)
+/* The counters in /proc/self/fdinfo/<fd>, after the generic lines. */
+TEST_F(control, fdinfo_counters)
 {
-	static const char *const attrs[] = { "capacity", "length", "msg_max",
-		"closed", "autoclose", "readers", "writers", "sent", "received",
-		"dropped" };
-	char buf[64];
+	static const char *const keys[] = { "pos", "flags", "mnt_id", "ino",
+		"kchan-id", "capacity", "length", "msg_max", "readers", "writers",
+		"sent", "received", "dropped", "held", "closed", "destroyed" };
+	struct kchan_info info;
+	char buf[64], want[64];
 	unsigned int i;
 	int fd;
 
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 3, 100, 0, KCHAN_CREATE_AUTOCLOSE));
-	ASSERT_TRUE(sysfs_dir_exists(self->name));
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		char path[PATH_MAX];
-		struct stat st;
-
-		snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s/%s", self->name, attrs[i]);
-		EXPECT_EQ(0, stat(path, &st)) TH_LOG("%s: %m", path);
-	}
-	EXPECT_STREQ("3\n", chan_sysfs(self->name, "capacity", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "length", buf, sizeof(buf)));
-	EXPECT_STREQ("100\n", chan_sysfs(self->name, "msg_max", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "closed", buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "autoclose", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "readers", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "writers", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "sent", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "received", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(self->name, "dropped", buf, sizeof(buf)));
+	EXPECT_STREQ("3\n", chan_attr(self->name, "capacity", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "length", buf, sizeof(buf)));
+	EXPECT_STREQ("100\n", chan_attr(self->name, "msg_max", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "closed", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "destroyed", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "autoclose", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "writers", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "sent", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "received", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "dropped", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(self->name, "held", buf, sizeof(buf)));
 
 	fd = chan_open(self->name, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int ret = chan_fdinfo(fd, keys[i], buf, sizeof(buf));
+
+		EXPECT_EQ(0, ret) TH_LOG("fdinfo: key %u (%s) missing", i, keys[i]);
+	}
+	ASSERT_EQ(0, chan_info(fd, &info));
+	snprintf(want, sizeof(want), "%016llx\n", (unsigned long long)info.id);
+	EXPECT_STREQ(want, chan_fd_attr(fd, "kchan-id", buf, sizeof(buf)));
+	/* The fd's own file counts in its fdinfo. */
+	EXPECT_STREQ("1\n", chan_fd_attr(fd, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_fd_attr(fd, "writers", buf, sizeof(buf)));
 	ASSERT_EQ(1, write(fd, "a", 1));
 	ASSERT_EQ(2, write(fd, "bb", 2));
 	ASSERT_EQ(1, read(fd, buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "length", buf, sizeof(buf)));
-	EXPECT_STREQ("2\n", chan_sysfs(self->name, "sent", buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "received", buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "readers", buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "writers", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "length", buf, sizeof(buf)));
+	EXPECT_STREQ("2\n", chan_attr(self->name, "sent", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "received", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "readers", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "writers", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_fd_attr(fd, "length", buf, sizeof(buf)));
 	ASSERT_EQ(0, chan_ioctl(fd, KCHAN_IOC_CLOSE, NULL));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "closed", buf, sizeof(buf)));
-	EXPECT_STREQ("1\n", chan_sysfs(self->name, "length", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "closed", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(self->name, "length", buf, sizeof(buf)));
+	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
+	EXPECT_STREQ("1\n", chan_fd_attr(fd, "destroyed", buf, sizeof(buf)));
 	close(fd);
 }
 
-TEST_F(control, destroy_removes_node_and_sysfs_dir)
+TEST_F(control, destroy_removes_node)
 {
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
 	ASSERT_TRUE(node_exists(self->name));
-	ASSERT_TRUE(sysfs_dir_exists(self->name));
+	ASSERT_TRUE(listed(self->name));
 	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
 	EXPECT_FALSE(node_exists(self->name));
-	EXPECT_FALSE(sysfs_dir_exists(self->name));
+	EXPECT_FALSE(listed(self->name));
 	EXPECT_EQ(-ENOENT, chan_open(self->name, O_RDWR));
 	/* Nothing holds the name: it can be created again at once. */
 	EXPECT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
 }
 
-TEST_F(control, destroyed_name_busy_while_open)
+/*
+ * A destroyed name is free at once, even while files of the old channel
+ * are open: the new channel is another one (another id, its own messages),
+ * and the old files keep failing with ENODEV.
+ */
+TEST_F(control, destroyed_name_free_while_open)
 {
-	int fd1, fd2;
+	struct kchan_info old, new;
+	int fd1, fd2, fd3;
+	char buf[16];
 
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
-	fd1 = chan_open(self->name, O_RDONLY);
-	fd2 = chan_open(self->name, O_WRONLY);
+	fd1 = chan_open(self->name, O_RDONLY | O_NONBLOCK);
+	fd2 = chan_open(self->name, O_WRONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, chan_info(fd1, &old));
 	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
 	EXPECT_FALSE(node_exists(self->name));
-	EXPECT_EQ(-EBUSY, chan_create(self->ctl, self->name, 1, 0, 0, 0));
-	close(fd1);
-	EXPECT_EQ(-EBUSY, chan_create(self->ctl, self->name, 1, 0, 0, 0));
-	close(fd2);
-	EXPECT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
+	EXPECT_EQ(0, chan_create(self->ctl, self->name, 2, 0, 0, 0));
 	EXPECT_TRUE(node_exists(self->name));
+	fd3 = chan_open(self->name, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd3);
+	ASSERT_EQ(0, chan_info(fd3, &new));
+	EXPECT_NE(old.id, new.id);
+	EXPECT_EQ(2, new.capacity);
+	EXPECT_EQ(0, new.state);
+	EXPECT_EQ(1, new.readers);
+	EXPECT_EQ(1, new.writers);
+
+	/* The old files: destroyed, ENODEV, and nothing of the new channel. */
+	ASSERT_EQ(0, chan_info(fd1, &old));
+	EXPECT_EQ(KCHAN_STATE_DESTROYED, old.state);
+	EXPECT_EQ(-1, write(fd2, "old", 3));
+	EXPECT_EQ(ENODEV, errno);
+	ASSERT_EQ(3, write(fd3, "new", 3));
+	EXPECT_EQ(-1, read(fd1, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(1, chan_len(fd3));
+	ASSERT_EQ(0, chan_info(fd3, &new));
+	EXPECT_EQ(1, new.sent);
+	close(fd1);
+	EXPECT_EQ(-1, write(fd2, "old", 3));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd2);
+	/* Closing the old files leaves the new channel alone. */
+	EXPECT_TRUE(node_exists(self->name));
+	EXPECT_EQ(3, read(fd3, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "new", 3));
+	close(fd3);
+	EXPECT_EQ(-EEXIST, chan_create(self->ctl, self->name, 1, 0, 0, 0));
 }
 
+/* The module keeps only its global limits as parameters. */
 TEST_F(control, param_files_root_writable)
 {
-	static const char *const params[] = { "max_channels", "max_capacity", "max_msg_size",
-					      "max_user_channels", "max_user_bytes" };
+	static const char *const params[] = { "max_capacity", "max_msg_size" };
+	static const char *const gone[] = { "max_channels", "max_user_channels", "max_user_bytes" };
 	unsigned int i;
 
 	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
@@ -710,22 +760,45 @@ TEST_F(control, param_files_root_writable)
 		EXPECT_EQ(S_IWUSR, st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) TH_LOG("%s", path);
 		EXPECT_EQ(0, st.st_uid);
 	}
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), CHAN_PARAM_DIR "/%s", gone[i]);
+		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s: a mount option now", path);
+	}
 }
 
+/* The parameters' defaults, and a new instance's limits (its mount options). */
 TEST_F(control, param_defaults)
 {
+	char dir[] = "/tmp/chan-defaults-XXXXXX";
+	struct chan_limits l;
 	unsigned long v;
+	int ret;
 
-	ASSERT_EQ(0, chan_param_get("max_channels", &v));
-	EXPECT_EQ(4096, v);
 	ASSERT_EQ(0, chan_param_get("max_capacity", &v));
 	EXPECT_EQ(65536, v);
 	ASSERT_EQ(0, chan_param_get("max_msg_size", &v));
 	EXPECT_EQ(1048576, v);
-	ASSERT_EQ(0, chan_param_get("max_user_channels", &v));
-	EXPECT_EQ(1024, v);
-	ASSERT_EQ(0, chan_param_get("max_user_bytes", &v));
-	EXPECT_EQ(64ul << 20, v);
+
+	if (geteuid())
+		SKIP(return, "mounting an instance needs root");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ret = chan_fs_mount(dir, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("mount -t kchan on %s: %s", dir, strerror(-ret));
+	memset(&l, 0xff, sizeof(l));
+	EXPECT_EQ(0, chan_mnt_limits_get(dir, &l));
+	EXPECT_EQ(4096, l.max);
+	EXPECT_EQ(1024, l.max_user);
+	EXPECT_EQ(64ull << 20, l.max_user_bytes);
+	/* A remount changes what it names and keeps the rest. */
+	EXPECT_EQ(0, chan_mnt_remount(dir, "max_user=7"));
+	EXPECT_EQ(0, chan_mnt_limits_get(dir, &l));
+	EXPECT_EQ(4096, l.max);
+	EXPECT_EQ(7, l.max_user);
+	EXPECT_EQ(64ull << 20, l.max_user_bytes);
+	EXPECT_EQ(0, umount2(dir, 0));
+	rmdir(dir);
 }
 
 TEST_F(control, max_capacity_limit)
@@ -757,29 +830,14 @@ TEST_F(control, max_msg_size_limit)
 	EXPECT_EQ(0, chan_create(self->ctl, n2, 1, 100, 0, 0));
 }
 
-static int count_channels(void)
-{
-	DIR *d = opendir(CHAN_SYSFS_DIR);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 TEST_F(control, max_channels_limit)
 {
 	const char *n2 = extra_name(self);
 	const char *n3 = extra_name(self);
-	int existing = count_channels();
+	int existing = chan_count_all(NULL, NULL);
 
 	ASSERT_TRUE(self->params_saved);
-	ASSERT_EQ(0, chan_param_set("max_channels", existing + 1));
+	ASSERT_EQ(0, chan_limit_set("max", existing + 1));
 	EXPECT_EQ(0, chan_create(self->ctl, self->name, 0, 0, 0, 0));
 	EXPECT_EQ(-ENOSPC, chan_create(self->ctl, n2, 0, 0, 0, 0));
 	EXPECT_FALSE(node_exists(n2));
@@ -788,7 +846,7 @@ TEST_F(control, max_channels_limit)
 	EXPECT_EQ(0, chan_create(self->ctl, n2, 0, 0, 0, 0));
 	EXPECT_EQ(-ENOSPC, chan_create(self->ctl, n3, 0, 0, 0, 0));
 	/* Raising the limit takes effect at once. */
-	ASSERT_EQ(0, chan_param_set("max_channels", existing + 2));
+	ASSERT_EQ(0, chan_limit_set("max", existing + 2));
 	EXPECT_EQ(0, chan_create(self->ctl, n3, 0, 0, 0, 0));
 }
 
@@ -955,7 +1013,7 @@ TEST_F(control, ioctl_size_bits_ignored)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Per-user quotas: max_user_channels and max_user_bytes, EDQUOT beyond. */
+/* Per-user quotas: the mount options max_user and max_user_bytes, EDQUOT beyond. */
 
 /* In a helper: as uid, create name (capacity, msg_max); exits with -errno of it. */
 static pid_t create_as(FIXTURE_DATA(control) *self, uid_t uid, const char *name,
@@ -991,7 +1049,7 @@ TEST_F(control, user_channel_quota_edquot)
 	const char *d = extra_name(self);
 
 	ASSERT_TRUE(self->params_saved);
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 2));
+	ASSERT_EQ(0, chan_limit_set("max_user", 2));
 	EXPECT_EQ(0, created_as(self, 1000, a, 1, 1));
 	EXPECT_EQ(0, created_as(self, 1000, b, 1, 1));
 	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
@@ -1008,7 +1066,7 @@ TEST_F(control, user_byte_quota_edquot)
 	const char *a = extra_name(self), *b = extra_name(self), *c = extra_name(self);
 
 	ASSERT_TRUE(self->params_saved);
-	ASSERT_EQ(0, chan_param_set("max_user_bytes", 10000));
+	ASSERT_EQ(0, chan_limit_set("max_user_bytes", 10000));
 	/* capacity x msg_max, exactly the quota */
 	EXPECT_EQ(0, created_as(self, 1000, a, 10, 1000));
 	/* An unbuffered channel counts as one message: max(capacity, 1). */
@@ -1019,7 +1077,7 @@ TEST_F(control, user_byte_quota_edquot)
 	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
 	/* msg_max 0 means 4096 bytes, and is charged as such. */
 	ASSERT_EQ(0, chan_destroy(self->ctl, b));
-	ASSERT_EQ(0, chan_param_set("max_user_bytes", 2 * KCHAN_MSG_MAX_DEFAULT - 1));
+	ASSERT_EQ(0, chan_limit_set("max_user_bytes", 2 * KCHAN_MSG_MAX_DEFAULT - 1));
 	EXPECT_EQ(0, created_as(self, 1000, b, 1, 0));
 	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 0));
 }
@@ -1030,7 +1088,7 @@ TEST_F(control, destroyed_but_open_channel_stays_charged)
 	int fd;
 
 	ASSERT_TRUE(self->params_saved);
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+	ASSERT_EQ(0, chan_limit_set("max_user", 1));
 	ASSERT_EQ(0, created_as(self, 1000, a, 1, 1));
 	fd = chan_open(a, O_RDONLY);
 	ASSERT_LE(0, fd);

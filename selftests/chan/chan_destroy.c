@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Destroying a channel that is still open: the node and sysfs directory go
- * at once, buffered messages are dropped, blocked readers and writers wake,
- * and every later read/write/close on an open fd is ENODEV while
- * KCHAN_IOC_INFO keeps working.  And unloading the module: refused while
- * any channel or control fd is open, otherwise it destroys every channel.
+ * Destroying a channel that is still open: the node goes at once (from
+ * stat() and readdir()), buffered messages are dropped, blocked readers
+ * and writers wake, and every later read/write/close on an open fd is
+ * ENODEV while KCHAN_IOC_INFO keeps working.  And unloading the module:
+ * refused while an instance is mounted or any channel or control fd is
+ * open (even of an instance already unmounted), otherwise it goes, and
+ * unmounting the instance has destroyed every channel.
  */
 #include "chan_test.h"
 
@@ -46,17 +48,40 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-TEST_F(destroy, node_and_sysfs_go_at_once)
+struct match {
+	const char *name;
+	bool found;
+};
+
+static int match_name(const char *name, void *arg)
 {
-	char path[PATH_MAX], sys[PATH_MAX];
+	struct match *m = arg;
+
+	if (strcmp(name, m->name))
+		return 0;
+	m->found = true;
+	return 1;
+}
+
+/* Whether readdir() of /dev/chan lists name. */
+static bool listed(const char *name)
+{
+	struct match m = { .name = name };
+
+	chan_list(match_name, &m);
+	return m.found;
+}
+
+TEST_F(destroy, node_goes_at_once)
+{
+	char path[PATH_MAX];
 
 	chan_path(path, sizeof(path), self->env.name);
-	snprintf(sys, sizeof(sys), CHAN_SYSFS_DIR "/%s", self->env.name);
 	ASSERT_TRUE(exists(path));
-	ASSERT_TRUE(exists(sys));
+	ASSERT_TRUE(listed(self->env.name));
 	ASSERT_EQ(0, chan_destroy(self->env.ctl, self->env.name));
 	EXPECT_FALSE(exists(path));
-	EXPECT_FALSE(exists(sys));
+	EXPECT_FALSE(listed(self->env.name));
 	EXPECT_EQ(-ENOENT, chan_open(self->env.name, O_RDWR));
 	EXPECT_EQ(-ENOENT, chan_destroy(self->env.ctl, self->env.name));
 }
@@ -261,11 +286,6 @@ TEST_F(destroy, destroy_by_non_owner_is_eperm_even_while_open)
 
 #define SH_PATH "PATH=/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin; "
 
-static bool module_loaded(void)
-{
-	return access("/sys/module/kchan", F_OK) == 0;
-}
-
 static int sh(const char *cmd)
 {
 	char buf[PATH_MAX + 256];
@@ -277,17 +297,16 @@ static int sh(const char *cmd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int insmod(void)
+/* insmod, then mount /dev/chan, as the guest runner does: 0 or -errno. */
+static int load(void)
 {
-	char cmd[PATH_MAX + 64];
-
-	snprintf(cmd, sizeof(cmd), "insmod '%s'", getenv("KCHAN_KO"));
-	return sh(cmd);
+	return chan_module_load(getenv("KCHAN_KO"), "");
 }
 
 FIXTURE(module) {
 	int ctl;
 	char name[KCHAN_NAME_MAX];
+	char name2[KCHAN_NAME_MAX];
 };
 
 FIXTURE_SETUP(module)
@@ -300,9 +319,10 @@ FIXTURE_SETUP(module)
 		SKIP(return, "KCHAN_KO is not set: cannot reload the module");
 	if (geteuid())
 		SKIP(return, "needs root");
-	if (!module_loaded())
+	if (!chan_module_loaded())
 		SKIP(return, "kchan is built in or not a module");
 	chan_make_name(self->name);
+	chan_make_name(self->name2);
 }
 
 FIXTURE_TEARDOWN(module)
@@ -311,91 +331,98 @@ FIXTURE_TEARDOWN(module)
 
 	if (self->ctl >= 0)
 		close(self->ctl);
-	/* Leave the module loaded for whatever runs next. */
-	if (!module_loaded())
-		insmod();
+	/* Leave the module loaded and /dev/chan mounted for whatever runs next. */
+	if (!chan_module_loaded())
+		load();
+	else if (!chan_fs_mounted(KCHAN_DEV_DIR))
+		chan_fs_mount(KCHAN_DEV_DIR, NULL);
 	ctl = chan_ctl_open();
 	if (ctl >= 0) {
 		chan_destroy(ctl, self->name);
+		chan_destroy(ctl, self->name2);
 		close(ctl);
 	}
 }
 
-static long delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK);
-}
-
 /*
  * README: rmmod is refused ("Module kchan is in use"), delete_module()
- * failing with EAGAIN, while an fd is open; the module stays.
+ * failing with EAGAIN, while an instance is mounted or an fd is open; the
+ * module stays.
  */
 #define EXPECT_UNLOAD_REFUSED() do { \
-	long __r; \
-	int __e; \
+	int __r; \
 	EXPECT_NE(0, sh("rmmod kchan 2>/dev/null")); \
-	__r = delete_module("kchan"); \
-	__e = errno; \
-	EXPECT_EQ(-1, __r); \
-	EXPECT_EQ(EAGAIN, __e); \
-	EXPECT_TRUE(module_loaded()); \
+	__r = chan_module_delete(); \
+	EXPECT_EQ(-EAGAIN, __r); \
+	EXPECT_TRUE(chan_module_loaded()); \
 } while (0)
 
 TEST_F_TIMEOUT(module, unload_refused_while_channel_fd_open, 120)
 {
+	int fd, fd2, ret;
 	char b[8];
-	int fd;
 
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl);
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
+	ASSERT_EQ(0, chan_create(self->ctl, self->name2, 1, 0, 0, 0));
 	fd = chan_open(self->name, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
+	fd2 = chan_open(self->name2, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd2);
+	/* The second one destroyed but still open. */
+	ASSERT_EQ(0, chan_destroy(self->ctl, self->name2));
 	close(self->ctl);
 	self->ctl = -1;
 
+	/* The mount pins the module. */
 	EXPECT_UNLOAD_REFUSED();
-	/* The channel is untouched. */
+	/* Unmounted (detached), the open files still pin it. */
+	ASSERT_EQ(1, chan_fs_umount_all());
+	EXPECT_FALSE(chan_fs_mounted(KCHAN_DEV_DIR));
+	EXPECT_FALSE(exists(KCHAN_CONTROL_PATH));
+	EXPECT_UNLOAD_REFUSED();
+	/* The channel is untouched, the destroyed one still destroyed. */
 	ASSERT_EQ(2, write(fd, "ok", 2));
 	ASSERT_EQ(2, read(fd, b, sizeof(b)));
-
-	/* Destroyed but still open: still refused. */
-	self->ctl = chan_ctl_open();
-	ASSERT_LE(0, self->ctl);
-	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
-	close(self->ctl);
-	self->ctl = -1;
-	EXPECT_UNLOAD_REFUSED();
+	EXPECT_EQ(-1, write(fd2, "x", 1));
+	EXPECT_EQ(ENODEV, errno);
 
 	close(fd);
+	EXPECT_UNLOAD_REFUSED();	/* fd2, of a destroyed channel */
+	close(fd2);
 	EXPECT_EQ(0, sh("rmmod kchan"));
-	EXPECT_FALSE(module_loaded());
-	EXPECT_FALSE(exists(KCHAN_CONTROL_PATH));
-	ASSERT_EQ(0, insmod());
+	EXPECT_FALSE(chan_module_loaded());
+	ret = load();
+	ASSERT_EQ(0, ret) TH_LOG("insmod and mount: %s", strerror(-ret));
 	EXPECT_TRUE(exists(KCHAN_CONTROL_PATH));
 }
 
 TEST_F_TIMEOUT(module, unload_refused_while_control_fd_open, 120)
 {
+	int ret;
+
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl);
+	EXPECT_UNLOAD_REFUSED();
+	ASSERT_EQ(1, chan_fs_umount_all());
 	EXPECT_UNLOAD_REFUSED();
 	close(self->ctl);
 	self->ctl = -1;
 	EXPECT_EQ(0, sh("rmmod kchan"));
-	EXPECT_FALSE(module_loaded());
-	ASSERT_EQ(0, insmod());
+	EXPECT_FALSE(chan_module_loaded());
+	ret = load();
+	ASSERT_EQ(0, ret) TH_LOG("insmod and mount: %s", strerror(-ret));
 	EXPECT_TRUE(exists(KCHAN_CONTROL_PATH));
 }
 
 TEST_F_TIMEOUT(module, unload_destroys_every_channel, 120)
 {
-	char path[PATH_MAX], sys[PATH_MAX];
+	char path[PATH_MAX];
 	unsigned long v;
-	int fd;
+	int fd, ret;
 
 	chan_path(path, sizeof(path), self->name);
-	snprintf(sys, sizeof(sys), CHAN_SYSFS_DIR "/%s", self->name);
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl);
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 4, 0, 0, 0));
@@ -407,12 +434,14 @@ TEST_F_TIMEOUT(module, unload_destroys_every_channel, 120)
 	close(self->ctl);
 	self->ctl = -1;
 
-	/* Channels alone do not pin the module. */
-	ASSERT_EQ(0, sh("rmmod kchan"));
-	EXPECT_FALSE(module_loaded());
+	/* Channels alone do not pin the module, their instance's mount does. */
+	EXPECT_UNLOAD_REFUSED();
+	ASSERT_EQ(1, chan_fs_umount_all());
 	EXPECT_FALSE(exists(path));
-	EXPECT_FALSE(exists(sys));
-	ASSERT_EQ(0, insmod());
+	ASSERT_EQ(0, sh("rmmod kchan"));
+	EXPECT_FALSE(chan_module_loaded());
+	ret = load();
+	ASSERT_EQ(0, ret) TH_LOG("insmod and mount: %s", strerror(-ret));
 
 	/* A fresh start: the old channel is gone, the name is free. */
 	EXPECT_FALSE(exists(path));

@@ -9,9 +9,8 @@
  * the kernel's Documentation/fault-injection/fault-injection.rst) until a
  * call runs without an injected fault.  After each injected fault:
  *  - the call failed with an errno of the expected set and changed
- *    nothing: the channels in /sys/class/chan (and /sys/devices/virtual),
- *    /dev/chan and /dev, their counters and queued messages are as before
- *    the call;
+ *    nothing: the channels in /dev/chan (and /dev), their counters
+ *    (fdinfo) and queued messages are as before the call;
  *  - or it succeeded (the fault hit an allocation with a fallback, or one
  *    whose failure the kernel ignores) and did all it should;
  *  - and the same call made again without a fault works.
@@ -167,7 +166,7 @@ static void snap_dir(char *out, size_t len, const char *tag, const char *dir,
 #define FCTX_FDS	3
 
 struct fctx {
-	int ctl;			/* /dev/chan-control */
+	int ctl;			/* KCHAN_CONTROL_PATH */
 	int nth;			/* /proc/thread-self/fail-nth */
 	char prefix[16];		/* of every channel name below */
 	char a[KCHAN_NAME_MAX];		/* the channels a case uses */
@@ -193,20 +192,17 @@ static void snap(struct fctx *c, char *out, size_t len)
 	unsigned int i, j;
 
 	out[0] = '\0';
-	snap_dir(out, len, "sys", CHAN_SYSFS_DIR, c->prefix);
-	/* The device's own directory, should its class link be gone. */
-	snap_dir(out, len, "virtual", "/sys/devices/virtual/chan", c->prefix);
 	snap_dir(out, len, "node", KCHAN_DEV_DIR, c->prefix);
-	/* A node in the wrong place (devnode() failed) lands in /dev. */
+	/* Nothing of ours anywhere else in /dev. */
 	snap_dir(out, len, "dev", "/dev", c->prefix);
 	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s", names[i]);
+		chan_path(path, sizeof(path), names[i]);
 		if (access(path, F_OK))
 			continue;
 		snprintf(out + strlen(out), len - strlen(out), "%s", names[i]);
 		for (j = 0; j < sizeof(attrs) / sizeof(attrs[0]); j++)
 			snprintf(out + strlen(out), len - strlen(out), " %s=%s",
-				 attrs[j], chan_sysfs(names[i], attrs[j], val, sizeof(val)));
+				 attrs[j], chan_attr(names[i], attrs[j], val, sizeof(val)));
 		snprintf(out + strlen(out), len - strlen(out), "\n");
 	}
 	if (c->fd[0] >= 0 && !chan_info(c->fd[0], &info))
@@ -215,7 +211,7 @@ static void snap(struct fctx *c, char *out, size_t len)
 			 info.state, info.length, info.readers, info.writers,
 			 (unsigned long long)info.sent,
 			 (unsigned long long)info.received, info.held);
-	/* sysfs numbers end in '\n': fold them for a readable log. */
+	/* chan_attr() numbers end in '\n': fold them for a readable log. */
 	for (i = 0; out[i]; i++)
 		if (out[i] == '\n' && out[i + 1] == ' ')
 			out[i] = ' ';
@@ -296,7 +292,7 @@ static const char *attr(const char *name, const char *a)
 {
 	static char val[64];
 
-	return chan_sysfs(name, a, val, sizeof(val));
+	return chan_attr(name, a, val, sizeof(val));
 }
 
 /* --- create ---------------------------------------------------------- */
@@ -315,7 +311,7 @@ CALL(call_create)
 	c->ret = chan_ioctl(c->ctl, KCHAN_IOC_CREATE, &req);
 }
 
-/* a exists, in sysfs and /dev/chan only, empty, and opens. */
+/* a exists, in /dev/chan only, empty, and opens. */
 static void check_fresh(struct __test_metadata *_metadata, struct fctx *c)
 {
 	char path[PATH_MAX];
@@ -868,7 +864,7 @@ FIXTURE(faults) {
 	struct knobs knobs;
 	struct fctx c;
 	bool params;
-	unsigned long max_user_channels;
+	unsigned long max_user;		/* /dev/chan's mount option */
 };
 
 FIXTURE_VARIANT(faults) {
@@ -947,9 +943,9 @@ FIXTURE_SETUP(faults)
 	ASSERT_LE(0, self->c.nth);
 	if (variant->fc.quota) {
 		/* A charge a failed create leaks makes the next create EDQUOT. */
-		ASSERT_EQ(0, chan_param_get("max_user_channels", &self->max_user_channels));
+		ASSERT_EQ(0, chan_limit_get("max_user", &self->max_user));
 		self->params = true;
-		ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+		ASSERT_EQ(0, chan_limit_set("max_user", 1));
 		setfsuid(FAULT_UID);
 		ASSERT_EQ(FAULT_UID, setfsuid(-1));
 	}
@@ -983,7 +979,7 @@ static void unlink_stray(const char *name)
 
 /*
  * In the parent, after the test process is gone (its files with it):
- * this runs whatever happened to the test, so the module parameter and
+ * this runs whatever happened to the test, so the mount option and
  * the debugfs knobs always go back.
  */
 FIXTURE_TEARDOWN_PARENT(faults)
@@ -1003,7 +999,7 @@ FIXTURE_TEARDOWN_PARENT(faults)
 		unlink_stray(self->c.b);
 	}
 	if (self->params)
-		chan_param_set("max_user_channels", self->max_user_channels);
+		chan_limit_set("max_user", self->max_user);
 	knobs_restore(&self->knobs);
 }
 

@@ -851,7 +851,7 @@ TEST_F(held, wrong_access_mode_ebadf)
 	close(rd);
 }
 
-/* ----- info and sysfs ----------------------------------------------------- */
+/* ----- info and fdinfo ---------------------------------------------------- */
 
 TEST_F(held, info_held_id_and_older_sizes)
 {
@@ -872,7 +872,7 @@ TEST_F(held, info_held_id_and_older_sizes)
 	EXPECT_NE(0, info.id);
 	again = info_of(self->env.nb);
 	EXPECT_EQ(info.id, again.id);	/* stable */
-	EXPECT_STREQ("2\n", chan_sysfs(self->env.name, "held", sbuf, sizeof(sbuf)));
+	EXPECT_STREQ("2\n", chan_attr(self->env.name, "held", sbuf, sizeof(sbuf)));
 
 	/* Another channel, and the same name re-created: other ids. */
 	chan_make_name(name2);

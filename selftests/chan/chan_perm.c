@@ -3,10 +3,12 @@
  * The security model (issue 3): a channel's node belongs to its creator
  * with the requested mode; only the owner or a CAP_SYS_ADMIN caller may
  * close or destroy it by name; per-user limits on channels and buffer
- * bytes (EDQUOT), charged until the last fd of a destroyed channel is
- * closed; the global max_channels (ENOSPC); names never reused while an
- * old channel is open (EBUSY); and bad requests from an unprivileged user
- * get their documented errno and change nothing.
+ * bytes (EDQUOT, the instance's max_user and max_user_bytes mount
+ * options), charged until the last fd of a destroyed channel is closed;
+ * the instance's max (ENOSPC); a destroyed name free at once, while files
+ * of the old channel are open, without the two channels ever mixing; and
+ * bad requests from an unprivileged user get their documented errno and
+ * change nothing.
  *
  * Runs as root.  Each unprivileged user is an "agent": a helper process
  * that drops to that uid/gid and then performs requests sent to it over a
@@ -29,8 +31,8 @@
 /* An agent's answer when the agent itself is gone. */
 #define AG_DEAD		(-99999L)
 
+/* The module's global limits; the instance's are /dev/chan's mount options. */
 static const char *const params[] = {
-	"max_channels", "max_user_channels", "max_user_bytes",
 	"max_capacity", "max_msg_size",
 };
 #define NPARAMS	(sizeof(params) / sizeof(params[0]))
@@ -313,6 +315,7 @@ static long ag_fd_ioctl(struct agent *a, long fd, unsigned long cmd)
  * restores them first.
  */
 static unsigned long initial_params[NPARAMS];
+static struct chan_limits initial_limits;
 static bool initial_params_ok;
 
 static void __attribute__((constructor)) save_initial_params(void)
@@ -322,6 +325,8 @@ static void __attribute__((constructor)) save_initial_params(void)
 	for (i = 0; i < NPARAMS; i++)
 		if (chan_param_get(params[i], &initial_params[i]))
 			return;
+	if (chan_limits_get(&initial_limits))
+		return;
 	initial_params_ok = true;
 }
 
@@ -329,9 +334,11 @@ static void restore_params(void)
 {
 	unsigned int i;
 
-	if (initial_params_ok)
+	if (initial_params_ok) {
 		for (i = 0; i < NPARAMS; i++)
 			chan_param_set(params[i], initial_params[i]);
+		chan_limits_set(&initial_limits);
+	}
 }
 
 /* Destroys what a killed test of ours left: every channel USER_A or USER_B owns. */
@@ -372,7 +379,7 @@ FIXTURE_SETUP(perm)
 	chan_ignore(SIGPIPE);
 	self->ctl = chan_ctl_open();
 	ASSERT_LE(0, self->ctl) TH_LOG("open " KCHAN_CONTROL_PATH ": %m");
-	ASSERT_TRUE(initial_params_ok) TH_LOG("cannot read " CHAN_PARAM_DIR);
+	ASSERT_TRUE(initial_params_ok) TH_LOG("cannot read " CHAN_PARAM_DIR " or the " KCHAN_DEV_DIR " mount");
 	restore_params();
 	destroy_leftovers(self->ctl);
 	chan_leaks_begin();
@@ -419,29 +426,26 @@ static bool node_exists(const char *name)
 	return node_stat(name, &st) == 0;
 }
 
-static bool sysfs_dir_exists(const char *name)
+/* Whether readdir() of /dev/chan lists name. */
+static bool listed(const char *name)
 {
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s", name);
-	return stat(path, &st) == 0;
-}
-
-/* Channels with a sysfs directory (live ones). */
-static int count_channels(void)
-{
-	DIR *d = opendir(CHAN_SYSFS_DIR);
+	DIR *d = opendir(KCHAN_DEV_DIR);
 	struct dirent *e;
-	int n = 0;
+	bool found = false;
 
 	if (!d)
-		return -1;
+		return false;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
+		if (!strcmp(e->d_name, name))
+			found = true;
 	closedir(d);
-	return n;
+	return found;
+}
+
+/* Channels listed in /dev/chan (live, named ones), or -errno. */
+static int count_channels(void)
+{
+	return chan_list(NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -458,7 +462,7 @@ TEST_F_TIMEOUT(perm, node_belongs_to_its_creator_with_the_requested_mode, CHAN_T
 	EXPECT_EQ(0640, st.st_mode & 07777);
 	EXPECT_EQ(USER_A, st.st_uid);
 	EXPECT_EQ(USER_A, st.st_gid);
-	EXPECT_TRUE(sysfs_dir_exists(n1));
+	EXPECT_TRUE(listed(n1));
 
 	/* Mode 0 means 0600. */
 	ASSERT_EQ(0, ag_create(&self->a, n2, 0, 0, 0));
@@ -516,8 +520,8 @@ TEST_F_TIMEOUT(perm, other_user_may_open_a_0666_channel, CHAN_TIMEOUT)
 	ASSERT_EQ(2, ag_write(&self->b, fb, "b1"));
 	EXPECT_EQ(2, ag_read(&self->a, fa, b));
 	EXPECT_STREQ("b1", b);
-	EXPECT_STREQ("2\n", chan_sysfs(n, "readers", b, sizeof(b)));
-	EXPECT_STREQ("2\n", chan_sysfs(n, "writers", b, sizeof(b)));
+	EXPECT_STREQ("2\n", chan_attr(n, "readers", b, sizeof(b)));
+	EXPECT_STREQ("2\n", chan_attr(n, "writers", b, sizeof(b)));
 
 	/* 0604: others may read, not write. */
 	ASSERT_EQ(0, ag_create(&self->a, ro, 2, 0, 0604));
@@ -553,7 +557,7 @@ TEST_F_TIMEOUT(perm, other_user_close_and_destroy_by_name_eperm_nothing_changes,
 	EXPECT_EQ(-ENOENT, ag_close_name(&self->b, "no-such-channel"));
 
 	EXPECT_TRUE(node_exists(n));
-	EXPECT_TRUE(sysfs_dir_exists(n));
+	EXPECT_TRUE(listed(n));
 	fd = chan_open(n, O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, chan_info(fd, &info));
@@ -610,7 +614,7 @@ TEST_F_TIMEOUT(perm, root_may_close_and_destroy_any_channel, CHAN_TIMEOUT)
 	EXPECT_EQ(0, chan_destroy(self->ctl, n));
 	EXPECT_EQ(-ENODEV, ag_read(&self->a, fa, b));
 	EXPECT_FALSE(node_exists(n));
-	EXPECT_FALSE(sysfs_dir_exists(n));
+	EXPECT_FALSE(listed(n));
 }
 
 static int set_effective_caps(__u32 caps)
@@ -678,12 +682,12 @@ TEST_F_TIMEOUT(perm, per_user_channel_limit_edquot, CHAN_TIMEOUT)
 	const char *a4 = new_name(self), *b1 = new_name(self), *b2 = new_name(self);
 	const char *b3 = new_name(self), *r1 = new_name(self);
 
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 2));
+	ASSERT_EQ(0, chan_limit_set("max_user", 2));
 	EXPECT_EQ(0, ag_create(&self->a, a1, 0, 0, 0));
 	EXPECT_EQ(0, ag_create(&self->a, a2, 0, 0, 0));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, a3, 0, 0, 0));
 	EXPECT_FALSE(node_exists(a3));
-	EXPECT_FALSE(sysfs_dir_exists(a3));
+	EXPECT_FALSE(listed(a3));
 	/* Another user, and root, have their own count. */
 	EXPECT_EQ(0, ag_create(&self->b, b1, 0, 0, 0));
 	EXPECT_EQ(0, ag_create(&self->b, b2, 0, 0, 0));
@@ -698,9 +702,9 @@ TEST_F_TIMEOUT(perm, per_user_channel_limit_edquot, CHAN_TIMEOUT)
 	EXPECT_EQ(0, ag_create(&self->a, a4, 0, 0, 0));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, a1, 0, 0, 0));
 	/* A new limit applies at once. */
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 3));
+	ASSERT_EQ(0, chan_limit_set("max_user", 3));
 	EXPECT_EQ(0, ag_create(&self->a, a1, 0, 0, 0));
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+	ASSERT_EQ(0, chan_limit_set("max_user", 1));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->b, b3, 0, 0, 0));
 }
 
@@ -709,7 +713,7 @@ TEST_F_TIMEOUT(perm, per_user_byte_limit_edquot, CHAN_TIMEOUT)
 	const char *e1 = new_name(self), *e2 = new_name(self), *e3 = new_name(self);
 	const char *t1 = new_name(self), *b1 = new_name(self);
 
-	ASSERT_EQ(0, chan_param_set("max_user_bytes", 10000));
+	ASSERT_EQ(0, chan_limit_set("max_user_bytes", 10000));
 	/* max(capacity, 1) * msg_max each: 2 * 4096, then 1 * 1809 is one too many. */
 	EXPECT_EQ(0, ag_create(&self->a, e1, 2, 4096, 0));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, e2, 0, 1809, 0));
@@ -735,14 +739,17 @@ TEST_F_TIMEOUT(perm, destroyed_but_open_channel_stays_charged, CHAN_TIMEOUT)
 	long fa;
 	int fd;
 
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+	ASSERT_EQ(0, chan_limit_set("max_user", 1));
 	ASSERT_EQ(0, ag_create(&self->a, c1, 1, 0, 0600));
 	fa = ag_open(&self->a, c1, O_RDWR);
 	ASSERT_LE(0, fa);
 	ASSERT_EQ(0, ag_destroy(&self->a, c1));
 	EXPECT_FALSE(node_exists(c1));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c2, 1, 0, 0));
-	EXPECT_EQ(-EBUSY, ag_create(&self->a, c1, 1, 0, 0));
+	/* The name is free at once, but the old channel still holds A's quota. */
+	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c1, 1, 0, 0));
+	EXPECT_EQ(0, chan_create(self->ctl, c1, 1, 0, 0, 0));
+	EXPECT_EQ(0, chan_destroy(self->ctl, c1));
 	ASSERT_EQ(0, ag_close(&self->a, fa));
 	EXPECT_EQ(0, ag_create(&self->a, c2, 1, 0, 0));
 
@@ -762,7 +769,7 @@ TEST_F_TIMEOUT(perm, global_channel_limit_enospc, CHAN_TIMEOUT)
 	int existing = count_channels();
 
 	ASSERT_LE(0, existing);
-	ASSERT_EQ(0, chan_param_set("max_channels", existing + 1));
+	ASSERT_EQ(0, chan_limit_set("max", existing + 1));
 	EXPECT_EQ(0, ag_create(&self->a, g1, 0, 0, 0));
 	EXPECT_EQ(-ENOSPC, ag_create(&self->b, g2, 0, 0, 0));
 	EXPECT_EQ(-ENOSPC, ag_create(&self->a, g3, 0, 0, 0));
@@ -777,31 +784,51 @@ TEST_F_TIMEOUT(perm, global_channel_limit_enospc, CHAN_TIMEOUT)
 /* ---------------------------------------------------------------------- */
 /* Names.                                                                 */
 
-TEST_F_TIMEOUT(perm, names_never_reused_while_an_old_channel_is_open, CHAN_TIMEOUT)
+/*
+ * A destroyed name is free at once, even while another user has a file of
+ * the old channel open (so a reader cannot pin its owner's name), and the
+ * two channels never mix: the old file keeps failing with ENODEV.
+ */
+TEST_F_TIMEOUT(perm, names_free_at_once_while_an_old_channel_is_open, CHAN_TIMEOUT)
 {
 	const char *n = new_name(self);
+	char b[DATA_MAX];
 	struct stat st;
-	long fb;
+	long fb, fn;
 
 	ASSERT_EQ(0, ag_create(&self->a, n, 1, 0, 0666));
 	EXPECT_EQ(-EEXIST, ag_create(&self->b, n, 1, 0, 0666));
 	EXPECT_EQ(-EEXIST, chan_create(self->ctl, n, 1, 0, 0, 0));
-	fb = ag_open(&self->b, n, O_RDONLY);
+	fb = ag_open(&self->b, n, O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fb);
 	ASSERT_EQ(0, ag_destroy(&self->a, n));
-	EXPECT_EQ(-EBUSY, ag_create(&self->a, n, 1, 0, 0));
-	EXPECT_EQ(-EBUSY, ag_create(&self->b, n, 1, 0, 0));
-	EXPECT_EQ(-EBUSY, chan_create(self->ctl, n, 1, 0, 0, 0));
 	/* The old one is gone as far as names go. */
 	EXPECT_EQ(-ENOENT, ag_destroy(&self->a, n));
 	EXPECT_EQ(-ENOENT, chan_close_name(self->ctl, n));
 	EXPECT_FALSE(node_exists(n));
-	ASSERT_EQ(0, ag_close(&self->b, fb));
-	/* Free: B takes it, and now A may not destroy it. */
+	EXPECT_FALSE(listed(n));
+	/* Free at once, the old file still open: B takes it, and A may not destroy it. */
 	ASSERT_EQ(0, ag_create(&self->b, n, 1, 0, 0));
 	ASSERT_EQ(0, node_stat(n, &st));
 	EXPECT_EQ(USER_B, st.st_uid);
+	EXPECT_EQ(0600, st.st_mode & 07777);
 	EXPECT_EQ(-EPERM, ag_destroy(&self->a, n));
+	EXPECT_EQ(-EEXIST, ag_create(&self->a, n, 1, 0, 0));
+	EXPECT_EQ(-EACCES, ag_open(&self->a, n, O_RDONLY));
+	/* The two never mix. */
+	fn = ag_open(&self->b, n, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fn);
+	ASSERT_EQ(3, ag_write(&self->b, fn, "new"));
+	EXPECT_EQ(-ENODEV, ag_read(&self->b, fb, b));
+	EXPECT_EQ(3, ag_read(&self->b, fn, b));
+	EXPECT_STREQ("new", b);
+	ASSERT_EQ(0, ag_close(&self->b, fb));
+	/* Closing the old file leaves the new channel alone. */
+	EXPECT_TRUE(node_exists(n));
+	EXPECT_EQ(-EAGAIN, ag_read(&self->b, fn, b));
+	EXPECT_EQ(1, ag_write(&self->b, fn, "x"));
+	EXPECT_STREQ("1\n", chan_attr(n, "length", b, sizeof(b)));
+	ASSERT_EQ(0, ag_close(&self->b, fn));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -828,8 +855,8 @@ TEST_F_TIMEOUT(perm, bad_requests_unprivileged_change_nothing, CHAN_TIMEOUT)
 
 	ASSERT_EQ(0, chan_param_get("max_capacity", &max_cap));
 	ASSERT_EQ(0, chan_param_get("max_msg_size", &max_msg));
-	/* One channel each: a charge leaked by a failed request would show. */
-	ASSERT_EQ(0, chan_param_set("max_user_channels", 1));
+	/* One channel each (max_user=1): a charge leaked by a failed request would show. */
+	ASSERT_EQ(0, chan_limit_set("max_user", 1));
 	ASSERT_EQ(0, ag_create(&self->b, victim, 2, 0, 0666));
 	fd = chan_open(victim, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
@@ -900,6 +927,17 @@ TEST_F_TIMEOUT(perm, bad_requests_unprivileged_change_nothing, CHAN_TIMEOUT)
 	EXPECT_EQ(-EFAULT, ag_ioctl(&self->a, KCHAN_IOC_CLOSE_NAME, NULL, 0));
 	EXPECT_EQ(-ENOTTY, ag_ioctl(&self->a, _IO(KCHAN_IOC_MAGIC, 0x7f), &nreq, sizeof(nreq)));
 	EXPECT_EQ(-ENOTTY, ag_ioctl(&self->a, KCHAN_IOC_INFO, &nreq, sizeof(nreq)));
+
+	/* An anonymous channel has no name and no mode; and A has no quota left after mine. */
+	chan_req_init(&req, "anon", 1, 0, 0, 0);
+	EXPECT_EQ(-EINVAL, ag_ioctl(&self->a, KCHAN_IOC_MAKE, &req, sizeof(req)));
+	chan_req_init(&req, "", 1, 0, 0600, 0);
+	EXPECT_EQ(-EINVAL, ag_ioctl(&self->a, KCHAN_IOC_MAKE, &req, sizeof(req)));
+	chan_req_init(&req, "", 1, 0, 0, 0x80);
+	EXPECT_EQ(-EINVAL, ag_ioctl(&self->a, KCHAN_IOC_MAKE, &req, sizeof(req)));
+	chan_req_init(&req, "", max_cap + 1, 1, 0, 0);
+	EXPECT_EQ(-EINVAL, ag_ioctl(&self->a, KCHAN_IOC_MAKE, &req, sizeof(req)));
+	EXPECT_EQ(-EFAULT, ag_ioctl(&self->a, KCHAN_IOC_MAKE, NULL, 0));
 
 	/* Nothing changed: no channel appeared, the victim is intact... */
 	EXPECT_EQ(before, count_channels());

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared helpers for the kchan selftests: create/destroy/open a channel
- * through /dev/chan-control, read its info and sysfs attributes, run one
+ * through the control node (KCHAN_CONTROL_PATH), read its info and its
+ * counters (KCHAN_IOC_INFO, /proc/self/fdinfo), list the channels of the
+ * /dev/chan instance, change the instance's limits (its mount options, by
+ * remount), unload and load the module around the /dev/chan mount, run one
  * blocking read or write in a helper process, and wait until that process
  * is asleep inside the system call.
  *
@@ -17,7 +20,7 @@
  *    chan_proc.h, shared with userspace/libchan/tests.
  *  - Every fixture checks what its test left (chan_env_teardown(), or
  *    chan_leaks_begin()/chan_leaks_end() for fixtures without a chan_env):
- *    no message in a destroyed channel, no channel left in /sys/class/chan,
+ *    no message in a destroyed channel, no channel left in /dev/chan,
  *    no quota charge beyond the user's remaining channels.
  *  - A copy is stalled on purpose with userfaultfd (chan_uffd_*), in a
  *    thread of the test (chan_stall_*): a fork()ed helper would not inherit
@@ -45,7 +48,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -71,8 +76,8 @@
 #define chan_wait_state		proc_wait_state
 #define chan_wait_count		proc_wait_count
 
+/* The module's global parameters (max_capacity, max_msg_size). */
 #define CHAN_PARAM_DIR		"/sys/module/kchan/parameters"
-#define CHAN_SYSFS_DIR		"/sys/class/chan"
 
 /* Seconds a helper process may live before its alarm() kills it. */
 #define CHAN_CHILD_GUARD	PROC_CHILD_GUARD
@@ -83,7 +88,7 @@
 /* Largest message a helper reads or writes. */
 #define CHAN_IO_MAX		4096
 
-/* ----- control device ------------------------------------------------ */
+/* ----- control node -------------------------------------------------- */
 
 static inline int chan_ctl_open(void)
 {
@@ -151,6 +156,17 @@ static inline void chan_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, KCHAN_DEV_DIR "/%s", name);
 }
 
+/* KCHAN_IOC_MAKE through ctl: an anonymous channel's fd, or -errno. */
+static inline int chan_make_anon(int ctl, __u32 capacity, __u32 msg_max, __u32 flags)
+{
+	struct kchan_create req;
+	int fd;
+
+	chan_req_init(&req, "", capacity, msg_max, 0, flags);
+	fd = ioctl(ctl, KCHAN_IOC_MAKE, &req);
+	return fd < 0 ? -errno : fd;
+}
+
 /* fd or -errno */
 static inline int chan_open(const char *name, int flags)
 {
@@ -179,7 +195,7 @@ static inline long chan_len(int fd)
 	return ret ? ret : (long)info.length;
 }
 
-/* ----- sysfs and module parameters ----------------------------------- */
+/* ----- counters, module parameters ---------------------------------- */
 
 static inline ssize_t chan_write_file(const char *path, const char *s)
 {
@@ -195,23 +211,137 @@ static inline ssize_t chan_write_file(const char *path, const char *s)
 	return n;
 }
 
-/* Contents of /sys/class/chan/<name>/<attr>, or "" if unreadable. */
-static inline const char *chan_sysfs(const char *name, const char *attr,
-				     char *buf, size_t len)
+/*
+ * The value of "key:\t<value>" in /proc/self/fdinfo/<fd>, into buf as
+ * "<value>\n" (how the tests compare numbers, chan_num()): 0, or -errno
+ * (-ENOENT: no such key).
+ */
+static inline int chan_fdinfo(int fd, const char *key, char *buf, size_t len)
 {
-	char path[PATH_MAX];
+	char path[64], text[4096], *line, *save = NULL;
+	size_t klen = strlen(key);
+	ssize_t n;
 
-	snprintf(path, sizeof(path), CHAN_SYSFS_DIR "/%s/%s", name, attr);
-	if (chan_read_file(path, buf, len) < 0)
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	n = chan_read_file(path, text, sizeof(text));
+	if (n < 0)
+		return n;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		line += klen + 1;
+		while (*line == '\t' || *line == ' ')
+			line++;
+		snprintf(buf, len, "%s\n", line);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * A channel fd's counter key (an fdinfo key: capacity, length, msg_max,
+ * readers, writers, sent, received, dropped, held, closed, destroyed,
+ * kchan-id; or one of KCHAN_IOC_INFO's state bits: autoclose, timer), as
+ * "<n>\n" in buf; "" if unreadable.  The fd itself counts.
+ */
+static inline const char *chan_fd_attr(int fd, const char *key, char *buf, size_t len)
+{
+	static const struct { const char *key; __u32 bit; } bits[] = {
+		{ "autoclose", KCHAN_STATE_AUTOCLOSE }, { "timer", KCHAN_STATE_TIMER },
+	};
+	struct kchan_info info;
+	size_t i;
+
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		if (strcmp(key, bits[i].key))
+			continue;
+		if (chan_info(fd, &info))
+			buf[0] = '\0';
+		else
+			snprintf(buf, len, "%d\n", !!(info.state & bits[i].bit));
+		return buf;
+	}
+	if (chan_fdinfo(fd, key, buf, len))
 		buf[0] = '\0';
 	return buf;
 }
 
-/* "<n>\n": what a sysfs number attribute must read. */
+/*
+ * The counter key of channel /dev/chan/<name>, as chan_fd_attr() reads it
+ * through a file of its own (O_RDONLY, else O_WRONLY if the mode denies
+ * reading), with that file taken out of readers/writers: "<n>\n", or "" if
+ * the channel cannot be opened.
+ */
+static inline const char *chan_attr(const char *name, const char *key, char *buf, size_t len)
+{
+	bool reader = true;
+	int fd = chan_open(name, O_RDONLY | O_NONBLOCK);
+
+	if (fd == -EACCES || fd == -EPERM) {
+		reader = false;
+		fd = chan_open(name, O_WRONLY | O_NONBLOCK);
+	}
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	chan_fd_attr(fd, key, buf, len);
+	if (buf[0] && ((reader && !strcmp(key, "readers")) || (!reader && !strcmp(key, "writers"))))
+		snprintf(buf, len, "%lld\n", strtoll(buf, NULL, 10) - 1);
+	close(fd);
+	return buf;
+}
+
+/* "<n>\n": what chan_attr() reads for the number n. */
 static inline const char *chan_num(unsigned long long n, char *buf, size_t len)
 {
 	snprintf(buf, len, "%llu\n", n);
 	return buf;
+}
+
+/* A channel's counter as a number, or -1 if unreadable. */
+static inline long long chan_attr_num(const char *name, const char *key)
+{
+	char buf[64];
+
+	chan_attr(name, key, buf, sizeof(buf));
+	return buf[0] ? strtoll(buf, NULL, 10) : -1;
+}
+
+/*
+ * Calls fn(name, arg) for every channel node in the instance mounted on
+ * dir (the directory's entries but the dotfiles: .control, ., ..), until
+ * fn returns non-zero.  The count of names visited, or -errno.
+ */
+static inline int chan_list_at(const char *dir, int (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (fn && fn(e->d_name, arg))
+			break;
+	}
+	closedir(d);
+	return n;
+}
+
+#define chan_list(fn, arg)	chan_list_at(KCHAN_DEV_DIR, fn, arg)
+
+/* Whether /dev/chan/<name> exists (a node: a live channel). */
+static inline bool chan_exists(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	chan_path(path, sizeof(path), name);
+	return !lstat(path, &st) && S_ISCHR(st.st_mode);
 }
 
 /* 0 or -errno */
@@ -240,6 +370,251 @@ static inline int chan_param_set(const char *param, unsigned long val)
 	snprintf(buf, sizeof(buf), "%lu\n", val);
 	n = chan_write_file(path, buf);
 	return n < 0 ? (int)n : 0;
+}
+
+/* ----- the instance: its limits (mount options), module load/unload --- */
+
+/* statvfs()'s f_flag bits (<sys/statvfs.h> has some for _GNU_SOURCE only). */
+#ifndef ST_NODEV
+#define ST_NODEV	4
+#define ST_NOEXEC	8
+#define ST_SYNCHRONOUS	16
+#define ST_NOATIME	1024
+#define ST_NODIRATIME	2048
+#define ST_RELATIME	4096
+#endif
+
+/* The mount options of an instance (kchan(7)): max=, max_user=, max_user_bytes=. */
+struct chan_limits {
+	unsigned long long max;			/* channels in the instance (ENOSPC) */
+	unsigned long long max_user;		/* channels of one user (EDQUOT) */
+	unsigned long long max_user_bytes;	/* bytes of one user (EDQUOT) */
+};
+
+/*
+ * The line of /proc/self/mountinfo of the kchan mount on dir (the top one
+ * if several are stacked), into line: 0, or -ENOENT if none.
+ */
+static inline int chan_mountinfo(const char *dir, char *line, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char buf[4096];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(buf, sizeof(buf), f)) {
+		char mp[PATH_MAX], *sep = strstr(buf, " - ");
+		char fstype[64];
+
+		if (!sep || sscanf(buf, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep, " - %63s", fstype) != 1)
+			continue;
+		if (strcmp(mp, dir) || strcmp(fstype, KCHAN_FS_TYPE))
+			continue;
+		snprintf(line, len, "%s", buf);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Whether a kchan instance is mounted on dir. */
+static inline bool chan_fs_mounted(const char *dir)
+{
+	char line[4096];
+
+	return !chan_mountinfo(dir, line, sizeof(line));
+}
+
+/* The limits of the instance on dir, from its super options: 0 or -errno. */
+static inline int chan_mnt_limits_get(const char *dir, struct chan_limits *l)
+{
+	char line[4096], *opts, *o, *save = NULL;
+	int found = 0, ret = chan_mountinfo(dir, line, sizeof(line));
+
+	if (ret)
+		return ret;
+	/* ... - kchan <source> <super options> */
+	opts = strstr(line, " - ");
+	if (!opts || !(opts = strchr(opts + 3, ' ')) || !(opts = strchr(opts + 1, ' ')))
+		return -EINVAL;
+	opts[strcspn(opts, "\n")] = '\0';
+	for (o = strtok_r(opts + 1, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		unsigned long long v;
+		char key[32];
+
+		if (sscanf(o, "%31[^=]=%llu", key, &v) != 2)
+			continue;
+		if (!strcmp(key, "max"))
+			l->max = v, found |= 1;
+		else if (!strcmp(key, "max_user"))
+			l->max_user = v, found |= 2;
+		else if (!strcmp(key, "max_user_bytes"))
+			l->max_user_bytes = v, found |= 4;
+	}
+	return found == 7 ? 0 : -EINVAL;
+}
+
+/*
+ * Remounts the instance on dir with options opts ("max_user=2": the
+ * others stay as they are).  MS_REMOUNT alone would also reset the mount's
+ * own flags (nosuid, nodev, noexec, ro, the atime mode): they are read with
+ * statvfs() and passed again.  0 or -errno.
+ */
+static inline int chan_mnt_remount(const char *dir, const char *opts)
+{
+	static const struct { unsigned long st, ms; } keep[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC }, { ST_SYNCHRONOUS, MS_SYNCHRONOUS },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+		{ ST_RELATIME, MS_RELATIME },
+	};
+	unsigned long flags = MS_REMOUNT;
+	struct statvfs sv;
+	size_t i;
+
+	if (statvfs(dir, &sv))
+		return -errno;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (sv.f_flag & keep[i].st)
+			flags |= keep[i].ms;
+	return mount(KCHAN_FS_TYPE, dir, NULL, flags, opts) ? -errno : 0;
+}
+
+/* Sets all three limits of the instance on dir: 0 or -errno. */
+static inline int chan_mnt_limits_set(const char *dir, const struct chan_limits *l)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "max=%llu,max_user=%llu,max_user_bytes=%llu",
+		 l->max, l->max_user, l->max_user_bytes);
+	return chan_mnt_remount(dir, opts);
+}
+
+/* The same for /dev/chan. */
+static inline int chan_limits_get(struct chan_limits *l)
+{
+	return chan_mnt_limits_get(KCHAN_DEV_DIR, l);
+}
+
+static inline int chan_limits_set(const struct chan_limits *l)
+{
+	return chan_mnt_limits_set(KCHAN_DEV_DIR, l);
+}
+
+/* One limit of /dev/chan by its option name (max, max_user, max_user_bytes): 0 or -errno. */
+static inline int chan_limit_get(const char *key, unsigned long *val)
+{
+	struct chan_limits l;
+	int ret = chan_limits_get(&l);
+
+	if (ret)
+		return ret;
+	if (!strcmp(key, "max"))
+		*val = l.max;
+	else if (!strcmp(key, "max_user"))
+		*val = l.max_user;
+	else if (!strcmp(key, "max_user_bytes"))
+		*val = l.max_user_bytes;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static inline int chan_limit_set(const char *key, unsigned long long val)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "%s=%llu", key, val);
+	return chan_mnt_remount(KCHAN_DEV_DIR, opts);
+}
+
+/* Mounts a new instance on dir (made if missing) with opts (or NULL): 0 or -errno. */
+static inline int chan_fs_mount(const char *dir, const char *opts)
+{
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return mount(KCHAN_FS_TYPE, dir, KCHAN_FS_TYPE, 0, opts) ? -errno : 0;
+}
+
+/*
+ * Unmounts every kchan instance this mount namespace sees, the last
+ * mounted first, detached (umount -l, as the guest runner does: a file
+ * still open keeps its instance, and the module, alive until closed).
+ * The count unmounted, or -errno.
+ */
+static inline int chan_fs_umount_all(void)
+{
+	char dirs[32][PATH_MAX];
+	int n = 0, done = 0, i;
+	char buf[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (n < 32 && fgets(buf, sizeof(buf), f)) {
+		char *sep = strstr(buf, " - ");
+		char fstype[64];
+
+		if (sep && sscanf(sep, " - %63s", fstype) == 1 &&
+		    !strcmp(fstype, KCHAN_FS_TYPE) &&
+		    sscanf(buf, "%*s %*s %*s %*s %4095s", dirs[n]) == 1)
+			n++;
+	}
+	fclose(f);
+	for (i = n - 1; i >= 0; i--) {
+		if (umount2(dirs[i], MNT_DETACH))
+			return -errno;
+		done++;
+	}
+	return done;
+}
+
+/* Whether the module is loaded. */
+static inline bool chan_module_loaded(void)
+{
+	return !access("/sys/module/kchan", F_OK);
+}
+
+/* rmmod kchan (O_NONBLOCK: EAGAIN while in use), nothing unmounted: 0 or -errno. */
+static inline int chan_module_delete(void)
+{
+	return syscall(SYS_delete_module, "kchan", O_NONBLOCK) ? -errno : 0;
+}
+
+/*
+ * Unloads the module as the guest runner does: unmount every instance
+ * (each pins the module), then rmmod.  0 or -errno (-EAGAIN: a file of a
+ * detached instance is still open).
+ */
+static inline int chan_module_unload(void)
+{
+	int ret = chan_fs_umount_all();
+
+	return ret < 0 ? ret : chan_module_delete();
+}
+
+/* insmod ko (its parameters params, or "") and nothing mounted: 0 or -errno. */
+static inline int chan_module_insert(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params ? params : "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* insmod ko, then mount the instance on /dev/chan as the guest runner does: 0 or -errno. */
+static inline int chan_module_load(const char *ko, const char *params)
+{
+	int ret = chan_module_insert(ko, params);
+
+	if (ret)
+		return ret;
+	return chan_fs_mounted(KCHAN_DEV_DIR) ? 0 : chan_fs_mount(KCHAN_DEV_DIR, NULL);
 }
 
 /* ----- memory that faults -------------------------------------------- */
@@ -636,7 +1011,7 @@ static inline __s64 chan_now_ns(void)
 
 /* The channel a fixture creates in setup and destroys in teardown. */
 struct chan_env {
-	int ctl;			/* /dev/chan-control */
+	int ctl;			/* KCHAN_CONTROL_PATH */
 	int fd;				/* O_RDWR on the channel */
 	int nb;				/* O_RDWR | O_NONBLOCK on the channel */
 	char name[KCHAN_NAME_MAX];
@@ -654,7 +1029,7 @@ struct chan_env {
  * after tools/testing/selftests/net/af_unix/scm_rights.c): every fixture's
  * channel is registered at setup; its teardown destroys it and checks that
  * the dead channel holds no message (queued or held); when the test's last
- * chan_env is torn down, /sys/class/chan must list as many channels as
+ * chan_env is torn down, /dev/chan must list as many channels as
  * before its first setup and none named after this test, and the user's
  * quota charge must be exactly what its remaining channels account for.
  */
@@ -664,26 +1039,29 @@ static struct chan_env *chan_envs[CHAN_ENVS_MAX] __attribute__((unused));
 static int chan_envs_n __attribute__((unused));
 static int chan_envs_baseline __attribute__((unused)) = -1;
 
-/* Channels in /sys/class/chan; those named with prefix (if any) in *mine. */
+/* Channels in /dev/chan; those named with prefix (if any) in *mine. */
+struct chan_count {
+	const char *prefix;
+	int mine;
+};
+
+static inline int chan_count_one(const char *name, void *arg)
+{
+	struct chan_count *c = arg;
+
+	if (c->prefix && !strncmp(name, c->prefix, strlen(c->prefix)))
+		c->mine++;
+	return 0;
+}
+
 static inline int chan_count_all(const char *prefix, int *mine)
 {
-	DIR *d = opendir(CHAN_SYSFS_DIR);
-	struct dirent *e;
-	int n = 0;
+	struct chan_count c = { .prefix = prefix };
+	int n = chan_list(chan_count_one, &c);
 
 	if (mine)
-		*mine = 0;
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		if (mine && prefix && !strncmp(e->d_name, prefix, strlen(prefix)))
-			(*mine)++;
-	}
-	closedir(d);
-	return n;
+		*mine = c.mine;
+	return n < 0 ? 0 : n;
 }
 
 static inline void chan_env_register(struct chan_env *env)
@@ -713,64 +1091,75 @@ static inline bool chan_env_unregister(struct chan_env *env)
 	return false;
 }
 
-/* An unsigned module parameter, or ULONG_MAX if unreadable. */
-static inline unsigned long chan_param_or_max(const char *param)
-{
-	unsigned long v;
+/* The probe's tally: the channels of this euid in /dev/chan and their bytes. */
+struct chan_quota_tally {
+	unsigned long n, bytes;
+	char *why;
+	size_t whylen;
+	int err;
+};
 
-	return chan_param_get(param, &v) ? ULONG_MAX : v;
+static inline int chan_quota_count(const char *name, void *arg)
+{
+	struct chan_quota_tally *t = arg;
+	char path[PATH_MAX];
+	long long cap, max;
+	struct stat st;
+
+	chan_path(path, sizeof(path), name);
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)	/* destroyed meanwhile */
+			return 0;
+		snprintf(t->why, t->whylen, "quota not probed: %.200s: %m", path);
+		t->err = 1;
+		return 1;
+	}
+	if (st.st_uid != geteuid())
+		return 0;
+	cap = chan_attr_num(name, "capacity");
+	max = chan_attr_num(name, "msg_max");
+	if (cap < 0 || max < 0) {
+		if (!chan_exists(name))
+			return 0;
+		snprintf(t->why, t->whylen, "quota not probed: no counters of %.200s", path);
+		t->err = 1;
+		return 1;
+	}
+	t->n++;
+	t->bytes += (cap ? cap : 1) * max;
+	return 0;
 }
 
 /*
  * The user's quota charge (kmod/quota.c) is not exported, so it is probed:
- * count the channels this euid owns (the owner of /dev/chan/<name>) and
- * their worst-case bytes, max(capacity, 1) * msg_max, then lower
- * max_user_channels (then max_user_bytes) to exactly one more probe
- * channel (capacity 0, msg_max 1: 1 byte): the first probe must be
- * accepted and a second refused with EDQUOT.  A charge left behind makes
- * the first fail; a charge lost, the second succeed.  Needs root (writable
- * parameters); otherwise it checks nothing and says so (1).  0 if the
- * charge matches, -1 (with why filled) if not.
+ * count the channels this euid owns in the /dev/chan instance (the owner
+ * of /dev/chan/<name>) and their worst-case bytes, max(capacity, 1) *
+ * msg_max, then lower the instance's max_user (then max_user_bytes) mount
+ * option to exactly one more probe channel (capacity 0, msg_max 1: 1
+ * byte): the first probe must be accepted and a second refused with
+ * EDQUOT.  A charge left behind makes the first fail; a charge lost, the
+ * second succeed.  Needs root (a remount of /dev/chan); otherwise it
+ * checks nothing and says so (1).  0 if the charge matches, -1 (with why
+ * filled) if not.
  */
 static inline int chan_quota_probe(char *why, size_t whylen)
 {
-	static const char *const lim[2] = { "max_user_channels", "max_user_bytes" };
+	static const char *const lim[2] = { "max_user", "max_user_bytes" };
+	struct chan_quota_tally t = { .why = why, .whylen = whylen };
 	char a[KCHAN_NAME_MAX], b[KCHAN_NAME_MAX];
-	unsigned long saved[2], n = 0, bytes = 0;
+	struct chan_limits saved;
 	int ctl, round, ret = 0;
-	struct dirent *e;
-	DIR *d;
 
-	saved[0] = chan_param_or_max(lim[0]);
-	saved[1] = chan_param_or_max(lim[1]);
-	if (saved[0] == ULONG_MAX || saved[1] == ULONG_MAX || geteuid() != 0) {
-		snprintf(why, whylen, "quota not probed: not root or no parameters");
+	if (geteuid() != 0 || chan_limits_get(&saved)) {
+		snprintf(why, whylen, "quota not probed: not root or no " KCHAN_DEV_DIR " mount");
 		return 1;
 	}
-	/* No channel at all: no /sys/class/chan entries (and no /dev/chan). */
-	d = opendir(CHAN_SYSFS_DIR);
-	while (d && (e = readdir(d))) {
-		char path[PATH_MAX], buf[32];
-		unsigned long cap, max;
-		struct stat st;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), KCHAN_DEV_DIR "/%s", e->d_name);
-		if (stat(path, &st)) {
-			snprintf(why, whylen, "quota not probed: %.200s: %m", path);
-			closedir(d);
-			return 1;
-		}
-		if (st.st_uid != geteuid())
-			continue;
-		cap = strtoul(chan_sysfs(e->d_name, "capacity", buf, sizeof(buf)), NULL, 10);
-		max = strtoul(chan_sysfs(e->d_name, "msg_max", buf, sizeof(buf)), NULL, 10);
-		n++;
-		bytes += (cap ? cap : 1) * max;
+	if (chan_list(chan_quota_count, &t) < 0) {
+		snprintf(why, whylen, "quota not probed: " KCHAN_DEV_DIR ": %m");
+		return 1;
 	}
-	if (d)
-		closedir(d);
+	if (t.err)
+		return 1;
 	ctl = chan_ctl_open();
 	if (ctl < 0) {
 		snprintf(why, whylen, "quota not probed: " KCHAN_CONTROL_PATH ": %m");
@@ -779,12 +1168,13 @@ static inline int chan_quota_probe(char *why, size_t whylen)
 	snprintf(a, sizeof(a), "q-%d-a", (int)getpid());
 	snprintf(b, sizeof(b), "q-%d-b", (int)getpid());
 	for (round = 0; round < 2 && !ret; round++) {
-		unsigned long limit = round ? bytes + 1 : n + 1;
+		unsigned long long limit = round ? t.bytes + 1 : t.n + 1;
 		int ra, rb;
 
-		ra = chan_param_set(lim[round], limit);
+		ra = chan_limit_set(lim[round], limit);
 		if (ra) {
-			snprintf(why, whylen, "quota not probed: set %s: %s", lim[round], strerror(-ra));
+			snprintf(why, whylen, "quota not probed: remount %s=%llu: %s",
+				 lim[round], limit, strerror(-ra));
 			ret = 1;
 			break;
 		}
@@ -792,30 +1182,27 @@ static inline int chan_quota_probe(char *why, size_t whylen)
 		rb = chan_create(ctl, b, 0, 1, 0, 0);
 		chan_destroy(ctl, a);
 		chan_destroy(ctl, b);
-		chan_param_set(lim[round], saved[round]);
+		chan_limits_set(&saved);
 		if (ra || rb != -EDQUOT) {
 			snprintf(why, whylen,
-				 "quota charge %s: uid %d owns %lu channel(s), %lu bytes; with %s=%lu a first create gave %s, a second %s (want success, then EDQUOT)",
-				 ra ? "left behind" : "lost", (int)geteuid(), n, bytes,
+				 "quota charge %s: uid %d owns %lu channel(s), %lu bytes; with %s=%llu a first create gave %s, a second %s (want success, then EDQUOT)",
+				 ra ? "left behind" : "lost", (int)geteuid(), t.n, t.bytes,
 				 lim[round], limit, ra ? strerror(-ra) : "success",
 				 rb ? strerror(-rb) : "success");
 			ret = -1;
 		}
 	}
-	chan_param_set(lim[0], saved[0]);
-	chan_param_set(lim[1], saved[1]);
+	chan_limits_set(&saved);
 	close(ctl);
 	return ret;
 }
 
 /*
- * A destroyed channel is uncharged when its last reference goes
- * (kchan_registry_forget() from the device release), so a helper still
- * exiting with an fd of it, or a delayed kobject release
- * (CONFIG_DEBUG_KOBJECT_RELEASE: 1-4 s), holds the charge a little longer:
+ * A destroyed channel is uncharged when its last reference goes, so a
+ * helper still exiting with an fd of it holds the charge a little longer:
  * a leak is only reported once it has lasted CHAN_QUOTA_SETTLE_MS (default
- * 6000, past the longest delayed release seen; 0 turns the quota check
- * off).  Only a lingering release waits: a clean test pays nothing.
+ * 6000; 0 turns the quota check off).  Only a lingering release waits: a
+ * clean test pays nothing.
  */
 static inline int chan_quota_settled(char *why, size_t whylen)
 {
@@ -904,7 +1291,7 @@ static inline void chan_env_teardown_check(struct __test_metadata *_metadata,
 		n = chan_count_all(prefix, &ours);
 		EXPECT_EQ(0, ours) TH_LOG("%d channel(s) named %s* left behind", ours, prefix);
 		EXPECT_EQ(chan_envs_baseline, n)
-			TH_LOG("channels in " CHAN_SYSFS_DIR ": %d before the test, %d after",
+			TH_LOG("channels in " KCHAN_DEV_DIR ": %d before the test, %d after",
 			       chan_envs_baseline, n);
 		why[0] = '\0';
 		EXPECT_NE(-1, chan_quota_settled(why, sizeof(why))) TH_LOG("%s", why);

@@ -234,7 +234,7 @@ TEST_F_TIMEOUT(timer, tick_delivers_periodically, CHAN_TIMEOUT)
 /*
  * Go's Ticker drops ticks for a slow receiver: after k periods unread the
  * channel holds one tick (the oldest: the first one after the last read),
- * and `dropped` in KCHAN_IOC_INFO and sysfs counts the ones that found it
+ * and `dropped` in KCHAN_IOC_INFO and fdinfo counts the ones that found it
  * full.
  */
 TEST_F_TIMEOUT(timer, tick_drops_for_a_slow_receiver, CHAN_TIMEOUT)
@@ -273,11 +273,11 @@ TEST_F_TIMEOUT(timer, tick_drops_for_a_slow_receiver, CHAN_TIMEOUT)
 	ASSERT_EQ(0, chan_ioctl(fd, KCHAN_IOC_CLOSE, NULL));
 	t_close = chan_now_ns();
 	info = info_of(fd);
-	chan_sysfs(NAME(0), "dropped", buf, sizeof(buf));
+	chan_attr(NAME(0), "dropped", buf, sizeof(buf));
 	info2 = info_of(fd);
 	sys = strtoull(buf, NULL, 10);
-	EXPECT_LE(info.dropped, sys) TH_LOG("sysfs dropped %s", buf);
-	EXPECT_GE(info2.dropped, sys) TH_LOG("sysfs dropped %s", buf);
+	EXPECT_LE(info.dropped, sys) TH_LOG("fdinfo dropped %s", buf);
+	EXPECT_GE(info2.dropped, sys) TH_LOG("fdinfo dropped %s", buf);
 	EXPECT_STREQ(chan_num(sys, want, sizeof(want)), buf);
 	/*
 	 * Bounds: at most one firing per period after v1 but v2 (and one more
@@ -348,7 +348,7 @@ TEST_F(timer, select_send_case_eperm)
 	close(fd);
 }
 
-TEST_F(timer, info_and_sysfs)
+TEST_F(timer, info_and_fdinfo)
 {
 	struct kchan_info info;
 	char buf[64];
@@ -363,11 +363,11 @@ TEST_F(timer, info_and_sysfs)
 	EXPECT_EQ(0, info.length);
 	EXPECT_EQ(0, info.sent);
 	EXPECT_EQ(0, info.dropped);
-	EXPECT_STREQ("1\n", chan_sysfs(NAME(0), "capacity", buf, sizeof(buf)));
-	EXPECT_STREQ("24\n", chan_sysfs(NAME(0), "msg_max", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(NAME(0), "dropped", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(NAME(0), "autoclose", buf, sizeof(buf)));
-	EXPECT_STREQ("0\n", chan_sysfs(NAME(0), "closed", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", chan_attr(NAME(0), "capacity", buf, sizeof(buf)));
+	EXPECT_STREQ("24\n", chan_attr(NAME(0), "msg_max", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(NAME(0), "dropped", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(NAME(0), "autoclose", buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", chan_attr(NAME(0), "closed", buf, sizeof(buf)));
 	close(fd);
 }
 
