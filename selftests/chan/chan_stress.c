@@ -15,10 +15,13 @@
  * writer reported as sent arrived exactly once and intact, nothing else
  * arrived, and per-writer order held.  Messages of 1 to 4 bytes cannot say
  * their seq: for them only the writer and the count per writer are checked.  Then the channel is
- * closed, the readers must drain to EOF, KCHAN_IOC_INFO and sysfs must say
- * len 0 and sent == received == total, and destroy must leave nothing behind.
- * Last, as root with KCHAN_KO set, rmmod must be refused while a control fd is
- * open and succeed after, and insmod $KCHAN_KO must bring the module back.
+ * closed, the readers must drain to EOF, KCHAN_IOC_INFO and the fd's
+ * /proc/self/fdinfo must say len 0 and sent == received == total, and
+ * destroy must leave nothing behind (no node, no entry in /dev/chan).
+ * Last, as root with KCHAN_KO set, rmmod must be refused while /dev/chan is
+ * mounted, and after it is unmounted while a control fd is open, and
+ * succeed after that is closed; insmod $KCHAN_KO and mounting /dev/chan
+ * again must bring the module back.
  *
  * Standalone kselftest (TAP via kselftest.h, not the harness): one test per
  * phase.  Never hangs: each wait has a deadline, and a global alarm() (-t)
@@ -40,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -54,7 +58,6 @@
 
 #define MAX_WRITERS	64
 #define MAX_READERS	64
-#define SYSFS_CHAN_DIR	"/sys/class/chan"
 /* Diagnostics printed per phase before the rest are only counted. */
 #define MAX_REPORTS	20
 
@@ -529,29 +532,33 @@ static int chan_info(int fd, struct kchan_info *info)
 	return ioctl(fd, KCHAN_IOC_INFO, info) ? -errno : 0;
 }
 
-/* A sysfs attribute of channel @name as a number; -1 if unreadable. */
-static long long sysfs_attr(const char *name, const char *attr)
+/* The "key:\t<n>" line of /proc/self/fdinfo/<fd> as a number; -1 if none. */
+static long long fdinfo_attr(int fd, const char *key)
 {
-	char path[256], buf[64];
+	char path[64], buf[4096], *p;
+	size_t klen = strlen(key);
 	ssize_t n;
-	int fd;
+	int f;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", SYSFS_CHAN_DIR, name, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return strtoll(buf, NULL, 10);
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ':')
+			return strtoll(p + klen + 1, NULL, 10);
+	return -1;
 }
 
-/* Entries in /sys/class/chan: every channel of every user; -1 if unreadable. */
+/* Entries in /dev/chan (not the dotfiles): every named channel of every user; -1 if unreadable. */
 static int count_channels(void)
 {
-	DIR *dir = opendir(SYSFS_CHAN_DIR);
+	DIR *dir = opendir(KCHAN_DEV_DIR);
 	struct dirent *de;
 	int n = 0;
 
@@ -561,6 +568,50 @@ static int count_channels(void)
 		if (de->d_name[0] != '.')
 			n++;
 	closedir(dir);
+	return n;
+}
+
+/* Whether readdir() of /dev/chan lists @name. */
+static int listed(const char *name)
+{
+	DIR *dir = opendir(KCHAN_DEV_DIR);
+	struct dirent *de;
+	int found = 0;
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)))
+		if (!strcmp(de->d_name, name))
+			found = 1;
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Unmounts (detached, as umount -l) every kchan instance in
+ * /proc/self/mountinfo, the last mounted first: each pins the module.
+ * The count, or -errno.
+ */
+static int umount_all(void)
+{
+	char dirs[16][256], line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int n = 0, i;
+
+	if (!f)
+		return -errno;
+	while (n < 16 && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		char type[64];
+
+		if (sep && sscanf(sep, " - %63s", type) == 1 && !strcmp(type, KCHAN_FS_TYPE) &&
+		    sscanf(line, "%*s %*s %*s %*s %255s", dirs[n]) == 1)
+			n++;
+	}
+	fclose(f);
+	for (i = n - 1; i >= 0; i--)
+		if (umount2(dirs[i], MNT_DETACH))
+			return -errno;
 	return n;
 }
 
@@ -807,48 +858,50 @@ static void run_channel(unsigned int idx, const char *label, unsigned int capaci
 	if (close_err)
 		ksft_print_msg("%s: KCHAN_IOC_CLOSE: %s\n", label, strerror(-close_err));
 	{
-		long long s_len = sysfs_attr(name, "length");
-		long long s_sent = sysfs_attr(name, "sent");
-		long long s_recv = sysfs_attr(name, "received");
-		long long s_closed = sysfs_attr(name, "closed");
+		long long s_len = fdinfo_attr(fd, "length");
+		long long s_sent = fdinfo_attr(fd, "sent");
+		long long s_recv = fdinfo_attr(fd, "received");
+		long long s_closed = fdinfo_attr(fd, "closed");
+		long long s_readers = fdinfo_attr(fd, "readers");
+		long long s_writers = fdinfo_attr(fd, "writers");
 		int ok = !close_err && !err && r_ok == (int)nr &&
 			(info.state & KCHAN_STATE_CLOSED) && info.length == 0 &&
 			info.capacity == capacity && info.msg_max == msg_max &&
 			info.sent == total && info.received == total &&
 			info.readers == 0 && info.writers == 1 &&
 			s_len == 0 && s_sent == (long long)total &&
-			s_recv == (long long)total && s_closed == 1;
+			s_recv == (long long)total && s_closed == 1 &&
+			s_readers == 0 && s_writers == 1;
 
 		if (!ok)
-			ksft_print_msg("%s: sysfs: closed %lld length %lld sent %lld received %lld\n",
-				       label, s_closed, s_len, s_sent, s_recv);
+			ksft_print_msg("%s: fdinfo: closed %lld length %lld sent %lld received %lld readers %lld writers %lld\n",
+				       label, s_closed, s_len, s_sent, s_recv, s_readers, s_writers);
 		ksft_test_result(ok,
-				 "%s: close: readers drained to EOF; len 0, sent == received == %llu (ioctl and sysfs)\n",
+				 "%s: close: readers drained to EOF; len 0, sent == received == %llu (ioctl and fdinfo)\n",
 				 label, (unsigned long long)total);
 	}
 
 	/* Destroy: the open fd sees a destroyed channel, the names are gone. */
 	{
-		char sysdir[sizeof(SYSFS_CHAN_DIR) + KCHAN_NAME_MAX + 1];
 		int destroy_err = chan_destroy(name);
 		int info_err = chan_info(fd, &info);
 		ssize_t wr = write(fd, "x", 1);
 		int wr_errno = errno;
+		long long s_destroyed = fdinfo_attr(fd, "destroyed");
+		int in_dir = listed(name);
 		int ok;
 
-		snprintf(sysdir, sizeof(sysdir), "%s/%s", SYSFS_CHAN_DIR, name);
 		close(fd);
 		ok = !destroy_err && !info_err && (info.state & KCHAN_STATE_DESTROYED) &&
-			wr < 0 && wr_errno == ENODEV &&
-			stat(path, &st) && errno == ENOENT &&
-			stat(sysdir, &st) && errno == ENOENT;
+			wr < 0 && wr_errno == ENODEV && s_destroyed == 1 &&
+			stat(path, &st) && errno == ENOENT && !in_dir;
 		if (!ok)
-			ksft_print_msg("%s: destroy: %s; info after: %s, state %#x; write: %zd %s; node %s; sysfs %s\n",
+			ksft_print_msg("%s: destroy: %s; info after: %s, state %#x; fdinfo destroyed %lld; write: %zd %s; node %s; %s readdir\n",
 				       label, strerror(-destroy_err), strerror(-info_err),
-				       info.state, wr, strerror(wr_errno),
+				       info.state, s_destroyed, wr, strerror(wr_errno),
 				       access(path, F_OK) ? "gone" : "still there",
-				       access(sysdir, F_OK) ? "gone" : "still there");
-		ksft_test_result(ok, "%s: destroy: open fd gets ENODEV, node and sysfs dir gone\n",
+				       in_dir ? "still in" : "not in");
+		ksft_test_result(ok, "%s: destroy: open fd gets ENODEV, node and directory entry gone\n",
 				 label);
 		name[0] = '\0';
 	}
@@ -861,7 +914,7 @@ static void module_cycle(void)
 {
 	const char *ko = getenv("KCHAN_KO");
 	struct timespec tick = { 0, 100000000 };
-	int busy_errno = 0, unload_err = 0, load_err = 0, tries, kofd, fd;
+	int busy_errno = 0, unload_err = 0, load_err = 0, tries, kofd, fd, mounts;
 	char name[KCHAN_NAME_MAX];
 
 	if (!ko || !*ko) {
@@ -872,14 +925,30 @@ static void module_cycle(void)
 		ksft_test_result_skip("rmmod and insmod: not root\n");
 		return;
 	}
-	/* While a control fd is open, the module must not go away. */
+	/* While /dev/chan is mounted, the module must not go away. */
 	if (syscall(SYS_delete_module, "kchan", O_NONBLOCK) == 0) {
-		ksft_print_msg("rmmod succeeded with /dev/chan-control open\n");
+		ksft_print_msg("rmmod succeeded with %s mounted\n", KCHAN_DEV_DIR);
+		busy_errno = -1;
+		goto load;	/* it is already out */
+	}
+	/* delete_module() says EWOULDBLOCK (EAGAIN) for a module in use. */
+	ksft_print_msg("rmmod with %s mounted: %s\n", KCHAN_DEV_DIR, strerror(errno));
+	if (errno != EAGAIN)
+		busy_errno = errno;
+	/* Nor while a control fd of the unmounted instance is open. */
+	mounts = umount_all();
+	if (mounts != 1) {
+		ksft_print_msg("unmounting every kchan instance: %d (want 1: %s)\n",
+			       mounts, mounts < 0 ? strerror(-mounts) : "one mount");
+		if (!busy_errno)
+			busy_errno = mounts < 0 ? -mounts : EINVAL;
+	}
+	if (syscall(SYS_delete_module, "kchan", O_NONBLOCK) == 0) {
+		ksft_print_msg("rmmod succeeded with %s open (unmounted)\n", KCHAN_CONTROL_PATH);
 		busy_errno = -1;
 	} else {
-		/* delete_module() says EWOULDBLOCK (EAGAIN) for a module in use. */
 		ksft_print_msg("rmmod with a control fd open: %s\n", strerror(errno));
-		if (errno != EAGAIN && errno != EBUSY)
+		if (errno != EAGAIN && !busy_errno)
 			busy_errno = errno;
 	}
 	close(control_fd);
@@ -911,6 +980,12 @@ load:
 		if (load_err)
 			ksft_print_msg("insmod %s: %s\n", ko, strerror(load_err));
 	}
+	/* As the guest runner does: the instance on /dev/chan. */
+	if (!load_err && access(KCHAN_CONTROL_PATH, F_OK) &&
+	    mount(KCHAN_FS_TYPE, KCHAN_DEV_DIR, KCHAN_FS_TYPE, 0, NULL)) {
+		load_err = errno;
+		ksft_print_msg("mount -t %s %s: %s\n", KCHAN_FS_TYPE, KCHAN_DEV_DIR, strerror(errno));
+	}
 	/* Back in working order: a channel can be made and unmade. */
 	control_fd = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	snprintf(name, sizeof(name), "stress-%d-reload", (int)getpid());
@@ -920,7 +995,7 @@ load:
 	if (fd)
 		ksft_print_msg("after insmod: %s\n", strerror(-fd));
 	ksft_test_result(!busy_errno && !unload_err && !load_err && !fd,
-			 "rmmod refused while a control fd is open, then rmmod and insmod $KCHAN_KO work\n");
+			 "rmmod refused while mounted and while a control fd is open, then rmmod, insmod $KCHAN_KO and mount work\n");
 }
 
 static void usage(FILE *out)
