@@ -606,8 +606,8 @@ TEST_F(fs, unlink_destroys)
 	ASSERT_EQ(0, chan_info(neu, &in));
 	EXPECT_EQ(1, in.sent);
 	EXPECT_EQ(1, in.received);
-	/* And again, with the second generation's fd open too. */
-	ASSERT_EQ(0, unlink(AT(dir, "a")));
+	/* And again, by the ioctl, with the second generation's fd open too. */
+	ASSERT_EQ(0, name_ioctl_at(dir, KCHAN_IOC_DESTROY, "a"));
 	ASSERT_EQ(0, create_at(dir, "a", 4, 0, 0));
 	EXPECT_EQ(-1, write(neu, "x", 1));
 	EXPECT_EQ(ENODEV, errno);
@@ -862,6 +862,156 @@ TEST_F(fs, counters_not_leaked)
 	/* The message was not taken by anybody. */
 	EXPECT_EQ(1, chan_len(fd));
 	close(fd);
+}
+
+/* ----- the node's owner and mode are the inode's ----------------------- */
+
+static void kid_open_rd(struct kid *k, const void *varg)
+{
+	const struct kid_arg *a = varg;
+	int fd = open_at(a->dir, a->name, O_RDONLY | O_NONBLOCK);
+
+	k->r[0] = fd < 0 ? fd : 0;
+	if (fd >= 0)
+		close(fd);
+	fd = open_at(a->dir, a->name, O_WRONLY | O_NONBLOCK);
+	k->r[1] = fd < 0 ? fd : 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void kid_chmod(struct kid *k, const void *varg)
+{
+	const struct kid_arg *a = varg;
+
+	k->r[0] = ERR(chmod(AT(a->dir, a->name), a->mode));
+}
+
+TEST_F(fs, chmod_chown)
+{
+	const char *dir = fs_mount(_metadata, self, NULL);
+	struct kid_arg arg = { .dir = dir, .name = "m", .mode = 0600 };
+	struct kid *k = kid_new();
+	struct stat st;
+
+	ASSERT_NE(NULL, k);
+	ASSERT_EQ(0, kid_run(&as_a, kid_create, &arg, k));
+	ASSERT_EQ(0, k->r[0]);
+	ASSERT_EQ(0, kid_run(&as_b, kid_open_rd, &arg, k));
+	EXPECT_EQ(-EACCES, k->r[0]);
+	EXPECT_EQ(-EACCES, k->r[1]);
+	/* B may not chmod A's channel; A may. */
+	arg.mode = 0666;
+	ASSERT_EQ(0, kid_run(&as_b, kid_chmod, &arg, k));
+	EXPECT_EQ(-EPERM, k->r[0]);
+	arg.mode = 0640;
+	ASSERT_EQ(0, kid_run(&as_a, kid_chmod, &arg, k));
+	EXPECT_EQ(0, k->r[0]);
+	ASSERT_EQ(0, stat(AT(dir, "m"), &st));
+	EXPECT_EQ(S_IFCHR | 0640, st.st_mode);
+	/* Group B reads, others do not: chgrp by root. */
+	ASSERT_EQ(0, chown(AT(dir, "m"), -1, GID_B));
+	ASSERT_EQ(0, kid_run(&as_b, kid_open_rd, &arg, k));
+	EXPECT_EQ(0, k->r[0]);
+	EXPECT_EQ(-EACCES, k->r[1]);
+	/* chown to B: B is the owner now, and may remove it; A not. */
+	ASSERT_EQ(0, chown(AT(dir, "m"), UID_B, -1));
+	ASSERT_EQ(0, stat(AT(dir, "m"), &st));
+	EXPECT_EQ(UID_B, st.st_uid);
+	EXPECT_EQ(GID_B, st.st_gid);
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0, kid_run(&as_a, kid_unlink, &arg, k));
+	EXPECT_EQ(-EPERM, k->r[0]);
+	ASSERT_EQ(0, kid_run(&as_b, kid_unlink, &arg, k));
+	EXPECT_EQ(0, k->r[0]);
+	EXPECT_EQ(-1, access(AT(dir, "m"), F_OK));
+}
+
+/* ----- no uevent, and one instance cannot exhaust another -------------- */
+
+static void kid_churn(struct kid *k, const void *varg)
+{
+	const struct kid_arg *a = varg;
+	char name[KCHAN_NAME_MAX];
+	int i, bad = 0, ctl, fill = 0;
+
+	ctl = ctl_at(a->dir);
+	if (ctl < 0) {
+		k->r[0] = ctl;
+		return;
+	}
+	for (i = 0; i < a->n; i++) {
+		snprintf(name, sizeof(name), "churn-%d", i % 7);
+		bad += chan_create(ctl, name, 1, 0, 0, 0) != 0;
+		bad += i & 1 ? chan_destroy(ctl, name) != 0 : unlink(AT(a->dir, name)) != 0;
+	}
+	k->r[0] = bad;
+	/* Then fill the instance up. */
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "fill-%d", i);
+		k->r[1] = chan_create(ctl, name, 1, 0, 0, 0);
+		if (k->r[1])
+			break;
+		fill++;
+	}
+	k->r[2] = fill;
+	close(ctl);
+	/* Another instance is not full. */
+	if (a->name)
+		k->r[3] = create_at(a->name, "mine", 0, 0, 0);
+}
+
+static long long uevent_seqnum(void)
+{
+	char buf[32];
+
+	if (chan_read_file("/sys/kernel/uevent_seqnum", buf, sizeof(buf)) < 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+TEST_F(fs, no_uevents_no_exhaustion)
+{
+	const char *dir = fs_mount(_metadata, self, "max=5");
+	const char *other = fs_mount(_metadata, self, NULL);
+	struct kid_arg arg = { .dir = dir, .name = other, .n = 200 };
+	struct kid *k = kid_new();
+	long long before, after;
+
+	ASSERT_NE(NULL, k);
+	before = uevent_seqnum();
+	if (before < 0)
+		SKIP(return, "no /sys/kernel/uevent_seqnum");
+	ASSERT_EQ(0, kid_run(&as_a, kid_churn, &arg, k));
+	after = uevent_seqnum();
+	EXPECT_EQ(0, k->r[0]) TH_LOG("%d create/destroy steps failed", k->r[0]);
+	EXPECT_EQ(-ENOSPC, k->r[1]);
+	EXPECT_EQ(5, k->r[2]);
+	EXPECT_EQ(0, k->r[3]);
+	EXPECT_EQ(before, after) TH_LOG("%lld uevents during %d creates and destroys",
+					after - before, arg.n);
+	/* Root cannot create in the full instance either, but can elsewhere. */
+	EXPECT_EQ(-ENOSPC, create_at(dir, "root", 0, 0, 0));
+	EXPECT_EQ(0, create_at(other, "root", 0, 0, 0));
+	/* And the same in /dev/chan: the user's churn there makes no uevent. */
+	arg.dir = KCHAN_DEV_DIR;
+	arg.name = NULL;
+	arg.n = 100;
+	before = uevent_seqnum();
+	ASSERT_EQ(0, kid_run(&as_a, kid_churn, &arg, k));
+	after = uevent_seqnum();
+	EXPECT_EQ(0, k->r[0]);
+	EXPECT_EQ(before, after);
+	/* Its fill-N channels in /dev/chan: A's, removed by root. */
+	{
+		char name[KCHAN_NAME_MAX];
+		int i;
+
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "fill-%d", i);
+			unlink(AT(KCHAN_DEV_DIR, name));
+		}
+	}
 }
 
 /* ----- instances ------------------------------------------------------ */
@@ -1162,6 +1312,11 @@ static void kid_userns(struct kid *k, const void *varg)
 		k->r[1] = -EIO;
 		return;
 	}
+	/* The test runs as the host's root, unmapped here: become the namespace's root. */
+	if (setgroups(0, NULL) || setresgid(0, 0, 0) || setresuid(0, 0, 0)) {
+		k->r[1] = -errno;
+		return;
+	}
 	k->r[1] = (getuid() == 0 && geteuid() == 0 && getgid() == 0) ? 0 : -ESRCH;
 	k->r[2] = fs_mount_at(a->dir, "max=3");
 	if (k->r[2])
@@ -1365,7 +1520,8 @@ TEST_F(fs, root_refuses_other_files)
 	EXPECT_EQ(-EPERM, ERR(mknod(AT(dir, "n"), S_IFCHR | 0666, st.st_rdev)));
 	EXPECT_EQ(-EPERM, ERR(mknod(AT(dir, "n"), S_IFCHR | 0666, makedev(1, 3))));
 	EXPECT_EQ(-EPERM, ERR(mknod(AT(dir, "n"), S_IFIFO | 0666, 0)));
-	EXPECT_EQ(-EPERM, ERR(mknod(AT(dir, "n"), S_IFREG | 0666, 0)));
+	/* A regular file is a create for the VFS: EACCES as for O_CREAT below. */
+	EXPECT_EQ(-EACCES, ERR(mknod(AT(dir, "n"), S_IFREG | 0666, 0)));
 	EXPECT_EQ(-EPERM, ERR(mknod(AT(dir, "n"), S_IFSOCK | 0666, 0)));
 	EXPECT_EQ(-EPERM, ERR(mkdir(AT(dir, "n"), 0777)));
 	EXPECT_EQ(-EPERM, ERR(symlink("a", AT(dir, "n"))));
