@@ -171,6 +171,18 @@ static long op_create(int fd)
 	return errno_or(ioctl(fd, KCHAN_IOC_CREATE, &req));
 }
 
+static long op_make(int fd)
+{
+	struct kchan_create req;
+	int r;
+
+	chan_req_init(&req, "", 1, 0, 0, 0);
+	r = ioctl(fd, KCHAN_IOC_MAKE, &req);
+	if (r >= 0)
+		close(r);
+	return errno_or(r);
+}
+
 static long op_name(int fd, unsigned long cmd)
 {
 	struct kchan_name req;
@@ -234,6 +246,7 @@ static const struct cell_op matrix[] = {
 	{ "KCHAN_IOC_CLOSE", "close", op_close, WR_ONLY(0, 0) },
 	{ "KCHAN_IOC_INFO", "info", op_info, ANY(0) },
 	{ "KCHAN_IOC_CREATE", "create (control only)", op_create, ANY(-ENOTTY) },
+	{ "KCHAN_IOC_MAKE", "make anonymous (control only)", op_make, ANY(-ENOTTY) },
 	{ "KCHAN_IOC_DESTROY", "destroy (control only)", op_destroy, ANY(-ENOTTY) },
 	{ "KCHAN_IOC_CLOSE_NAME", "close by name (control only)", op_close_name, ANY(-ENOTTY) },
 };
@@ -393,6 +406,50 @@ TEST(uapi_ioctls_all_in_matrix)
 	 * HOLD ACK RETURN SEND_ONCE STREAM_SEQ at least: the parse works. */
 	EXPECT_LE(13, found);
 	EXPECT_EQ(0, missing);
+}
+
+/*
+ * The control node (0666) takes its ioctls whatever its file's open mode,
+ * as KCHAN_IOC_CREATE always has: KCHAN_IOC_MAKE too, on an O_RDONLY or
+ * O_WRONLY file as on O_RDWR, and the anonymous channel's fd is O_RDWR
+ * anyway.  Channel ioctls mean nothing there (ENOTTY).
+ */
+TEST(control_node_any_open_mode)
+{
+	static const int modes[] = { O_RDONLY, O_WRONLY, O_RDWR };
+	char name[KCHAN_NAME_MAX], b[8];
+	struct kchan_create req;
+	struct kchan_info info;
+	unsigned int i;
+	int ctl, fd;
+
+	CHAN_SKIP_IF_ABSENT();
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		ctl = open(KCHAN_CONTROL_PATH, modes[i] | O_CLOEXEC);
+		ASSERT_LE(0, ctl) TH_LOG("open mode %d: %m", modes[i]);
+		chan_make_name(name);
+		EXPECT_EQ(0, chan_create(ctl, name, 1, 0, 0, 0)) TH_LOG("mode %d", modes[i]);
+		EXPECT_EQ(0, chan_close_name(ctl, name)) TH_LOG("mode %d", modes[i]);
+		EXPECT_EQ(0, chan_destroy(ctl, name)) TH_LOG("mode %d", modes[i]);
+
+		chan_req_init(&req, "", 1, 0, 0, KCHAN_MAKE_NONBLOCK);
+		fd = ioctl(ctl, KCHAN_IOC_MAKE, &req);
+		EXPECT_LE(0, fd) TH_LOG("MAKE on a control fd of mode %d: %m", modes[i]);
+		if (fd >= 0) {
+			EXPECT_EQ(O_RDWR | O_NONBLOCK, fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK));
+			EXPECT_EQ(2, write(fd, "ok", 2));
+			EXPECT_EQ(2, read(fd, b, sizeof(b)));
+			ASSERT_EQ(0, chan_info(fd, &info));
+			EXPECT_EQ(1, info.readers);
+			EXPECT_EQ(1, info.writers);
+			close(fd);
+		}
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		EXPECT_EQ(-ENOTTY, errno_or(ioctl(ctl, KCHAN_IOC_INFO, &info)));
+		EXPECT_EQ(-ENOTTY, errno_or(ioctl(ctl, KCHAN_IOC_CLOSE)));
+		close(ctl);
+	}
 }
 
 /*

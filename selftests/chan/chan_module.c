@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module unload and reload: rmmod is refused while a channel file is open,
- * succeeds once none is (channels still existing are destroyed by module
- * exit), and the module loads again with a working control device.
+ * Module unload and reload: rmmod is refused while /dev/chan is mounted,
+ * and while a channel file is open even once the instance is unmounted
+ * (detached, as the guest runner does it); it succeeds once none is (the
+ * unmount destroyed the channels still existing), and the module loads
+ * again, /dev/chan mounted again, with a working control node.
  *
  * The debug kernel's CONFIG_DEBUG_KOBJECT_RELEASE delays every final
  * kobject release by 1 to 4 s, so a release that touches module memory
@@ -36,20 +38,10 @@ static bool delays_releases(void)
 	return !uname(&u) && strstr(u.release, "-kchan-debug");
 }
 
+/* insmod, then mount /dev/chan (chan_test.h) */
 static int load(const char *ko)
 {
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "kchan", O_NONBLOCK) ? -errno : 0;
+	return chan_module_load(ko, "");
 }
 
 FIXTURE_SETUP(module)
@@ -71,15 +63,17 @@ FIXTURE_SETUP(module)
 
 FIXTURE_TEARDOWN(module)
 {
-	/* Leave it loaded for the next program, whatever happened. */
-	if (self->ko && access("/sys/module/kchan", F_OK))
+	/* Leave it loaded and mounted for the next program, whatever happened. */
+	if (self->ko && !chan_module_loaded())
 		load(self->ko);
+	else if (self->ko && !chan_fs_mounted(KCHAN_DEV_DIR))
+		chan_fs_mount(KCHAN_DEV_DIR, NULL);
 }
 
 TEST_F_TIMEOUT(module, reload_cycles, 240)
 {
 	char name[KCHAN_NAME_MAX], path[PATH_MAX];
-	int i, ctl, fd;
+	int i, ctl, fd, ret;
 
 	for (i = 0; i < self->cycles; i++) {
 		ctl = chan_ctl_open();
@@ -91,17 +85,24 @@ TEST_F_TIMEOUT(module, reload_cycles, 240)
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(3, write(fd, "hi\n", 3));
 
-		/* An open channel file pins the module. */
-		EXPECT_EQ(-EAGAIN, unload()) TH_LOG("cycle %d: rmmod with a channel open", i);
+		/* The mount pins the module... */
+		EXPECT_EQ(-EAGAIN, chan_module_delete()) TH_LOG("cycle %d: rmmod while mounted", i);
+		/* ...and so does an open channel file, unmounted. */
+		ASSERT_EQ(1, chan_fs_umount_all()) TH_LOG("cycle %d: umount", i);
+		chan_path(path, sizeof(path), name);
+		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s outlived the unmount", path);
+		EXPECT_EQ(-EAGAIN, chan_module_delete()) TH_LOG("cycle %d: rmmod with a channel open", i);
+		EXPECT_EQ(1, chan_len(fd));
 		close(fd);
 
-		/* The channel, one message queued, goes with the module. */
-		ASSERT_EQ(0, unload()) TH_LOG("cycle %d: rmmod with no file open", i);
-		ASSERT_NE(0, access("/sys/module/kchan", F_OK));
-		chan_path(path, sizeof(path), name);
-		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s outlived the module", path);
+		/* The channel, one message queued, went with the instance. */
+		ret = chan_module_delete();
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: rmmod with no file open: %s", i, strerror(-ret));
+		ASSERT_FALSE(chan_module_loaded());
 		sleep(self->wait_s);
-		ASSERT_EQ(0, load(self->ko)) TH_LOG("cycle %d: insmod %s", i, self->ko);
+		ret = load(self->ko);
+		ASSERT_EQ(0, ret) TH_LOG("cycle %d: insmod %s and mount: %s", i, self->ko, strerror(-ret));
+		ASSERT_TRUE(chan_fs_mounted(KCHAN_DEV_DIR));
 	}
 	/* The reloaded module works. */
 	ctl = chan_ctl_open();
