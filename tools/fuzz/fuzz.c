@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kchanfuzz engine.  Worker processes run random operations on a few
- * shared channel names: create, destroy, close by name, open, close, dup,
- * read, write, poll, epoll, every ioctl with valid and invalid arguments
- * (random sizes, flags and pointers, unmapped and read-only ones among
- * them), O_NONBLOCK toggles, signals to one another, fork, and attempts
- * to unload the module.
+ * shared channel names: create, destroy, close by name, make an anonymous
+ * channel (KCHAN_IOC_MAKE), open, close, dup, read, write, poll, epoll,
+ * every ioctl with valid and invalid arguments (random sizes, flags and
+ * pointers, unmapped and read-only ones among them), O_NONBLOCK toggles,
+ * signals to one another, fork, and attempts to unload the module (the
+ * kchan instance on /dev/chan unmounted first, and mounted again after).
  *
  * Reproducible: worker i draws everything from a generator seeded with
  * (seed, i), and no draw depends on a result, so the same seed replays
@@ -19,7 +20,10 @@
  *  - INFO on an open channel succeeds and is consistent (counts, and
  *    length at most capacity plus one per task that may be reading);
  *  - poll reports only known events;
- *  - rmmod fails (EAGAIN/EBUSY) while the worker has a kchan file open.
+ *  - an anonymous channel's fd is O_RDWR, with the O_NONBLOCK and
+ *    FD_CLOEXEC its flags asked for;
+ *  - rmmod fails (EAGAIN/EBUSY) while the worker has a kchan file open
+ *    (of /dev/chan's instance, unmounted, or an anonymous channel).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -34,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -455,6 +461,56 @@ static long op_create(void)
 	TRACE("create fd %d %.20s cap %u max %u flags %#x", ctl, req.name,
 	      req.capacity, req.msg_max, req.flags);
 	return put_ctl(sys(ioctl(ctl, KCHAN_IOC_CREATE, arg)));
+}
+
+/*
+ * KCHAN_IOC_MAKE: an anonymous channel, its fd into a slot.  Mostly a
+ * valid request (no name, mode 0, the two fd flags at random), now and
+ * then a name, a mode or a stray flag (EINVAL).
+ */
+static long op_make(void)
+{
+	struct kchan_create req;
+	struct slot *s = rnd_slot();
+	int ctl = rnd_ctl_fd();
+	uint32_t fdflags = (one_in(2) ? KCHAN_MAKE_CLOEXEC : 0) |
+			   (one_in(2) ? KCHAN_MAKE_NONBLOCK : 0);
+	void *arg;
+	long fd;
+
+	memset(&req, 0, sizeof(req));
+	req.capacity = one_in(8) ? (uint32_t)rnd64() : (uint32_t[]){ 0, 1, 2, 8, 64 }[rnd(5)];
+	req.msg_max = one_in(8) ? (uint32_t)rnd64() : (uint32_t[]){ 0, 1, 16, 256, 8192 }[rnd(5)];
+	req.flags = fdflags | (one_in(4) ? KCHAN_CREATE_AUTOCLOSE : 0);
+	if (one_in(8))
+		req.flags = (uint32_t)rnd64();
+	if (one_in(10)) {	/* a timer */
+		req.flags = fdflags | (one_in(2) ? KCHAN_CREATE_AFTER : KCHAN_CREATE_TICK);
+		req.capacity = req.msg_max = 0;
+		req.period_ns = one_in(8) ? 100000 : 1000000ULL << rnd(7);
+	}
+	if (one_in(12))
+		rnd_name(req.name);
+	if (one_in(12))
+		req.mode = 0600;
+	arg = place_arg(&req, sizeof(req));
+	TRACE("make fd %d cap %u max %u flags %#x", ctl, req.capacity, req.msg_max, req.flags);
+	fd = put_ctl(sys(ioctl(ctl, KCHAN_IOC_MAKE, arg)));
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL), fdf = fcntl(fd, F_GETFD);
+
+		if ((fl & O_ACCMODE) != O_RDWR)
+			violation("make: fd %ld has access mode %#x, not O_RDWR", fd, fl & O_ACCMODE);
+		else if (!arg_mutated && !!(fl & O_NONBLOCK) != !!(req.flags & KCHAN_MAKE_NONBLOCK))
+			violation("make: flags %#x, fd %ld has O_NONBLOCK %d", req.flags, fd,
+				  !!(fl & O_NONBLOCK));
+		else if (!arg_mutated && !!(fdf & FD_CLOEXEC) != !!(req.flags & KCHAN_MAKE_CLOEXEC))
+			violation("make: flags %#x, fd %ld has FD_CLOEXEC %d", req.flags, fd,
+				  !!(fdf & FD_CLOEXEC));
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	slot_put(s, fd, CHAN, O_RDWR);
+	return fd;
 }
 
 static long op_by_name(void)
@@ -910,22 +966,75 @@ static int load_module(void)
 	return ret && errno != EEXIST ? -1 : 0;
 }
 
-/* rmmod: must fail while we have a file open; load it again if it went. */
+/* A file every worker opens for itself: flock() on it serializes the (un)mounts. */
+static char lock_path[64];
+
+static int mount_lock(void)
+{
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
+static void mount_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the lock */
+}
+
+/* Mounts the kchan instance on /dev/chan unless one is there: 0 or -1 with errno. */
+static int mount_dev_chan(void)
+{
+	int ret, tries;
+
+	if (!access(KCHAN_CONTROL_PATH, F_OK))
+		return 0;
+	make_it_fail(false);	/* the mount itself must not fail */
+	for (tries = 0; tries < 10; tries++) {
+		ret = mount(KCHAN_FS_TYPE, KCHAN_DEV_DIR, KCHAN_FS_TYPE, 0, NULL);
+		if (!ret || errno != EINTR)
+			break;
+	}
+	make_it_fail(true);
+	return ret;
+}
+
+/*
+ * rmmod: the instance on /dev/chan pins the module, so unmount it first
+ * (detached: files of it stay usable); then rmmod must fail while we have
+ * a file open; load the module again if it went, and mount /dev/chan
+ * again whatever happened.  The workers take turns (mount_lock()).
+ */
 static long op_rmmod(void)
 {
 	bool busy = holds_kchan_file(), go = one_in(10);
 	long ret;
+	int lock;
 
 	if (!go)
 		return 0;	/* it resets everything: not too often */
 	TRACE("rmmod kchan (%s)", busy ? "files open" : "no file open here");
+	lock = mount_lock();
+	if (lock < 0) {
+		violation("open %s: %m", lock_path);
+		return -errno;
+	}
+	if (!access(KCHAN_CONTROL_PATH, F_OK) && umount2(KCHAN_DEV_DIR, MNT_DETACH)) {
+		ret = -errno;
+		violation("umount -l " KCHAN_DEV_DIR ": %s", strerror(-ret));
+		goto out;
+	}
 	ret = sys(syscall(SYS_delete_module, "kchan", O_NONBLOCK));
-	/* ENOENT: another worker's rmmod won; EINTR: a sibling's signal */
+	/* ENOENT: not loaded (a load failed); EINTR: a sibling's signal */
 	if (ret == -EAGAIN || ret == -EBUSY || ret == -ENOENT || ret == -EINTR)
-		return ret;
+		goto out;
 	if (ret) {
 		violation("rmmod: %s", strerror(-ret));
-		return ret;
+		goto out;
 	}
 	__atomic_fetch_add(&sh->rmmods, 1, __ATOMIC_RELAXED);
 	if (busy)
@@ -934,6 +1043,10 @@ static long op_rmmod(void)
 		violation("insmod %s again: %m", opt->module);
 	else
 		__atomic_fetch_add(&sh->reloads, 1, __ATOMIC_RELAXED);
+out:
+	if (mount_dev_chan())
+		violation("mount -t " KCHAN_FS_TYPE " on " KCHAN_DEV_DIR " again: %m");
+	mount_unlock(lock);
 	return ret;
 }
 
@@ -985,6 +1098,7 @@ struct op {
 
 static const struct op ops[] = {
 	{ "create", op_create, 10 },
+	{ "make", op_make, 4 },
 	{ "destroy/close_name", op_by_name, 5 },
 	{ "open", op_open, 14 },
 	{ "close", op_close, 8 },
@@ -1275,7 +1389,7 @@ static void cleanup(void)
 	ctl = open(KCHAN_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return;
-	dir = opendir("/sys/class/chan");
+	dir = opendir(KCHAN_DEV_DIR);
 	while (dir && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' || !fuzz_name(d->d_name))
 			continue;
@@ -1289,16 +1403,14 @@ static void cleanup(void)
 	close(ctl);
 }
 
-/* After an rmmod, another worker may still be loading it again. */
+/* The workers are gone: the module loaded and /dev/chan mounted again, if need be. */
 static int module_back(void)
 {
-	int i;
-
-	for (i = 0; i < 50 && access(KCHAN_CONTROL_PATH, F_OK); i++)
-		usleep(100000);
 	if (!access(KCHAN_CONTROL_PATH, F_OK) || !opt->module)
 		return 0;
-	return load_module();
+	if (access("/sys/module/kchan", F_OK) && load_module())
+		return -1;
+	return mount_dev_chan();
 }
 
 int fuzz_run(const struct fuzz_opts *o)
@@ -1340,6 +1452,7 @@ int fuzz_run(const struct fuzz_opts *o)
 			o->faults);
 	fflush(o->out);
 
+	snprintf(lock_path, sizeof(lock_path), "/tmp/kchanfuzz-%d.lock", (int)getpid());
 	fflush(NULL);
 	for (i = 0; i < o->procs; i++) {
 		pid_t pid;
@@ -1387,7 +1500,9 @@ int fuzz_run(const struct fuzz_opts *o)
 	}
 	knobs_restore();
 	if (module_back())
-		fprintf(o->out, "kchanfuzz: could not load %s again: %m\n", o->module);
+		fprintf(o->out, "kchanfuzz: could not load %s again and mount " KCHAN_DEV_DIR ": %m\n",
+			o->module);
+	unlink(lock_path);
 	cleanup();
 
 	fprintf(o->out, "kchanfuzz: %lu operations in %.1f s, %lu messages checked, %lu rmmods (%lu reloads)\n",

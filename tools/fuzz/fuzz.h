@@ -33,7 +33,7 @@ uint64_t fuzz_random_seed(void);
  * Runs the workers until the duration has passed (or each ran opts->ops
  * operations), then destroys the channels they left.  0 when every
  * invariant held, 1 on a violation (reported on opts->out), 2 when the
- * run could not start (no /dev/chan-control, or no fault injection for
+ * run could not start (no /dev/chan/.control, or no fault injection for
  * opts->faults).
  */
 int fuzz_run(const struct fuzz_opts *opts);
