@@ -76,7 +76,7 @@ struct bench_opts {
 enum { PIN_SPLIT, PIN_SAME, PIN_NONE };
 
 extern struct bench_opts opts;
-extern int ctl_fd;		/* /dev/chan-control */
+extern int ctl_fd;		/* KCHAN_CONTROL_PATH */
 
 /* Fatal setup error: message and exit(2). */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -87,6 +87,7 @@ void pin_cpu(int cpu, int pin);
 /* kchan control: create/destroy with struct kchan_create, .size = sizeof */
 int kchan_make(const char *name, unsigned int capacity, unsigned int msg_max);
 int kchan_unmake(const char *name);
+int kchan_make_anon(unsigned int capacity, unsigned int msg_max);	/* fd or -errno */
 
 /* ----- rounds ----------------------------------------------------------- */
 
@@ -220,6 +221,14 @@ struct create_result {
 	double create_med, destroy_med, pair_med, slab_med, obj_med;
 	double pair_min, pair_max, slab_min, slab_max;
 	char top_caches[512];	/* the slab caches that grew most, per channel */
+	/* anonymous channels, beside pipes */
+	int make_rounds;
+	double make_rate[BENCH_MAX_ROUNDS];	/* KCHAN_IOC_MAKE + close per second */
+	double pipe_rate[BENCH_MAX_ROUNDS];	/* pipe2 + close of both ends per second */
+	double make_med, make_min, make_max, pipe_med, pipe_min, pipe_max;
+	int anon_rounds;			/* with RLIMIT_NOFILE raised far enough */
+	double anon_slab_bytes[BENCH_MAX_ROUNDS];	/* meminfo Slab delta / anonymous channel held open */
+	double anon_slab_med, anon_slab_min, anon_slab_max;
 	int failed;
 	char err[160];
 };

@@ -128,9 +128,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pathcost [TRIALS]   (default 40)\n");
 		return 2;
 	}
-	ctl = open("/dev/chan-control", O_RDWR);
+	ctl = open(KCHAN_CONTROL_PATH, O_RDWR);
 	if (ctl < 0)
-		fail("/dev/chan-control");
+		fail(KCHAN_CONTROL_PATH);
 	ch = chan_make(ctl);
 	if (pipe(p))
 		fail("pipe");

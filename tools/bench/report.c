@@ -254,6 +254,20 @@ void report_table(FILE *out, struct figure *figs, int n,
 			if (cr->top_caches[0])
 				fprintf(out, "  largest slab growth per channel: %s\n", cr->top_caches);
 		}
+		if (cr->make_rounds) {
+			fprintf(out, "  anonymous (unbuffered, msg_max 64), beside pipes, %d rounds of %u:\n",
+				cr->make_rounds, cr->channels);
+			fprintf(out, "    %-22s %10.0f/s [%.0f..%.0f]\n", "KCHAN_IOC_MAKE + close",
+				cr->make_med, cr->make_min, cr->make_max);
+			fprintf(out, "    %-22s %10.0f/s [%.0f..%.0f]\n", "pipe2 + close",
+				cr->pipe_med, cr->pipe_min, cr->pipe_max);
+			fprintf(out, "    MAKE + close / pipe2 + close: %.2f\n",
+				cr->pipe_med > 0 ? cr->make_med / cr->pipe_med : NAN);
+		}
+		if (cr->anon_rounds)
+			fprintf(out, "  kernel memory per idle anonymous channel (its fd held open): %.0f B of slab pages"
+				" (meminfo Slab) [%.0f..%.0f]\n",
+				cr->anon_slab_med, cr->anon_slab_min, cr->anon_slab_max);
 	}
 }
 
@@ -508,6 +522,12 @@ void report_json(FILE *out, struct figure *figs, int n, const struct create_resu
 		json_num(out, cr->nrounds ? cr->slab_med : NAN);
 		fprintf(out, ", \"slab_object_bytes_per_channel\": ");
 		json_num(out, cr->nrounds ? cr->obj_med : NAN);
+		fprintf(out, ", \"make_close_per_s\": ");
+		json_num(out, cr->make_rounds ? cr->make_med : NAN);
+		fprintf(out, ", \"pipe2_close_per_s\": ");
+		json_num(out, cr->make_rounds ? cr->pipe_med : NAN);
+		fprintf(out, ", \"anon_slab_bytes_per_channel\": ");
+		json_num(out, cr->anon_rounds ? cr->anon_slab_med : NAN);
 		fprintf(out, ", \"slab_rounds\": [");
 		for (r = 0; r < cr->nrounds; r++) {
 			fprintf(out, r ? ", " : "");
