@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sched.h>
 
 #define UID_A	2001
 #define GID_A	2101
@@ -883,6 +884,92 @@ TEST_F(anon, outlives_umount)
 	EXPECT_LE(0, fd);
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * Made in a user namespace's own instance, passed to the host, and used
+ * there after the namespace (its mount namespace, so its instance) is gone.
+ */
+TEST_F_TIMEOUT(anon, from_userns_instance, 120)
+{
+	int sv[2], go[2], ready[2], *res, fd, status;
+	char dir[64], map[64], path[PATH_MAX], buf[16], c;
+	struct kchan_info info;
+	pid_t pid;
+
+	if (access("/proc/self/ns/user", F_OK))
+		SKIP(return, "no user namespaces in this kernel");
+	res = mmap(NULL, 4 * sizeof(int), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	res[0] = res[1] = res[2] = res[3] = -100000;
+	ASSERT_LT(self->ndir, MNT_MAX);
+	snprintf(dir, sizeof(dir), "/tmp/kchananon-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(self->dir[self->ndir++], sizeof(self->dir[0]), "%s", dir);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int a, b;
+
+		alarm(CHAN_CHILD_GUARD);
+		close(go[1]);
+		close(ready[0]);
+		res[0] = unshare(CLONE_NEWUSER | CLONE_NEWNS) ? -errno : 0;
+		if (write(ready[1], "r", 1) != 1 || res[0])
+			_exit(0);
+		if (read(go[0], &c, 1) != 1 ||
+		    setgroups(0, NULL) || setresgid(0, 0, 0) || setresuid(0, 0, 0))
+			_exit(1);
+		res[1] = mount("kchan", dir, KCHAN_FS_TYPE, 0, "max=1") ? -errno : 0;
+		if (res[1])
+			_exit(0);
+		a = make_at(dir, 2, 0, KCHAN_MAKE_NONBLOCK);
+		res[2] = a < 0 ? a : 0;
+		b = make_at(dir, 2, 0, 0);
+		res[3] = b < 0 ? b : 0;
+		if (a < 0 || write(a, "ns", 2) != 2 || send_fd(sv[1], a))
+			_exit(2);
+		_exit(0);	/* the namespaces and the instance's mount go */
+	}
+	close(go[0]);
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	if (res[0]) {
+		waitpid(pid, &status, 0);
+		if (res[0] == -EINVAL || res[0] == -EPERM || res[0] == -ENOSPC || res[0] == -ENOSYS)
+			SKIP(return, "unshare(CLONE_NEWUSER | CLONE_NEWNS): %s", strerror(-res[0]));
+		ASSERT_EQ(0, res[0]);
+	}
+	snprintf(map, sizeof(map), "0 %d %d\n", 200000, 65536);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	ASSERT_LT(0, chan_write_file(path, map));
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	ASSERT_LT(0, chan_write_file(path, map));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, res[1]) TH_LOG("mount in the user namespace: %s", strerror(-res[1]));
+	ASSERT_EQ(0, res[2]) TH_LOG("make in the user namespace: %s", strerror(-res[2]));
+	EXPECT_EQ(-ENOSPC, res[3]);
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	close(sv[0]);
+	close(sv[1]);
+	EXPECT_EQ(0, count_dir(dir, NULL, 0));	/* never mounted here */
+	EXPECT_EQ(2, recv_str(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("ns", buf);
+	EXPECT_EQ(4, write(fd, "host", 4));
+	EXPECT_EQ(4, recv_str(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, chan_info(fd, &info));
+	EXPECT_EQ(0, info.state);
+	EXPECT_EQ(2, info.sent);
+	close(fd);
 }
 
 /* ----- no name, no node ------------------------------------------------ */

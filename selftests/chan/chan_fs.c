@@ -864,6 +864,122 @@ TEST_F(fs, counters_not_leaked)
 	close(fd);
 }
 
+/*
+ * An O_PATH fd (no permission on the node needed) of a destroyed channel:
+ * reopening it through /proc reaches the dead channel (ENODEV), never the
+ * new one of the same name.
+ */
+TEST_F(fs, reopen_of_destroyed_node)
+{
+	const char *dir = fs_mount(_metadata, self, NULL);
+	struct kchan_info info, neu_info;
+	char path[64];
+	int opath, fd, neu;
+
+	ASSERT_EQ(0, create_at(dir, "p", 1, 0, 0));
+	opath = open(AT(dir, "p"), O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, opath);
+	fd = open_at(dir, "p", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, chan_info(fd, &info));
+	close(fd);
+	ASSERT_EQ(0, unlink(AT(dir, "p")));
+	ASSERT_EQ(0, create_at(dir, "p", 1, 0, 0));
+	neu = open_at(dir, "p", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, neu);
+	ASSERT_EQ(0, chan_info(neu, &neu_info));
+	EXPECT_NE(info.id, neu_info.id);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", opath);
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(ENODEV, errno);
+	if (fd >= 0) {
+		ASSERT_EQ(0, chan_info(fd, &info));
+		EXPECT_NE(neu_info.id, info.id) TH_LOG("reopened the old node, got the new channel");
+		close(fd);
+	}
+	ASSERT_EQ(0, chan_info(neu, &neu_info));
+	EXPECT_EQ(1, neu_info.readers);
+	close(neu);
+	close(opath);
+}
+
+struct kid_opath {
+	const char *path;
+	int go[2];		/* parent -> child: let go */
+	int ready[2];		/* child -> parent: holding it */
+};
+
+static void kid_hold_opath(struct kid *k, const void *varg)
+{
+	const struct kid_opath *a = varg;
+	char c = 0;
+	int fd;
+
+	close(a->go[1]);
+	close(a->ready[0]);
+	fd = open(a->path, O_PATH);
+	k->r[0] = fd < 0 ? -errno : 0;
+	if (write(a->ready[1], &c, 1) != 1)
+		return;
+	if (read(a->go[0], &c, 1) < 0)
+		k->r[1] = -errno;
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A user with no access to a channel (an O_PATH fd needs none) must not
+ * keep its owner from creating again once the owner destroyed it: as
+ * issue 14 says of names, a user who may not even read a channel cannot
+ * stop its owner from re-creating it.  With max_user=1, the owner's second
+ * create after the destroy must succeed while the O_PATH fd is held.
+ */
+TEST_F(fs, opath_holder_pins_no_quota)
+{
+	const char *dir = fs_mount(_metadata, self, "max_user=1");
+	struct kid_arg arg = { .dir = dir, .name = "q", .mode = 0600 };
+	struct kid_opath hold;
+	struct kid *k = kid_new(), *kh = kid_new();
+	char path[PATH_MAX], c;
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(NULL, k);
+	ASSERT_NE(NULL, kh);
+	ASSERT_EQ(0, kid_run(&as_a, kid_create, &arg, k));
+	ASSERT_EQ(0, k->r[0]);
+	hold.path = at(path, sizeof(path), dir, "q");
+	ASSERT_EQ(0, pipe(hold.go));
+	ASSERT_EQ(0, pipe(hold.ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		alarm(CHAN_CHILD_GUARD);
+		if (kid_become(&as_b))
+			_exit(100);
+		kid_hold_opath(kh, &hold);
+		_exit(0);
+	}
+	close(hold.go[0]);
+	close(hold.ready[1]);
+	ASSERT_EQ(1, read(hold.ready[0], &c, 1));
+	ASSERT_EQ(0, kh->r[0]) TH_LOG("B's O_PATH open: %s", strerror(-kh->r[0]));
+
+	/* A destroys its channel and makes it again, B's O_PATH fd held. */
+	ASSERT_EQ(0, kid_run(&as_a, kid_unlink, &arg, k));
+	ASSERT_EQ(0, k->r[0]);
+	ASSERT_EQ(0, kid_run(&as_a, kid_create, &arg, k));
+	EXPECT_EQ(0, k->r[0]) TH_LOG("A's create after its destroy, B holding an O_PATH fd: %s",
+				     strerror(-k->r[0]));
+	ASSERT_EQ(1, write(hold.go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(hold.go[1]);
+	close(hold.ready[0]);
+}
+
 /* ----- the node's owner and mode are the inode's ----------------------- */
 
 static void kid_open_rd(struct kid *k, const void *varg)

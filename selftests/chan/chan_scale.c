@@ -13,6 +13,7 @@
 
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <grp.h>
 
 #define N	10000
 
@@ -371,6 +372,147 @@ TEST_F_TIMEOUT(scale, mixed_fill, 600)
 	for (i = 0; i < N / 2; i++)
 		err += write(self->fds[i], "x", 1) != 1;
 	EXPECT_EQ(0, err);
+}
+
+/*
+ * Four processes churn on the same few names at once: create, open,
+ * write, unlink or DESTROY, make and close anonymous ones, each with only
+ * the errnos that race allows.  Afterwards, with every name removed, the
+ * instance has exactly its places again (no charge leaked or lost), as
+ * has the user (the churners run as one unprivileged user).
+ */
+#define CHURNERS	4
+#define CHURN_STEPS	3000
+#define CHURN_NAMES	4
+#define CHURN_MAX	6
+#define CHURN_UID	2001
+#define CHURN_GID	2101
+
+static int churn(const char *dir, unsigned int seed)
+{
+	char name[KCHAN_NAME_MAX], path[PATH_MAX];
+	int ctl = ctl_at(dir), i, bad = 0, fd, r;
+
+	if (ctl < 0)
+		return 1000000;
+	for (i = 0; i < CHURN_STEPS; i++) {
+		int op = rand_r(&seed) % 6;
+
+		snprintf(name, sizeof(name), "n%d", rand_r(&seed) % CHURN_NAMES);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		switch (op) {
+		case 0:
+		case 1:
+			r = chan_create(ctl, name, 1, 16, 0, 0);
+			bad += r && r != -EEXIST && r != -ENOSPC && r != -EDQUOT;
+			break;
+		case 2:
+			fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			if (fd < 0) {
+				bad += errno != ENOENT && errno != ENODEV;
+				break;
+			}
+			r = write(fd, "x", 1) == 1 ? 0 : -errno;
+			bad += r && r != -EAGAIN && r != -ENODEV;
+			r = read(fd, path, 1) == 1 ? 0 : -errno;
+			bad += r && r != -EAGAIN && r != -ENODEV;
+			close(fd);
+			break;
+		case 3:
+			r = unlink(path) ? -errno : 0;
+			bad += r && r != -ENOENT;
+			break;
+		case 4:
+			r = chan_destroy(ctl, name);
+			bad += r && r != -ENOENT;
+			break;
+		case 5:
+			fd = make_anon(ctl);
+			if (fd < 0) {
+				bad += fd != -ENOSPC && fd != -EDQUOT;
+				break;
+			}
+			bad += write(fd, "a", 1) != 1;
+			close(fd);
+			break;
+		}
+	}
+	close(ctl);
+	return bad;
+}
+
+TEST_F_TIMEOUT(scale, concurrent_churn, 600)
+{
+	int *bad = mmap(NULL, CHURNERS * sizeof(int), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pids[CHURNERS];
+	char name[KCHAN_NAME_MAX], path[PATH_MAX];
+	int i, status, ctl, fds[CHURN_MAX + 1], n, odd;
+	bool hasctl;
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(0, scale_mount(self->dir, "max=6,max_user=3"));
+	for (i = 0; i < CHURNERS; i++) {
+		bad[i] = -1;
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			alarm(300);
+			if (setgroups(0, NULL) || setresgid(CHURN_GID, CHURN_GID, CHURN_GID) ||
+			    setresuid(CHURN_UID, CHURN_UID, CHURN_UID))
+				_exit(100);
+			bad[i] = churn(self->dir, 1234 + i);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < CHURNERS; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_EQ(0, status);
+		EXPECT_EQ(0, bad[i]) TH_LOG("churner %d: %d unexpected errnos", i, bad[i]);
+	}
+	for (i = 0; i < CHURN_NAMES; i++) {
+		snprintf(path, sizeof(path), "%s/n%d", self->dir, i);
+		unlink(path);
+	}
+	n = scan(self->dir, NULL, &hasctl, &odd);
+	EXPECT_EQ(1, n);
+	EXPECT_TRUE(hasctl);
+
+	/* The user: exactly max_user=3 again. */
+	for (i = 0; i < CHURNERS; i++)
+		bad[i] = -1;
+	pids[0] = fork();
+	ASSERT_LE(0, pids[0]);
+	if (pids[0] == 0) {
+		int c = ctl_at(self->dir), k;
+
+		if (setgroups(0, NULL) || setresgid(CHURN_GID, CHURN_GID, CHURN_GID) ||
+		    setresuid(CHURN_UID, CHURN_UID, CHURN_UID) || c < 0)
+			_exit(100);
+		for (k = 0; k < 4; k++) {
+			snprintf(name, sizeof(name), "u%d", k);
+			bad[k] = chan_create(c, name, 1, 16, 0, 0);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pids[0], waitpid(pids[0], &status, 0));
+	ASSERT_EQ(0, status);
+	EXPECT_EQ(0, bad[0]);
+	EXPECT_EQ(0, bad[1]);
+	EXPECT_EQ(0, bad[2]);
+	EXPECT_EQ(-EDQUOT, bad[3]);
+	/* The instance: exactly max=6, so three more for root. */
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+	for (i = 0; i < CHURN_MAX - 3; i++) {
+		fds[i] = make_anon(ctl);
+		EXPECT_LE(0, fds[i]) TH_LOG("make %d: %s", i, strerror(-fds[i]));
+	}
+	EXPECT_EQ(-ENOSPC, make_anon(ctl));
+	for (i = 0; i < CHURN_MAX - 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	close(ctl);
 }
 
 TEST_HARNESS_MAIN
