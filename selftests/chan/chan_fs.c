@@ -1618,6 +1618,87 @@ TEST_F(fs, lazy_umount_keeps_open_channel)
 	EXPECT_STREQ(".control", buf);
 }
 
+/* Timer channels: destroyed by unlink while ticking, and left ticking at umount. */
+TEST_F(fs, timers_unlinked_and_unmounted)
+{
+	int i = fs_tmpdir(_metadata, self);
+	const char *dir = self->dir[i];
+	struct kchan_create req;
+	char buf[64];
+	int ctl, fd;
+
+	ASSERT_EQ(0, fs_mount_at(dir, NULL));
+	ctl = ctl_at(dir);
+	ASSERT_LE(0, ctl);
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.flags = KCHAN_CREATE_TICK;
+	req.period_ns = 200000;
+	strcpy(req.name, "tick");
+	ASSERT_EQ(0, chan_ioctl(ctl, KCHAN_IOC_CREATE, &req));
+	strcpy(req.name, "tick2");
+	ASSERT_EQ(0, chan_ioctl(ctl, KCHAN_IOC_CREATE, &req));
+	req.flags = KCHAN_CREATE_AFTER;
+	req.period_ns = 100000000;	/* still pending at umount */
+	strcpy(req.name, "after");
+	ASSERT_EQ(0, chan_ioctl(ctl, KCHAN_IOC_CREATE, &req));
+	close(ctl);
+
+	fd = open_at(dir, "tick", O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(1, read(fd, buf, sizeof(buf)));	/* it ticks */
+	ASSERT_EQ(0, unlink(AT(dir, "tick")));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	usleep(2000);
+	/* tick2 and after still running: the unmount must stop them. */
+	ASSERT_EQ(0, umount2(dir, 0)) TH_LOG("umount: %m");
+	usleep(200000);
+	ASSERT_EQ(0, fs_mount_at(dir, NULL));
+	EXPECT_EQ(1, list_dir(dir, buf, sizeof(buf)));
+	EXPECT_STREQ(".control", buf);
+}
+
+/* Something mounted on a channel's node: neither destroy may take it away. */
+TEST_F(fs, mountpoint_node_busy)
+{
+	const char *dir = fs_mount(_metadata, self, NULL);
+	char path[PATH_MAX];
+
+	ASSERT_EQ(0, create_at(dir, "m", 0, 0, 0666));
+	at(path, sizeof(path), dir, "m");
+	ASSERT_EQ(0, mount("/dev/null", path, NULL, MS_BIND, NULL)) TH_LOG("bind: %m");
+	EXPECT_EQ(-EBUSY, name_ioctl_at(dir, KCHAN_IOC_DESTROY, "m"));
+	EXPECT_EQ(-EBUSY, ERR(unlink(path)));
+	ASSERT_EQ(0, umount2(path, 0));
+	EXPECT_EQ(0, name_ioctl_at(dir, KCHAN_IOC_DESTROY, "m"));
+	EXPECT_EQ(-1, access(path, F_OK));
+}
+
+/* The longest name is a node like any other. */
+TEST_F(fs, longest_name_node)
+{
+	const char *dir = fs_mount(_metadata, self, NULL);
+	char name[KCHAN_NAME_MAX + 1], list[256], want[256];
+	int fd;
+
+	memset(name, 'n', KCHAN_NAME_MAX - 1);
+	name[KCHAN_NAME_MAX - 1] = '\0';
+	ASSERT_EQ(0, create_at(dir, name, 1, 0, 0));
+	fd = open_at(dir, name, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, write(fd, "x", 1));
+	close(fd);
+	snprintf(want, sizeof(want), ".control,%s", name);
+	EXPECT_EQ(2, list_dir(dir, list, sizeof(list)));
+	EXPECT_STREQ(want, list);
+	EXPECT_EQ(0, unlink(AT(dir, name)));
+	/* A path component no channel can have finds nothing. */
+	EXPECT_EQ(-ENOENT, ERR(access(AT(dir, "no-such"), F_OK)));
+	EXPECT_EQ(-ENOTDIR, ERR(access(AT(dir, ".control/x"), F_OK)));
+}
+
 /* ----- what the root refuses ------------------------------------------ */
 
 TEST_F(fs, root_refuses_other_files)
