@@ -145,14 +145,22 @@ void kchan_fs_free_minor(struct kchan *ch)
 /* Destroy the channel of @dentry, a positive child of the root; its lock held. */
 static void kchan_fs_remove(struct inode *dir, struct dentry *dentry)
 {
-	kchan_kill(d_inode(dentry)->i_private);
+	struct kchan *ch = d_inode(dentry)->i_private;
+
+	kchan_kill(ch);
+	/*
+	 * A dead channel buffers nothing: its place and charge go back now,
+	 * not when the last file (an O_PATH one, say, which needs no
+	 * permission) lets the inode go.
+	 */
+	kchan_uncharge(ch);
 	simple_unlink(dir, dentry);	/* drops the pin */
 }
 
 /*
- * rm /dev/chan/<name>: the VFS checked the sticky root (the owner, the
- * root's owner or CAP_FOWNER may); the rule is the ioctl's, and the
- * control node stays.
+ * rm /dev/chan/<name>, with the ioctl's rule: the root is 0777 and not
+ * sticky so that the VFS leaves the decision to us (its sticky check would
+ * refuse an admin without CAP_FOWNER).  The control node stays.
  */
 static int kchan_fs_unlink(struct inode *dir, struct dentry *dentry)
 {
@@ -291,7 +299,7 @@ static int kchan_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_op = &kchan_fs_sops;
 	sb->s_time_gran = 1;
 
-	dir = kchan_fs_new_inode(sb, S_IFDIR | 01777, 0);
+	dir = kchan_fs_new_inode(sb, S_IFDIR | 0777, 0);
 	if (!dir)
 		return -ENOMEM;
 	dir->i_uid = make_kuid(sb->s_user_ns, 0);

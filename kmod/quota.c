@@ -111,6 +111,11 @@ out:
 	return ret;
 }
 
+/*
+ * Give @ch's charge back: at destroy, or when an anonymous channel (or
+ * one whose instance went) is freed.  Destroy and free never race: the
+ * node holds a user until it is evicted, after destroy.
+ */
 void kchan_uncharge(struct kchan *ch)
 {
 	struct kchan_fs *fs = ch->fs;

@@ -352,7 +352,7 @@ struct kid_arg {
 
 /* ----- the root and the control node ---------------------------------- */
 
-TEST_F(fs, root_is_sticky_dir)
+TEST_F(fs, root_dir)
 {
 	char type[64], opts[512];
 	struct stat st;
@@ -360,7 +360,7 @@ TEST_F(fs, root_is_sticky_dir)
 
 	ASSERT_EQ(0, stat(KCHAN_DEV_DIR, &st));
 	EXPECT_TRUE(S_ISDIR(st.st_mode)) TH_LOG("mode %o", st.st_mode);
-	EXPECT_EQ(01777, st.st_mode & 07777);
+	EXPECT_EQ(0777, st.st_mode & 07777);
 	EXPECT_EQ(0, st.st_uid);
 	EXPECT_EQ(0, st.st_gid);
 	ASSERT_EQ(0, mount_opts(KCHAN_DEV_DIR, type, opts, sizeof(opts)))
@@ -371,7 +371,7 @@ TEST_F(fs, root_is_sticky_dir)
 	dir = fs_mount(_metadata, self, NULL);
 	ASSERT_EQ(0, stat(dir, &st));
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
-	EXPECT_EQ(01777, st.st_mode & 07777);
+	EXPECT_EQ(0777, st.st_mode & 07777);
 	EXPECT_EQ(0, st.st_uid);
 	EXPECT_EQ(0, st.st_gid);
 }
@@ -1236,6 +1236,7 @@ TEST_F(fs, limit_max)
 TEST_F(fs, limit_max_open_destroyed)
 {
 	const char *dir = fs_mount(_metadata, self, "max=1");
+	char buf[8];
 	int fd;
 
 	ASSERT_EQ(0, create_at(dir, "a", 0, 0, 0));
@@ -1243,12 +1244,15 @@ TEST_F(fs, limit_max_open_destroyed)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, unlink(AT(dir, "a")));
 	/*
-	 * The name is free at once; the place in the instance is the
-	 * channel's until it is freed (quota.c charges the memory).
+	 * The name and the place are free at once: a destroyed channel
+	 * buffers nothing, whoever keeps it open.
 	 */
-	EXPECT_EQ(-ENOSPC, create_at(dir, "a", 0, 0, 0));
-	close(fd);
 	EXPECT_EQ(0, create_at(dir, "a", 0, 0, 0));
+	EXPECT_EQ(-ENOSPC, create_at(dir, "b", 0, 0, 0));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	EXPECT_EQ(-ENOSPC, create_at(dir, "b", 0, 0, 0));
 }
 
 TEST_F(fs, limit_max_user)
@@ -1438,7 +1442,7 @@ static void kid_userns(struct kid *k, const void *varg)
 	if (k->r[2])
 		return;
 	k->r[3] = ERR(stat(a->dir, &st));
-	k->r[4] = (S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 01777 &&
+	k->r[4] = (S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0777 &&
 		   st.st_uid == 0 && st.st_gid == 0) ? 0 : -EBADE;
 	k->r[5] = create_at(a->dir, "in-ns", 1, 0, 0);
 	k->r[6] = ERR(stat(AT(a->dir, "in-ns"), &st));
@@ -1528,7 +1532,7 @@ TEST_F_TIMEOUT(fs, userns_instance, 120)
 	EXPECT_EQ(0, k->r[1]) TH_LOG("not root in the namespace");
 	ASSERT_EQ(0, k->r[2]) TH_LOG("mount in the user namespace: %s", strerror(-k->r[2]));
 	EXPECT_EQ(0, k->r[3]);
-	EXPECT_EQ(0, k->r[4]) TH_LOG("the namespace's root dir: not 01777 0:0");
+	EXPECT_EQ(0, k->r[4]) TH_LOG("the namespace's root dir: not 0777 0:0");
 	EXPECT_EQ(0, k->r[5]) TH_LOG("create in the namespace: %s", strerror(-k->r[5]));
 	EXPECT_EQ(0, k->r[6]);
 	EXPECT_EQ(0, k->r[7]) TH_LOG("the node: not crw------- 0:0 in the namespace");
