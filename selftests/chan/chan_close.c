@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Go's close(ch): KCHAN_IOC_CLOSE on a writable fd, KCHAN_IOC_CLOSE_NAME on
- * the control device, and autoclose.  Readers drain then see EOF; writers
+ * the control node, and autoclose.  Readers drain then see EOF; writers
  * (blocked or later) get EPIPE and SIGPIPE; a second close is EPIPE.
  */
 #include "chan_test.h"

@@ -103,7 +103,7 @@ static bool listed(const char *name)
 }
 
 /*
- * Drops to uid/gid with no capabilities and opens the control device
+ * Drops to uid/gid with no capabilities and opens the control node
  * again as that user; in a helper only.  Returns the new control fd.
  */
 static int drop_to(uid_t uid, gid_t gid)
@@ -508,7 +508,7 @@ TEST_F(control, unknown_ioctl_on_control_enotty)
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IOW(KCHAN_IOC_MAGIC, 0x05, struct kchan_name), &arg));
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, _IOW('x', 1, int), &arg));
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, TCGETS, &arg));
-	/* Channel ioctls mean nothing on the control device. */
+	/* Channel ioctls mean nothing on the control node. */
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	EXPECT_EQ(-ENOTTY, chan_ioctl(self->ctl, KCHAN_IOC_INFO, &info));
@@ -830,7 +830,7 @@ TEST_F(control, max_msg_size_limit)
 	EXPECT_EQ(0, chan_create(self->ctl, n2, 1, 100, 0, 0));
 }
 
-TEST_F(control, max_channels_limit)
+TEST_F(control, max_option_limit_enospc)
 {
 	const char *n2 = extra_name(self);
 	const char *n3 = extra_name(self);

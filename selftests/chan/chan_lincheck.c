@@ -550,7 +550,7 @@ static void do_recv_batch(struct thr *t, int c, bool nb)
  * send and a receive on one channel: a select does not meet itself), each
  * case recorded on its channel; timeout 0, finite or for ever.
  */
-static int ctl_fd = -1;	/* a worker's /dev/chan-control, for selects */
+static int ctl_fd = -1;	/* a worker's control node (KCHAN_CONTROL_PATH), for selects */
 
 static bool tail_now(void)
 {

@@ -1429,7 +1429,7 @@ static inline void chan_select_init(struct kchan_select *s,
 	s->result_len = 0xdeadbeefULL;
 }
 
-/* KCHAN_IOC_SELECT through fd (the control device or any channel fd): 0 or -errno. */
+/* KCHAN_IOC_SELECT through fd (the control node or any channel fd): 0 or -errno. */
 static inline int chan_select(int fd, const struct kchan_select_case *cases,
 			      unsigned int ncases, __s64 timeout_ns,
 			      struct kchan_select *out)
