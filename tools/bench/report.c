@@ -382,6 +382,9 @@ static void goals_compute(struct figure *figs, int n, const struct create_result
 	goal_value("P6b", "create+destroy per second",
 		   cr ? cr->pair_med : NAN, cr ? cr->pair_min : NAN,
 		   cr ? cr->pair_max : NAN, 50000, 0, cr && cr->nrounds);
+	goal_value("P6c", "idle anonymous channels: kernel memory per channel (bytes)",
+		   cr ? cr->anon_slab_med : NAN, cr ? cr->anon_slab_min : NAN,
+		   cr ? cr->anon_slab_max : NAN, 1024, 1, cr && cr->anon_rounds);
 	for (i = 0; i < n; i++)
 		if (!strcmp(figs[i].group, "batch") && figs[i].mode == B_URING &&
 		    figs[i].t == T_KCHAN_BUF && figs[i].nrounds && !figs[i].failed &&
