@@ -1082,20 +1082,26 @@ TEST_F(control, user_byte_quota_edquot)
 	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 0));
 }
 
-TEST_F(control, destroyed_but_open_channel_stays_charged)
+/* A destroyed channel buffers nothing: its charge goes back at once. */
+TEST_F(control, destroyed_but_open_channel_is_uncharged)
 {
-	const char *a = extra_name(self), *b = extra_name(self);
+	const char *a = extra_name(self), *b = extra_name(self), *c = extra_name(self);
+	char buf[8];
 	int fd;
 
 	ASSERT_TRUE(self->params_saved);
 	ASSERT_EQ(0, chan_limit_set("max_user", 1));
 	ASSERT_EQ(0, created_as(self, 1000, a, 1, 1));
-	fd = chan_open(a, O_RDONLY);
+	fd = chan_open(a, O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, chan_destroy(self->ctl, a));
-	EXPECT_EQ(-EDQUOT, created_as(self, 1000, b, 1, 1));
-	close(fd);
 	EXPECT_EQ(0, created_as(self, 1000, b, 1, 1));
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	/* The last close gives nothing back twice. */
+	EXPECT_EQ(-EDQUOT, created_as(self, 1000, c, 1, 1));
 }
 
 TEST_HARNESS_MAIN

@@ -733,7 +733,7 @@ TEST_F_TIMEOUT(perm, per_user_byte_limit_edquot, CHAN_TIMEOUT)
 	EXPECT_EQ(0, ag_create_timer(&self->a, t1, 100LL * 1000000000));
 }
 
-TEST_F_TIMEOUT(perm, destroyed_but_open_channel_stays_charged, CHAN_TIMEOUT)
+TEST_F_TIMEOUT(perm, destroyed_but_open_channel_is_uncharged, CHAN_TIMEOUT)
 {
 	const char *c1 = new_name(self), *c2 = new_name(self), *c3 = new_name(self);
 	long fa;
@@ -745,21 +745,20 @@ TEST_F_TIMEOUT(perm, destroyed_but_open_channel_stays_charged, CHAN_TIMEOUT)
 	ASSERT_LE(0, fa);
 	ASSERT_EQ(0, ag_destroy(&self->a, c1));
 	EXPECT_FALSE(node_exists(c1));
+	/* The name and A's charge are free at once, while A's fd is open. */
+	EXPECT_EQ(0, ag_create(&self->a, c1, 1, 0, 0));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c2, 1, 0, 0));
-	/* The name is free at once, but the old channel still holds A's quota. */
-	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c1, 1, 0, 0));
-	EXPECT_EQ(0, chan_create(self->ctl, c1, 1, 0, 0, 0));
-	EXPECT_EQ(0, chan_destroy(self->ctl, c1));
+	ASSERT_EQ(0, ag_destroy(&self->a, c1));
 	ASSERT_EQ(0, ag_close(&self->a, fa));
 	EXPECT_EQ(0, ag_create(&self->a, c2, 1, 0, 0));
 
-	/* Whoever holds the last fd: here root. */
+	/* Whoever holds the last fd (here root) holds no charge of A's. */
 	fd = chan_open(c2, O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ag_destroy(&self->a, c2));
-	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c3, 1, 0, 0));
-	close(fd);
 	EXPECT_EQ(0, ag_create(&self->a, c3, 1, 0, 0));
+	close(fd);
+	EXPECT_EQ(-EDQUOT, ag_create(&self->a, c1, 1, 0, 0));
 }
 
 TEST_F_TIMEOUT(perm, global_channel_limit_enospc, CHAN_TIMEOUT)
