@@ -1198,8 +1198,9 @@ static inline int chan_quota_probe(char *why, size_t whylen)
 }
 
 /*
- * A destroyed channel is uncharged when its last reference goes, so a
- * helper still exiting with an fd of it holds the charge a little longer:
+ * A channel is uncharged when it is destroyed (a named one) or when its
+ * last fd goes (an anonymous one), so a helper still exiting with an
+ * anonymous channel's fd holds the charge a little longer:
  * a leak is only reported once it has lasted CHAN_QUOTA_SETTLE_MS (default
  * 6000; 0 turns the quota check off).  Only a lingering release waits: a
  * clean test pays nothing.
