@@ -6,21 +6,28 @@
  *                         |                 |               |
  *                         +--------------- primes ----------+--> main
  *
- * The generator sends 2, 3, 4, ... on ch0.  Filter i takes the first number
- * of its input as its prime p and reports it on primes; then (unless it is
- * the last) it creates ch(i+1), forks filter i+1 and forwards every number
- * that p does not divide.  Channels are unbuffered unless -c says otherwise.
+ * Every channel is anonymous, as in Go: chan_make() returns an fd to a
+ * channel without a name, and fork() hands it to the process that uses
+ * it, so no name is ever chosen, created or destroyed.  Main makes primes
+ * and ch0 and forks the generator and filter 0.  The generator sends 2, 3,
+ * 4, ... on ch0.  Filter i takes the first number of its input as its prime
+ * p and reports it on primes; then (unless it is the last) it makes
+ * ch(i+1), forks filter i+1 and forwards every number that p does not
+ * divide.  Channels are unbuffered unless -c says otherwise.
  *
  * Main receives N primes (within the run's timeout, -t), checks them
  * against trial division, and shuts down with Go's close() running
- * upstream: it closes ch(N-1); filter N-2's next send fails with EPIPE, so
- * it closes its own input, and so on up to the generator.  Each filter
- * reaps the one it forked.  On any failure, the timeout or SIGINT, SIGTERM
- * or SIGHUP main kills the whole process group instead.  Either way it
- * destroys every channel and exits 0 only if all was right.
+ * upstream: it closes primes, which ends the last filter's wait on it
+ * (end of file); that filter closes its input ch(N-1), filter N-2's next
+ * send fails with EPIPE, so it closes its own input, and so on up to the
+ * generator.  Each filter reaps the one it forked.  On any failure, the
+ * timeout or SIGINT, SIGTERM or SIGHUP main kills the whole process group
+ * instead.  Either way every channel goes with the last fd on it, and main
+ * exits 0 only if all was right.
  *
  * make demo runs it (examples/sieve-demo.sh) with --pause, and counts the
- * channels csieve<pid>-* and the processes csieve-gen and csieve-filter.
+ * processes csieve-gen and csieve-filter and the channels their fds are on
+ * (the kchan-id lines of /proc/PID/fdinfo).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,21 +46,19 @@
 #include "libchan.h"
 
 #define MSG_MAX		24
-#define MAX_PRIMES	1000	/* one process and one channel each */
+#define MAX_PRIMES	5000	/* one process and one channel each */
 #define NSEC		1000000000LL
 
-static char prefix[32];		/* "csieve<pid>": every channel name starts so */
 static unsigned int nprimes = 25;
 static unsigned int capacity;
+static int primes = -1;		/* every process has it: main receives, filters send */
 
-static void chan_name(char name[CHAN_NAME_MAX], unsigned int i)
+/* An anonymous channel of the sieve: its fd, or -errno. */
+static int make_chan(unsigned int cap)
 {
-	snprintf(name, CHAN_NAME_MAX, "%s-%u", prefix, i);
-}
+	struct chan_opts opts = { .capacity = cap, .msg_max = MSG_MAX };
 
-static void primes_name(char name[CHAN_NAME_MAX])
-{
-	snprintf(name, CHAN_NAME_MAX, "%s-primes", prefix);
+	return chan_make(&opts, 0);	/* not CLOEXEC: nothing here execs */
 }
 
 static int send_num(int fd, unsigned long n)
@@ -82,7 +87,6 @@ static int recv_num(int fd, unsigned long *n, int64_t timeout_ns)
 static __attribute__((noreturn, format(printf, 3, 4)))
 void die(int err, int op, const char *fmt, ...)
 {
-	char name[CHAN_NAME_MAX];
 	va_list ap;
 
 	fprintf(stderr, "sieve[%d]: ", (int)getpid());
@@ -91,8 +95,7 @@ void die(int err, int op, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, ": %s\n", chan_strerror(err, op));
 	/* Tell main at once: its receive on primes ends. */
-	primes_name(name);
-	chan_close(name);
+	chan_close_fd(primes);
 	_exit(1);
 }
 
@@ -103,22 +106,17 @@ static void worker_init(const char *comm, pid_t parent)
 		_exit(1);
 }
 
-static __attribute__((noreturn)) void generator(void)
+static __attribute__((noreturn)) void generator(int out)
 {
-	char name[CHAN_NAME_MAX];
 	unsigned long n;
-	int fd, err;
+	int err;
 
-	chan_name(name, 0);
-	fd = chan_open(name, O_WRONLY);
-	if (fd < 0)
-		die(fd, CHAN_OP_OPEN, "generator: open %s", name);
 	for (n = 2;; n++) {
-		err = send_num(fd, n);
+		err = send_num(out, n);
 		if (err == -EPIPE)
 			_exit(0);
 		if (err)
-			die(err, CHAN_OP_SEND, "generator: send on %s", name);
+			die(err, CHAN_OP_SEND, "generator: send on ch0");
 	}
 }
 
@@ -132,50 +130,49 @@ static int reap(pid_t pid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-static __attribute__((noreturn)) void filter(unsigned int i)
+/* Filter @i, reading channel @in (its fd, open for reading and writing). */
+static __attribute__((noreturn)) void filter(unsigned int i, int in)
 {
-	char in_name[CHAN_NAME_MAX], out_name[CHAN_NAME_MAX], name[CHAN_NAME_MAX];
-	struct chan_opts opts = { .capacity = capacity, .msg_max = MSG_MAX };
 	unsigned long p, n;
-	int in, out, rep, err;
+	int out, err;
 	pid_t self = getpid(), child;
 
-	chan_name(in_name, i);
-	in = chan_open(in_name, O_RDONLY);
-	if (in < 0)
-		die(in, CHAN_OP_OPEN, "filter %u: open %s", i, in_name);
 	err = recv_num(in, &p, CHAN_FOREVER);
 	if (err == 0)
 		_exit(0);		/* closed before the first number */
 	if (err < 0)
-		die(err, CHAN_OP_RECV, "filter %u: receive on %s", i, in_name);
-
-	primes_name(name);
-	rep = chan_open(name, O_WRONLY);
-	if (rep < 0)
-		die(rep, CHAN_OP_OPEN, "filter %u: open %s", i, name);
-	err = send_num(rep, p);
+		die(err, CHAN_OP_RECV, "filter %u: receive on ch%u", i, i);
+	err = send_num(primes, p);
 	if (err)
 		_exit(1);		/* main gave up and closed primes */
-	close(rep);
-	if (i + 1 == nprimes)
-		_exit(0);		/* the last: main closes our input */
 
-	chan_name(out_name, i + 1);
-	err = chan_create(out_name, &opts);
-	if (err)
-		die(err, CHAN_OP_CREATE, "filter %u: create %s", i, out_name);
+	if (i + 1 == nprimes) {
+		/*
+		 * The last: wait until main closes primes, then close our
+		 * input, which starts the shutdown upstream.  Nobody sends
+		 * on primes any more (every filter before us has), so this
+		 * receive sees only the end of file.
+		 */
+		err = recv_num(primes, &n, CHAN_FOREVER);
+		if (err != 0)
+			die(err < 0 ? err : -EPROTO, CHAN_OP_RECV, "filter %u: wait for the end", i);
+		err = chan_close_fd(in);
+		if (err && err != -EPIPE)
+			die(err, CHAN_OP_CLOSE, "filter %u: close ch%u", i, i);
+		_exit(0);
+	}
+
+	out = make_chan(capacity);
+	if (out < 0)
+		die(out, CHAN_OP_CREATE, "filter %u: make ch%u", i, i + 1);
 	child = fork();
 	if (child < 0)
 		die(-errno, CHAN_OP_ANY, "filter %u: fork", i);
 	if (child == 0) {
 		worker_init("csieve-filter", self);
-		close(in);
-		filter(i + 1);
+		close(in);		/* not its channel: keep only ch(i+1) and primes */
+		filter(i + 1, out);
 	}
-	out = chan_open(out_name, O_WRONLY);
-	if (out < 0)
-		die(out, CHAN_OP_OPEN, "filter %u: open %s", i, out_name);
 
 	for (;;) {
 		err = recv_num(in, &n, CHAN_FOREVER);
@@ -184,19 +181,19 @@ static __attribute__((noreturn)) void filter(unsigned int i)
 			break;
 		}
 		if (err < 0)
-			die(err, CHAN_OP_RECV, "filter %u: receive on %s", i, in_name);
+			die(err, CHAN_OP_RECV, "filter %u: receive on ch%u", i, i);
 		if (n % p == 0)
 			continue;
 		err = send_num(out, n);
 		if (err == -EPIPE) {
 			/* Downstream closed: close our input, so upstream ends too. */
-			err = chan_close(in_name);
+			err = chan_close_fd(in);
 			if (err && err != -EPIPE)
-				die(err, CHAN_OP_CLOSE, "filter %u: close %s", i, in_name);
+				die(err, CHAN_OP_CLOSE, "filter %u: close ch%u", i, i);
 			break;
 		}
 		if (err)
-			die(err, CHAN_OP_SEND, "filter %u: send on %s", i, out_name);
+			die(err, CHAN_OP_SEND, "filter %u: send on ch%u", i, i + 1);
 	}
 	close(in);
 	close(out);
@@ -220,8 +217,9 @@ static unsigned long next_prime(unsigned long n)
 static const char usage_text[] =
 	"usage: sieve [-c CAPACITY] [-t SECONDS] [--pause] [N]\n"
 	"\n"
-	"Print the first N primes (default 25, at most 1000), one per line,\n"
-	"computed by a pipeline of processes joined by kchan channels.\n"
+	"Print the first N primes (default 25, at most 5000), one per line,\n"
+	"computed by a pipeline of processes joined by anonymous kchan channels\n"
+	"(N + 1 of them: the instance's max= and max_user= must allow that).\n"
 	"\n"
 	"  -c CAPACITY  capacity of the sieve channels (default 0: unbuffered)\n"
 	"  -t SECONDS   give up and fail after this long (default 120 + N*N/2000:\n"
@@ -280,27 +278,6 @@ void usage_fail(const char *fmt, ...)
 	exit(2);
 }
 
-static int destroy_all(unsigned int made)
-{
-	char name[CHAN_NAME_MAX];
-	unsigned int i;
-	int ok = 1, err;
-
-	for (i = 0; i <= made; i++) {
-		if (i < made)
-			chan_name(name, i);
-		else
-			primes_name(name);
-		err = chan_destroy(name);
-		if (err && err != -ENOENT) {
-			fprintf(stderr, "sieve: destroy %s: %s\n", name,
-				chan_strerror(err, CHAN_OP_DESTROY));
-			ok = 0;
-		}
-	}
-	return ok;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -308,10 +285,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct chan_opts opts = { .msg_max = MSG_MAX };
-	char name[CHAN_NAME_MAX];
 	unsigned int got = 0, timeout_s = 0;
-	int primes_fd, err, ok = 1, pause_at_end = 0, status, opt;
+	int ch0, err, ok = 1, pause_at_end = 0, status, opt;
 	unsigned long p, want = 1;
 	struct sigaction sa = { .sa_handler = on_stop_signal };	/* no SA_RESTART */
 	pid_t self = getpid(), gen, f0, pid;
@@ -348,21 +323,12 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);		/* EPIPE is how shutdown travels */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphaned filters come back to us */
-	snprintf(prefix, sizeof(prefix), "csieve%d", (int)self);
 
-	primes_name(name);
-	err = chan_create(name, &opts);
-	if (err) {
-		fprintf(stderr, "sieve: create %s: %s\n", name, chan_strerror(err, CHAN_OP_CREATE));
-		return 1;
-	}
-	primes_fd = chan_open(name, O_RDONLY);
-	chan_name(name, 0);
-	opts.capacity = capacity;
-	err = primes_fd < 0 ? primes_fd : chan_create(name, &opts);
-	if (err) {
-		fprintf(stderr, "sieve: %s: %s\n", name, chan_strerror(err, CHAN_OP_CREATE));
-		destroy_all(1);
+	primes = make_chan(0);
+	ch0 = primes < 0 ? primes : make_chan(capacity);
+	if (ch0 < 0) {
+		fprintf(stderr, "sieve: make %s: %s\n", primes < 0 ? "primes" : "ch0",
+			chan_strerror(ch0, CHAN_OP_CREATE));
 		return 1;
 	}
 
@@ -371,7 +337,7 @@ int main(int argc, char **argv)
 	if (gen == 0) {
 		worker_init("csieve-gen", self);
 		setpgid(0, 0);
-		generator();
+		generator(ch0);
 	}
 	if (gen > 0)
 		setpgid(gen, gen);
@@ -379,8 +345,9 @@ int main(int argc, char **argv)
 	if (f0 == 0) {
 		worker_init("csieve-filter", self);
 		setpgid(0, gen);
-		filter(0);
+		filter(0, ch0);
 	}
+	close(ch0);	/* the generator and filter 0 have it */
 	if (f0 > 0)
 		setpgid(f0, gen);
 	if (gen < 0 || f0 < 0) {
@@ -397,7 +364,7 @@ int main(int argc, char **argv)
 	/* The primes must all come before the deadline: a hang is a failure. */
 	while (ok && got < nprimes) {
 		left = deadline - now_ns();
-		err = left > 0 ? recv_num(primes_fd, &p, left) : -ETIMEDOUT;
+		err = left > 0 ? recv_num(primes, &p, left) : -ETIMEDOUT;
 		if (err == -EINTR && !stop_signal)
 			continue;	/* stopped and continued, say: not ours */
 		if (err <= 0) {
@@ -426,10 +393,10 @@ int main(int argc, char **argv)
 	if (ok && pause_at_end)
 		raise(SIGSTOP);		/* the whole pipeline is alive: look at it */
 	if (ok) {
-		chan_name(name, nprimes - 1);
-		err = chan_close(name);
+		/* The end: the last filter waits for it, and closes its input. */
+		err = chan_close_fd(primes);
 		if (err) {
-			fprintf(stderr, "sieve: close %s: %s\n", name,
+			fprintf(stderr, "sieve: close primes: %s\n",
 				chan_strerror(err, CHAN_OP_CLOSE));
 			ok = 0;
 		}
@@ -463,9 +430,7 @@ int main(int argc, char **argv)
 		}
 	}
 	alarm(0);
-	close(primes_fd);
-	if (!destroy_all(nprimes))
-		ok = 0;
+	close(primes);		/* the last fd of the last channel */
 	if (ok)
 		fprintf(stderr, "sieve: %u primes, all correct\n", nprimes);
 	return ok ? 0 : 1;
