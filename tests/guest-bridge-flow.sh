@@ -11,7 +11,7 @@ set -uo pipefail
 . "$(dirname "$0")/../userspace/chanbridge/tests/lib.sh"
 bridge_init
 NUM=$root/userspace/chanbridge/tests/numbered.py
-len() { cat "/sys/class/chan/$1/length"; }
+len() { chan_attr "$1" length; }
 
 mkchan bpa --capacity 2
 mkchan bpb --capacity 2
@@ -29,7 +29,7 @@ wait_for 30 test -e /dev/chan/l-bpb
 # channel (4) fill, and the writer blocks.
 timeout 120 $PY "$NUM" send /dev/chan/l-bpa 1 20 &
 writer=$!
-wait_for 30 sh -c '[ "$(cat /sys/class/chan/bpa/length)" = 2 ]'
+wait_for 30 chan_attr_is bpa length 2
 same "the remote channel fills to its capacity" 2 "$(len bpa)"
 timeout 120 $PY "$NUM" send /dev/chan/l-bpb 1 300 &
 timeout 120 $PY "$NUM" recv /dev/chan/bpb 300 60 >$W/bpb.out 2>$W/bpb.err

@@ -68,7 +68,7 @@ fill() {
 	timeout 120 $PY "$NUM" send "/dev/chan/$1" 1 "$N"
 	"$CC" close "$1"
 	same "$1 holds $N messages and is closed" "$N 1" \
-		"$(cat "/sys/class/chan/$1/length") $(cat "/sys/class/chan/$1/closed")"
+		"$(chan_attr "$1" length) $(chan_attr "$1" closed)"
 }
 
 # drain LOCAL OUT [PAUSE_AT]: read /dev/chan/LOCAL to its end in the
@@ -108,7 +108,7 @@ imp_closed() { status_to "$1" "$1.st" && [ "$(chan_state "$1.st" "$2")" = closed
 stalled() {
 	wait_for "$LIMIT" at_least "$W/${1#l-}.out" $((N / 5))
 	check "${1#l-}: the reader paused after $((N / 5)), $1 fills up" \
-		wait_for "$LIMIT" sh -c "[ \$(cat /sys/class/chan/$1/length) = $WIN ]"
+		wait_for "$LIMIT" chan_attr_is "$1" length "$WIN"
 }
 
 # outlived PROXYLOG: the server closed the half-dead connection (its

@@ -63,7 +63,7 @@ wait "$srv" 2>/dev/null
 start_serve $((N / 4))
 touch $W/go
 if ! wait_for 300 gone "$srv"; then
-	echo "# stalled: rs $(lines $W/rs.out), rd $(lines $W/rd.out); l-rd $(cat /sys/class/chan/l-rd/length) rd $(cat /sys/class/chan/rd/length)"
+	echo "# stalled: rs $(lines $W/rs.out), rd $(lines $W/rd.out); l-rd $(chan_attr l-rd length) rd $(chan_attr rd length)"
 	"$CB" status --status-socket $W/serve.sock 2>&1 | diag
 	"$CB" status --status-socket $W/imp.sock 2>&1 | diag
 	cat $W/serve.log $W/imp.log | diag

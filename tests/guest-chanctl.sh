@@ -9,7 +9,9 @@
 # Covers what chanctl(1) promises: send framing (arguments, lines, -0,
 # --whole), recv (-n, EOF, --timeout, -0, several channels via select),
 # create (buffered, --autoclose, --after/--tick timers), list/stat with
-# and without --json, --help everywhere, and the exit statuses 0-5.
+# and without --json (and for a user who may not open the channel),
+# destroy (a name free at once, rm of the node), --help everywhere, and the
+# exit statuses 0-5.
 # CHANCTL overrides the binary (default build/userspace/chanctl).  Needs
 # root (it checks permissions as nobody through setpriv) and python3 for
 # the JSON checks.
@@ -22,6 +24,8 @@ T=20	# seconds any one command may take before it counts as hung
 
 # shellcheck source=tests/lib/ktap.sh
 . "$root/tests/lib/ktap.sh"
+# shellcheck source=tests/lib/chan.sh
+. "$root/tests/lib/chan.sh"
 # status DESCRIPTION WANT CMD...: ok when CMD exits WANT.
 status() {
 	local d=$1 want=$2 rc=0; shift 2
@@ -45,7 +49,7 @@ if [ ! -x "$C" ]; then
 	echo "1..0 # SKIP no $C (make userspace)"
 	exit 0
 fi
-if [ ! -e /dev/chan-control ]; then
+if ! chan_loaded; then
 	echo "1..0 # SKIP kchan is not loaded (run me with tools/vm/run)"
 	exit 0
 fi
@@ -87,7 +91,7 @@ status "recv -n junk: 2" 2 "$C" recv x -n 1x
 status "--mode 0: 2" 2 "$C" create x --mode 0
 status "--mode 0800: 2" 2 "$C" create x --mode 0800
 status "recv of 33 channels: 2" 2 "$C" recv $(seq -f 'c%g' 33)
-check "usage errors created nothing" test -z "$(ls /sys/class/chan)"
+check "usage errors created nothing" test -z "$(ls /dev/chan)"
 
 # --- create, list, stat -------------------------------------------------------
 check "create buffered" c create jobs --capacity 16 --msg-max 100 --mode 0640
@@ -98,6 +102,9 @@ same "list header" "NAME  CAPACITY  LENGTH  MSG_MAX  CLOSED  READERS  WRITERS" "
 same "list rows" "jobs|16|0|100|0|0|0;u|0|0|4096|0|0|0;" \
 	"$(tail -n +2 <<<"$out" | awk '{ printf "%s|%s|%s|%s|%s|%s|%s;", $1, $2, $3, $4, $5, $6, $7 }')"
 check "node mode is 0640" test "$(stat -c %a /dev/chan/jobs)" = 640
+check "the node is a character device, in ls -l too" test -c /dev/chan/jobs -a \
+	"$(ls -l /dev/chan/jobs | cut -c1-10)" = crw-r-----
+check ".control is not listed" test "$(ls /dev/chan | tr '\n' ' ')" = "jobs u "
 json=$(c list --json)
 check "list --json is JSON with every channel" $PY -c '
 import json, sys
@@ -116,7 +123,13 @@ check "stat --json is one object" $PY -c '
 import json, sys
 j = json.loads(sys.argv[1])
 assert j["name"] == "jobs" and j["capacity"] == 16 and j["closed"] is False, j
+assert j["timer"] is False and j["held"] == 0 and len(j["id"]) == 16, j
 ' "$(c stat -j jobs)"
+same "stat does not count its own reader" "readers: 0" "$(c stat jobs | grep '^readers:')"
+exec {rd}</dev/chan/jobs
+same "... but counts another's" "readers: 1 writers: 0" "$(c stat jobs | grep -E '^(readers|writers):' | tr '\n' ' ' | sed 's/ $//')"
+same "chan_attr (fdinfo) agrees" "1 16 100" "$(chan_attr jobs readers) $(chan_attr jobs capacity) $(chan_attr jobs msg_max)"
+exec {rd}<&-
 status "stat of a missing channel: 3" 3 "$C" stat nosuch
 status "stat of a missing channel --json: 3" 3 "$C" stat --json nosuch
 
@@ -132,11 +145,11 @@ printf 'x\0y z\0multi\nline\n\0' >/tmp/r0.want
 check "send -0 / recv -0 keep bytes exactly" cmp -s /tmp/r0 /tmp/r0.want
 printf 'first\nsecond\n' | c send --whole jobs
 same "send --whole: one message; recv prints a newline-ended message as is" "$(printf 'first\nsecond\n.')" "$(c recv jobs -n 1; echo .)"
-check "length is 0 again" test "$(cat /sys/class/chan/jobs/length)" = 0
+check "length is 0 again" chan_attr_is jobs length 0
 rc=0; printf 'p\nq\n\nr\n' | c send jobs 2>/tmp/err || rc=$?
 same "an empty line is an error (1) and stops sending" "1:p q" "$rc:$(c recv jobs -n 2 | tr '\n' ' ' | sed 's/ $//')"
 check "the error names the empty message" grep -q 'message 3 is empty' /tmp/err
-check "nothing after the empty line was sent" test "$(cat /sys/class/chan/jobs/length)" = 0
+check "nothing after the empty line was sent" chan_attr_is jobs length 0
 status "a message over msg_max: 1" 1 "$C" send jobs "$(printf 'm%.0s' $(seq 101))"
 check "the error names msg_max" grep -q 'msg_max 100' /tmp/status.err
 status "send --whole of empty stdin: 1" 1 "$C" send --whole jobs </dev/null
@@ -232,6 +245,20 @@ if command -v setpriv >/dev/null; then
 	status "send as another user: permission denied (4)" 4 setpriv --reuid 65534 --regid 65534 --clear-groups "$C" send private hi
 	status "destroy as another user: 4" 4 setpriv --reuid 65534 --regid 65534 --clear-groups "$C" destroy private
 	status "close as another user: 4" 4 setpriv --reuid 65534 --regid 65534 --clear-groups "$C" close private
+	status "stat as another user: permission denied (4)" 4 setpriv --reuid 65534 --regid 65534 --clear-groups "$C" stat private
+	check "... saying whose counters they are" grep -q 'Permission denied' /tmp/status.err
+	status "stat --json as another user: 4" 4 setpriv --reuid 65534 --regid 65534 --clear-groups "$C" stat --json private
+	out=$(setpriv --reuid 65534 --regid 65534 --clear-groups "$C" list)
+	same "list as another user: '-' in every column of the 0600 channel" "private|-|-|-|-|-|-" \
+		"$(awk '$1 == "private" { printf "%s|%s|%s|%s|%s|%s|%s", $1, $2, $3, $4, $5, $6, $7 }' <<<"$out")"
+	check "list --json as another user: only the name of the 0600 channel" $PY -c '
+import json, sys
+l = {c["name"]: c for c in json.loads(sys.argv[1])}
+assert l["private"] == {"name": "private"}, l["private"]
+' "$(setpriv --reuid 65534 --regid 65534 --clear-groups "$C" list --json)"
+	status "rm of its node as another user: refused" 1 setpriv --reuid 65534 --regid 65534 --clear-groups rm -f /dev/chan/private
+	check "... and the channel is still there" test -c /dev/chan/private
+	c destroy private
 else
 	skip "permission checks" "no setpriv"
 fi
@@ -253,7 +280,7 @@ if [ "$timers" = 1 ]; then
 		"$((${ticks[1]:-0} - ${ticks[0]:-0}))" -ge 90000000 -a "$((${ticks[2]:-0} - ${ticks[1]:-0}))" -ge 90000000
 	c create fast --tick 1ms
 	sleep 0.3
-	d=$(cat /sys/class/chan/fast/dropped 2>/dev/null || echo 0)
+	d=$(chan_attr fast dropped 2>/dev/null || echo 0)
 	check "unread ticks are dropped and counted (dropped=$d)" test "$d" -gt 10
 	check "stat --json shows dropped" $PY -c '
 import json, sys; j = json.loads(sys.argv[1]); assert j["dropped"] > 10 and j["capacity"] == 1, j' "$(c stat fast --json)"
@@ -304,9 +331,27 @@ fi
 # --- destroy ------------------------------------------------------------------
 status "destroy of a missing channel: 3, and the others go" 3 "$C" destroy nosuch u
 check "... u went" test ! -e /dev/chan/u
+check "create re" c create re --capacity 2
+c send re old
+exec {old}</dev/chan/re
+id_old=$(chan_attr re kchan-id)
+check "destroy re while an fd of it is open" c destroy re
+check "re-create re at once: the name is free" c create re --capacity 2
+same "the new re is another channel, empty, without the old reader" "length: 0 readers: 0" \
+	"$(c stat re | grep -E '^(length|readers):' | tr '\n' ' ' | sed 's/ $//')"
+check "... with another id" test "$(chan_attr re kchan-id)" != "$id_old"
+rc=0; dd bs=64 count=1 <&"$old" >/dev/null 2>/tmp/dd.err || rc=$?
+check "the old fd fails (ENODEV), it never reaches the new re" test "$rc" != 0
+check "... No such device" grep -q 'No such device' /tmp/dd.err
+exec {old}<&-
+check "create rmme" c create rmme
+check "rm /dev/chan/rmme destroys it" rm /dev/chan/rmme
+status "... stat rmme: no such channel (3)" 3 "$C" stat rmme
+status "rm /dev/chan/.control: refused" 1 rm -f /dev/chan/.control
+check "... .control is still there" chan_loaded
 # shellcheck disable=SC2046 # channel names have no blanks
-c destroy $(ls /sys/class/chan) 2>/dev/null
-check "everything destroyed" test -z "$(ls /sys/class/chan)"
+c destroy $(ls /dev/chan) 2>/dev/null
+check "everything destroyed" test -z "$(ls /dev/chan)"
 same "list of nothing prints the header only" "NAME  CAPACITY  LENGTH  MSG_MAX  CLOSED  READERS  WRITERS" "$(c list)"
 same "list --json of nothing: []" "[]" "$(c list --json)"
 

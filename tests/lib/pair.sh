@@ -32,6 +32,9 @@ PEER_ADDR="[$PEER%$IFACE]:$PORT"	# the server, as B names it
 # TAP: ok/not_ok/skip/diag/check/same, counters n and failed.
 # shellcheck source=tests/lib/ktap.sh
 . "$lib/ktap.sh"
+# chan_loaded, chan_attr NAME KEY (a channel's counters, from fdinfo).
+# shellcheck source=tests/lib/chan.sh
+. "$lib/chan.sh"
 log() { echo "$(date +%T.%N | cut -c1-12) $*" >&2; }
 on_a() { [ "$role" != a ] || "$@"; }
 on_b() { [ "$role" != b ] || "$@"; }
@@ -65,7 +68,7 @@ pair_guest_checks() {
 		echo "1..0 # SKIP run me with tools/vm/pair --kernel KVER -- $0"
 		exit 0
 	fi
-	if [ ! -e /dev/chan-control ]; then
+	if ! chan_loaded; then
 		echo "1..0 # SKIP kchan is not loaded"
 		exit 0
 	fi

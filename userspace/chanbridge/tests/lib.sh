@@ -15,12 +15,15 @@ pids=() chans=()
 # TAP: ok/not_ok/skip/diag/check/same (one copy for all the shell tests).
 # shellcheck source=tests/lib/ktap.sh
 . "$root/tests/lib/ktap.sh"
+# chan_loaded, chan_attr NAME KEY (a channel's counters, from fdinfo).
+# shellcheck source=tests/lib/chan.sh
+. "$root/tests/lib/chan.sh"
 
 # Skip everything (exit 0) unless we can run: binary, kchan, root.
 bridge_init() {
 	echo "TAP version 13"
 	if [ ! -x "$CB" ]; then echo "1..0 # SKIP no $CB (make userspace)"; exit 0; fi
-	if [ ! -e /dev/chan-control ]; then echo "1..0 # SKIP kchan is not loaded"; exit 0; fi
+	if ! chan_loaded; then echo "1..0 # SKIP kchan is not loaded (no /dev/chan/.control)"; exit 0; fi
 	if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 0; fi
 	rm -rf "$W"
 	mkdir -p "$W"
