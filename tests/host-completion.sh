@@ -4,7 +4,7 @@
 # options, option values and channel names, driven through COMP_WORDS and
 # COMP_CWORD as bash does on <Tab>; and the options it offers are exactly
 # those each command's --help lists.  Prints TAP.  Runs on the host: the
-# channel names come from a fake /sys/class/chan.
+# channel names come from a fake /dev/chan (with its dotfile .control).
 #
 #   tests/host-completion.sh
 set -uo pipefail
@@ -31,10 +31,10 @@ else
 	not_ok "complete -p chanctl: -F _chanctl (got '$(complete -p chanctl 2>&1)')"
 fi
 
-# A fake sysfs with three channels.
-_chanctl_sysfs=$(mktemp -d)
-trap 'rm -rf "$_chanctl_sysfs"' EXIT
-mkdir "$_chanctl_sysfs"/jobs "$_chanctl_sysfs"/jobs2 "$_chanctl_sysfs"/tick
+# A fake /dev/chan with three channels and the control node.
+_chanctl_dir=$(mktemp -d)
+trap 'rm -rf "$_chanctl_dir"' EXIT
+touch "$_chanctl_dir"/jobs "$_chanctl_dir"/jobs2 "$_chanctl_dir"/tick "$_chanctl_dir"/.control
 
 # complete WANT WORD...: complete the command line WORD... (the last word is
 # the one under the cursor, "" for a fresh word) and compare the sorted
@@ -87,14 +87,17 @@ complete_is "--count --help --null --timeout" chanctl recv jobs --
 complete_is "jobs jobs2 tick" chanctl recv jobs --timeout 1s ""
 complete_is "jobs jobs2 tick" chanctl recv jobs --timeout = 1s ""
 complete_is "jobs jobs2 tick" chanctl recv -- ""
+shopt -s dotglob
+complete_is "jobs jobs2 tick" chanctl destroy ""	# .control is no channel, with dotglob too
+shopt -u dotglob
 complete_is "recv" chanctl help r
 complete_is "" chanctl help recv ""
 complete_is "" chanctl frob ""
 
 # No channels at all (kchan not loaded): nothing, and no error.
-_chanctl_sysfs=/nonexistent
+_chanctl_dir=/nonexistent
 complete_is "" chanctl destroy ""
-_chanctl_sysfs=$(mktemp -d); rmdir "$_chanctl_sysfs"
+_chanctl_dir=$(mktemp -d); rmdir "$_chanctl_dir"
 
 # The options offered are those --help lists: the two must not drift.
 if [ -x "$C" ]; then

@@ -4,7 +4,7 @@
 # man warning at 80 columns, fit in them (kchan.7 and chanctl.1), have a
 # NAME line that whatis can index, and say what the code has: chanctl(1)
 # every command and option of `chanctl --help`, kchan(7) every ioctl of the
-# uapi header, every sysfs attribute and module parameter.  Prints TAP.
+# uapi header, every fdinfo key and module parameter.  Prints TAP.
 # Needs man-db and groff-base.
 #
 #   tests/host-man.sh
@@ -89,11 +89,12 @@ mentions kchan.7 "ioctl of uapi/linux/kchan.h (${#ioctls[@]})" "${ioctls[@]}"
 mapfile -t flags < <(grep -oE '^#define KCHAN_(CREATE|STATE|SELECT)_[A-Z]+\b' "$root/uapi/linux/kchan.h" |
 	awk '{ print $2 }' | grep -vE '_(FLAGS|MAX|SIZE)$')
 mentions kchan.7 "flag of uapi/linux/kchan.h" "${flags[@]}"
-# The README's list of sysfs attributes, and the module parameters it names.
-attrs=$(grep -oE '/sys/class/chan/<name>/\{[a-z_,]+\}' "$root/README.md" | head -n 1 |
-	sed 's/.*{//; s/}//' | tr ',' ' ')
+# The README's list of fdinfo keys (the counters without sysfs), and the
+# module parameters it names.
+attrs=$(sed -n '/fdinfo\/<fd>` of a/,/Both need/p' "$root/README.md" | grep -oE '`[a-z_-]+`' |
+	tr -d '`' | grep -vxE 'pos|flags|mnt_id|ino')
 # shellcheck disable=SC2086 # a list of words
-mentions kchan.7 "sysfs attribute of the README" $attrs
+mentions kchan.7 "fdinfo key of the README" $attrs
 # shellcheck disable=SC2016 # backquotes of Markdown, not of the shell
 mapfile -t params < <(grep -oE '`max_[a-z_]+`' "$root/README.md" | tr -d '`' | sort -u)
 mentions kchan.7 "module parameter of the README (${#params[@]})" "${params[@]}"
