@@ -62,14 +62,24 @@ want=(
 	/usr/local/share/man/man1/chanctl.1
 	/usr/local/share/man/man7/kchan.7
 	/usr/local/share/bash-completion/completions/chanctl
+	/usr/local/lib/systemd/system/dev-chan.mount
+	/usr/local/lib/systemd/system/sysinit.target.wants/dev-chan.mount
+	/usr/local/lib/modules-load.d/kchan.conf
 )
 missing=()
 for f in "${want[@]}"; do grep -qxF "$f" "$t/installed" || missing+=("$f"); done
-check "chanctl, kchan.h, chanctl.1, kchan.7, completion installed${missing:+ (missing ${missing[*]})}" \
+check "chanctl, kchan.h, chanctl.1, kchan.7, completion, dev-chan.mount, kchan.conf installed${missing:+ (missing ${missing[*]})}" \
 	test ${#missing[@]} = 0
 check "nothing outside /usr/local and /lib/modules" \
 	test -z "$(grep -vE '^/(usr/local|lib/modules)/' "$t/installed")"
 check "installed chanctl runs" "$p/bin/chanctl" --help
+check "dev-chan.mount mounts kchan on /dev/chan after systemd-modules-load" grep -qxF 'Where=/dev/chan' "$p/lib/systemd/system/dev-chan.mount"
+check "... Type=kchan, After=systemd-modules-load.service" sh -c 'grep -qx "Type=kchan" "$1" && grep -qx "After=systemd-modules-load.service" "$1"' _ "$p/lib/systemd/system/dev-chan.mount"
+check "... started by sysinit.target (its wants link)" test "$(readlink "$p/lib/systemd/system/sysinit.target.wants/dev-chan.mount")" = ../dev-chan.mount
+check "modules-load.d/kchan.conf loads kchan" grep -qx kchan "$p/lib/modules-load.d/kchan.conf"
+if command -v systemd-analyze >/dev/null; then
+	check "systemd-analyze verify dev-chan.mount" systemd-analyze verify --man=no "$p/lib/systemd/system/dev-chan.mount"
+fi
 check "installed chanctl is executable by all (0755)" test "$(stat -c %a "$p/bin/chanctl")" = 755
 check "installed kchan.h is uapi/linux/kchan.h" cmp -s "$p/include/linux/kchan.h" "$root/uapi/linux/kchan.h"
 printf '#include <linux/kchan.h>\nint main(void) { struct kchan_create c = { .size = sizeof(c) }; return (int)c.flags + KCHAN_IOC_CREATE * 0; }\n' >"$t/h.c"
