@@ -295,6 +295,12 @@ static int kchan_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	/* Channel nodes must open in a user namespace's mount too. */
 	sb->s_iflags &= ~SB_I_NODEV;
 	sb->s_iflags |= SB_I_NOEXEC;
+	/*
+	 * st_blksize: stdio sizes its buffer by it, and a 1-byte one would
+	 * make the shell's `echo hi > /dev/chan/x` three messages.
+	 */
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_magic = KCHANFS_MAGIC;
 	sb->s_op = &kchan_fs_sops;
 	sb->s_time_gran = 1;

@@ -509,6 +509,36 @@ TEST_F(fs, create_makes_node)
 	EXPECT_EQ(GID_C, st.st_gid);
 }
 
+/*
+ * The shell's promise: `echo hi > /dev/chan/x` is one message.  stdio
+ * sizes its buffer by st_blksize; a node reporting 1 (a super block
+ * without a block size) made every byte a message of its own.
+ */
+TEST_F(fs, stdio_write_is_one_message)
+{
+	const char *dir = fs_mount(_metadata, self, NULL);
+	struct kchan_info info = { .size = sizeof(info) };
+	char buf[64];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	ASSERT_EQ(0, create_at(dir, "sh", 4, 0, 0));
+	ASSERT_EQ(0, stat(AT(dir, "sh"), &st));
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), st.st_blksize);
+	fd = open_at(dir, "sh", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	f = fopen(AT(dir, "sh"), "w");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(12, fprintf(f, "hello there\n"));
+	EXPECT_EQ(0, fclose(f));
+	ASSERT_EQ(0, chan_info(fd, &info));
+	EXPECT_EQ(1, info.length);
+	EXPECT_EQ(12, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "hello there\n", 12));
+	close(fd);
+}
+
 TEST_F(fs, readdir_exact)
 {
 	const char *dir = fs_mount(_metadata, self, NULL);
