@@ -239,6 +239,53 @@ TEST_F_TIMEOUT(scale, named_10000, 600)
 	free(rdev);
 }
 
+/* Entries of dir other than . and .., or -errno. */
+static long count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+#define BIG	100000
+
+/* The figure: 100,000 channels in one instance, all gone at umount. */
+TEST_F_TIMEOUT(scale, named_100000, 1200)
+{
+	char name[KCHAN_NAME_MAX], path[PATH_MAX];
+	int ctl, i, ret = 0, fails = 0;
+
+	ASSERT_EQ(0, scale_mount(self->dir, "max=100000,max_user=100000"));
+	ctl = ctl_at(self->dir);
+	ASSERT_LE(0, ctl);
+	for (i = 0; i < BIG && !ret; i++) {
+		snprintf(name, sizeof(name), "big%06d", i);
+		ret = chan_create(ctl, name, 0, 16, 0, 0);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("create %d: %s", i - 1, strerror(-ret));
+	EXPECT_EQ(-ENOSPC, chan_create(ctl, "extra", 0, 16, 0, 0));
+	EXPECT_EQ(BIG + 1, count_entries(self->dir));
+	/* Half destroyed by unlink, the rest left for umount. */
+	for (i = 0; i < BIG; i += 2) {
+		snprintf(path, sizeof(path), "%s/big%06d", self->dir, i);
+		fails += unlink(path) != 0;
+	}
+	EXPECT_EQ(0, fails);
+	EXPECT_EQ(BIG / 2 + 1, count_entries(self->dir));
+	close(ctl);
+	ASSERT_EQ(0, umount2(self->dir, 0)) TH_LOG("umount: %m");
+	EXPECT_EQ(0, count_entries(self->dir));
+	ASSERT_EQ(0, scale_mount(self->dir, "max=1"));
+	EXPECT_EQ(1, count_entries(self->dir));
+}
+
 /* max_user counts exactly too: N for one user, then EDQUOT. */
 TEST_F_TIMEOUT(scale, named_max_user_10000, 600)
 {
