@@ -51,11 +51,6 @@ static void kchan_inode_init_ts(struct inode *inode)
 #endif
 }
 
-struct kchan_fs *kchan_fs_of(const struct inode *inode)
-{
-	return inode->i_sb->s_fs_info;
-}
-
 /* Only the owner or the instance's CAP_SYS_ADMIN may close or destroy by name. */
 static bool kchan_may_admin(const struct inode *inode)
 {
@@ -82,8 +77,8 @@ static struct inode *kchan_fs_new_inode(struct super_block *sb, umode_t mode,
 }
 
 /*
- * Make the node of @ch, a new channel charged to @fs, in the root of @sb.
- * On success the inode owns the channel's first reference.
+ * Charge @ch, a new channel, to the instance of @sb and make its node in
+ * the root.  On success the inode owns the channel's first reference.
  */
 int kchan_fs_create(struct super_block *sb, struct kchan *ch)
 {
@@ -115,7 +110,7 @@ int kchan_fs_create(struct super_block *sb, struct kchan *ch)
 	ret = -EEXIST;
 	if (d_really_is_positive(dentry))
 		goto out_dput;
-	ret = kchan_charge(kchan_fs_of(d_inode(root)), ch);
+	ret = kchan_charge(sb->s_fs_info, ch);
 	if (ret)
 		goto out_dput;
 	/* From here on the inode's eviction puts the channel. */

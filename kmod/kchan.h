@@ -313,7 +313,6 @@ extern unsigned int kchan_max_msg_size;
 /* fs.c: the kchan filesystem */
 int kchan_fs_init(void);
 void kchan_fs_exit(void);
-struct kchan_fs *kchan_fs_of(const struct inode *inode);
 int kchan_fs_create(struct super_block *sb, struct kchan *ch);
 int kchan_fs_by_name(struct super_block *sb, const char *name, bool destroy);
 void kchan_fs_free_minor(struct kchan *ch);
