@@ -1794,41 +1794,7 @@ TEST_F(fs, root_refuses_other_files)
 
 /* ----- fdinfo --------------------------------------------------------- */
 
-#define KV_MAX	32
 #define K_O_LARGEFILE	0100000
-
-struct kv {
-	char key[32];
-	char val[64];
-};
-
-/* /proc/self/fdinfo/<fd> as key/value pairs: the count, or -errno. */
-static int fdinfo_read(int fd, struct kv *kv, int max)
-{
-	char path[64], buf[4096], *line, *save = NULL;
-	ssize_t len;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	len = chan_read_file(path, buf, sizeof(buf));
-	if (len < 0)
-		return (int)len;
-	for (line = strtok_r(buf, "\n", &save); line && n < max;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *tab = strstr(line, ":\t");
-
-		if (!tab) {
-			snprintf(kv[n].key, sizeof(kv[n].key), "!%s", line);
-			kv[n++].val[0] = '\0';
-			continue;
-		}
-		*tab = '\0';
-		snprintf(kv[n].key, sizeof(kv[n].key), "%s", line);
-		snprintf(kv[n].val, sizeof(kv[n].val), "%s", tab + 2);
-		n++;
-	}
-	return n;
-}
 
 static const char *const fdinfo_vfs_keys[] = { "pos", "flags", "mnt_id", "ino" };
 static const char *const fdinfo_kchan_keys[] = {
