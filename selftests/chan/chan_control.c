@@ -86,22 +86,6 @@ static int node_stat(const char *name, struct stat *st)
 	return stat(path, st) ? -errno : 0;
 }
 
-/* Whether readdir() of /dev/chan lists name. */
-static bool listed(const char *name)
-{
-	DIR *d = opendir(KCHAN_DEV_DIR);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		if (!strcmp(e->d_name, name))
-			found = true;
-	closedir(d);
-	return found;
-}
-
 /*
  * Drops to uid/gid with no capabilities and opens the control node
  * again as that user; in a helper only.  Returns the new control fd.
@@ -237,10 +221,10 @@ TEST_F(control, valid_names)
 		chan_destroy(self->ctl, n);
 		EXPECT_EQ(0, chan_create(self->ctl, n, 0, 0, 0, 0)) TH_LOG("name '%s'", n);
 		EXPECT_TRUE(node_exists(n)) TH_LOG("name '%s'", n);
-		EXPECT_TRUE(listed(n)) TH_LOG("name '%s'", n);
+		EXPECT_TRUE(chan_listed(n)) TH_LOG("name '%s'", n);
 		EXPECT_EQ(0, chan_destroy(self->ctl, n)) TH_LOG("name '%s'", n);
 		EXPECT_FALSE(node_exists(n)) TH_LOG("name '%s'", n);
-		EXPECT_FALSE(listed(n)) TH_LOG("name '%s'", n);
+		EXPECT_FALSE(chan_listed(n)) TH_LOG("name '%s'", n);
 	}
 }
 
@@ -682,10 +666,10 @@ TEST_F(control, destroy_removes_node)
 {
 	ASSERT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));
 	ASSERT_TRUE(node_exists(self->name));
-	ASSERT_TRUE(listed(self->name));
+	ASSERT_TRUE(chan_listed(self->name));
 	ASSERT_EQ(0, chan_destroy(self->ctl, self->name));
 	EXPECT_FALSE(node_exists(self->name));
-	EXPECT_FALSE(listed(self->name));
+	EXPECT_FALSE(chan_listed(self->name));
 	EXPECT_EQ(-ENOENT, chan_open(self->name, O_RDWR));
 	/* Nothing holds the name: it can be created again at once. */
 	EXPECT_EQ(0, chan_create(self->ctl, self->name, 1, 0, 0, 0));

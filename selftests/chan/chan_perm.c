@@ -426,22 +426,6 @@ static bool node_exists(const char *name)
 	return node_stat(name, &st) == 0;
 }
 
-/* Whether readdir() of /dev/chan lists name. */
-static bool listed(const char *name)
-{
-	DIR *d = opendir(KCHAN_DEV_DIR);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d)))
-		if (!strcmp(e->d_name, name))
-			found = true;
-	closedir(d);
-	return found;
-}
-
 /* Channels listed in /dev/chan (live, named ones), or -errno. */
 static int count_channels(void)
 {
@@ -462,7 +446,7 @@ TEST_F_TIMEOUT(perm, node_belongs_to_its_creator_with_the_requested_mode, CHAN_T
 	EXPECT_EQ(0640, st.st_mode & 07777);
 	EXPECT_EQ(USER_A, st.st_uid);
 	EXPECT_EQ(USER_A, st.st_gid);
-	EXPECT_TRUE(listed(n1));
+	EXPECT_TRUE(chan_listed(n1));
 
 	/* Mode 0 means 0600. */
 	ASSERT_EQ(0, ag_create(&self->a, n2, 0, 0, 0));
@@ -557,7 +541,7 @@ TEST_F_TIMEOUT(perm, other_user_close_and_destroy_by_name_eperm_nothing_changes,
 	EXPECT_EQ(-ENOENT, ag_close_name(&self->b, "no-such-channel"));
 
 	EXPECT_TRUE(node_exists(n));
-	EXPECT_TRUE(listed(n));
+	EXPECT_TRUE(chan_listed(n));
 	fd = chan_open(n, O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, chan_info(fd, &info));
@@ -614,7 +598,7 @@ TEST_F_TIMEOUT(perm, root_may_close_and_destroy_any_channel, CHAN_TIMEOUT)
 	EXPECT_EQ(0, chan_destroy(self->ctl, n));
 	EXPECT_EQ(-ENODEV, ag_read(&self->a, fa, b));
 	EXPECT_FALSE(node_exists(n));
-	EXPECT_FALSE(listed(n));
+	EXPECT_FALSE(chan_listed(n));
 }
 
 static int set_effective_caps(__u32 caps)
@@ -687,7 +671,7 @@ TEST_F_TIMEOUT(perm, per_user_channel_limit_edquot, CHAN_TIMEOUT)
 	EXPECT_EQ(0, ag_create(&self->a, a2, 0, 0, 0));
 	EXPECT_EQ(-EDQUOT, ag_create(&self->a, a3, 0, 0, 0));
 	EXPECT_FALSE(node_exists(a3));
-	EXPECT_FALSE(listed(a3));
+	EXPECT_FALSE(chan_listed(a3));
 	/* Another user, and root, have their own count. */
 	EXPECT_EQ(0, ag_create(&self->b, b1, 0, 0, 0));
 	EXPECT_EQ(0, ag_create(&self->b, b2, 0, 0, 0));
@@ -805,7 +789,7 @@ TEST_F_TIMEOUT(perm, names_free_at_once_while_an_old_channel_is_open, CHAN_TIMEO
 	EXPECT_EQ(-ENOENT, ag_destroy(&self->a, n));
 	EXPECT_EQ(-ENOENT, chan_close_name(self->ctl, n));
 	EXPECT_FALSE(node_exists(n));
-	EXPECT_FALSE(listed(n));
+	EXPECT_FALSE(chan_listed(n));
 	/* Free at once, the old file still open: B takes it, and A may not destroy it. */
 	ASSERT_EQ(0, ag_create(&self->b, n, 1, 0, 0));
 	ASSERT_EQ(0, node_stat(n, &st));

@@ -370,6 +370,28 @@ static inline int chan_list_at(const char *dir, int (*fn)(const char *name, void
 
 #define chan_list(fn, arg)	chan_list_at(KCHAN_DEV_DIR, fn, arg)
 
+struct chan_find {
+	const char *name;
+	bool found;
+};
+
+static inline int chan_find_cb(const char *name, void *arg)
+{
+	struct chan_find *f = arg;
+
+	f->found = !strcmp(name, f->name);
+	return f->found;
+}
+
+/* Whether readdir() of /dev/chan lists the channel name. */
+static inline bool chan_listed(const char *name)
+{
+	struct chan_find f = { .name = name };
+
+	chan_list(chan_find_cb, &f);
+	return f.found;
+}
+
 /* Whether /dev/chan/<name> exists (a node: a live channel). */
 static inline bool chan_exists(const char *name)
 {
