@@ -12,6 +12,9 @@ KSFT_DIR := $(BUILD)/ksft
 PRIMES ?= 25
 # make demo PRIMES=N: one process per prime (about 0.5 MiB each, hence the
 # guest's memory) and N^2 messages (hence its timeout), as sieve-demo.sh says.
+DEMO_MEM = $(shell echo $$(( 1024 + $(PRIMES) / 2 )))M
+DEMO_CMD = userspace/examples/sieve-demo.sh $(PRIMES)
+DEMO_TIMEOUT = $(shell echo $$(( 600 + $(PRIMES) * $(PRIMES) / 2000 )))
 # The demo's kernel: the newest non-RT one.
 DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KVERS)))
 
@@ -69,9 +72,7 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 _demo:
 	$(call need-kernel,$(DEMO_KVER),DEMO_KVER)
 	$(MAKE) all
-	tools/vm/run --kernel $(DEMO_KVER) --mem $$(( 1024 + $(PRIMES) / 2 ))M \
-		--timeout $$(( 600 + $(PRIMES) * $(PRIMES) / 2000 )) \
-		-- userspace/examples/sieve-demo.sh $(PRIMES)
+	tools/vm/run --kernel $(DEMO_KVER) --mem $(DEMO_MEM) --timeout $(DEMO_TIMEOUT) -- $(DEMO_CMD)
 
 _check:
 	$(MAKE) all

@@ -111,7 +111,7 @@ expect "make demo succeeds" 0 "$rc"
 expect "make demo runs deps first, once" "deps 1" "$(head -n 1 "$log") $(grep -c '^deps$' "$log")"
 expect "make demo builds kchan.ko for the kernels deps installed" "$kbuild_all" "$(lines kbuild)"
 expect "make demo boots $newest" \
-	"tools/vm/run --kernel $newest -- userspace/examples/sieve-demo.sh 25" "$(lines tools/vm/run)"
+	"tools/vm/run --kernel $newest --mem 1036M --timeout 600 -- userspace/examples/sieve-demo.sh 25" "$(lines tools/vm/run)"
 
 # 2. make check: every kernel, make check's output and exit status.
 fresh; mk check; rc=$?
@@ -163,7 +163,7 @@ expect "make demo without headers after deps fails, boots nothing, says why" "2 
 fresh; FRESH_LOG=$log FRESH_SRC=$src "$tree/tools/install-deps.sh"; : >"$log"
 mk -n demo; rc=$?
 expect "make -n demo shows the guest run on $newest and runs nothing" \
-	"0 1 0" "$rc $(grep -cxF "tools/vm/run --kernel $newest -- userspace/examples/sieve-demo.sh 25" "$t/out") $(wc -l <"$log")"
+	"0 1 0" "$rc $(grep -cxF "tools/vm/run --kernel $newest --mem 1036M --timeout 600 -- userspace/examples/sieve-demo.sh 25" "$t/out") $(wc -l <"$log")"
 
 echo "1..$n"
 [ "$failed" = 0 ]
