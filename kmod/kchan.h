@@ -19,8 +19,8 @@
  *                     until it is queued, the channel while it is queued,
  *                     held (hold.c) or parked in a blocked writer's waiter, the reader
  *                     once dequeued (until copied out, or put back), then
- *                     the channel again as a spare buffer (msg.c), freed
- *                     at destroy or by kchan_dev_release().
+ *                     the channel again as a spare buffer (msg.c: ch->spare
+ *                     or ch->big_spare), freed at destroy or by kchan_free().
  *   struct kchan_waiter
  *                     a blocked reader or writer, on its own stack, or one
  *                     case of a select (select.c); it is on ch->recvq or
@@ -210,6 +210,7 @@ struct kchan {
 	u64 timer_seen;			/* timer_fired at the last delivery */
 	struct list_head spare;		/* small message buffers to reuse (msg.c) */
 	unsigned int nspare;		/* on spare; read unlocked as a hint */
+	struct kchan_msg *big_spare;	/* a large buffer to reuse (msg.c); a hint unlocked */
 
 	/* Fixed at creation. */
 	u64 id;				/* random, nonzero: struct kchan_info.id */

@@ -9,8 +9,17 @@
  * The spares are charged to the memory cgroup of the writer that first
  * allocated them (GFP_KERNEL_ACCOUNT), like the queued messages they were.
  * An idle channel keeps at most 16 KiB of them (kchan_spare_max()), until
- * destroy or its last reference.  Larger messages still come from kvmalloc
- * and go back to it.
+ * destroy or its last reference.
+ *
+ * Larger messages come from kvmalloc, and each is zeroed there first
+ * (Debian's kernels run with init_on_alloc=1): for a 64 KiB message an
+ * order-5 allocation and 128 KiB of clear_page(), as much work as both
+ * copies.  A channel keeps the last large buffer its readers freed, one
+ * message's worth at most, as ch->big_spare, and a writer whose message
+ * fits takes it.  Its len is the longest message it is known to hold:
+ * reused for a shorter one it is known to hold only that one afterwards,
+ * which can only make it reused less.  A stream of equal messages, the
+ * case that matters, allocates nothing.
  */
 #include <linux/slab.h>
 
@@ -31,12 +40,33 @@ static unsigned int kchan_spare_max(const struct kchan *ch)
 	return min3((u64)max(ch->capacity, 1U), (u64)KCHAN_SPARE_MAX, fit);
 }
 
-/* A message of @len bytes for @ch, from its spares if it is small. */
+/*
+ * ch->big_spare if a message of @len bytes fits, or NULL.  The unlocked
+ * look is a hint: it only saves the lock round when there is none.
+ */
+static struct kchan_msg *kchan_big_spare_take(struct kchan *ch, size_t len)
+{
+	struct kchan_msg *msg = NULL;
+
+	if (!READ_ONCE(ch->big_spare))
+		return NULL;
+	spin_lock(&ch->lock);
+	if (ch->big_spare && ch->big_spare->len >= len) {
+		msg = ch->big_spare;
+		WRITE_ONCE(ch->big_spare, NULL);
+	}
+	spin_unlock(&ch->lock);
+	return msg;
+}
+
+/* A message of @len bytes for @ch, from its spares if one fits. */
 struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
 {
 	struct kchan_msg *msg = NULL;
 
-	if (len <= KCHAN_MSG_SMALL && READ_ONCE(ch->nspare)) {
+	if (len > KCHAN_MSG_SMALL) {
+		msg = kchan_big_spare_take(ch, len);
+	} else if (READ_ONCE(ch->nspare)) {
 		spin_lock(&ch->lock);
 		msg = list_first_entry_or_null(&ch->spare, struct kchan_msg,
 					       link);
@@ -56,8 +86,15 @@ struct kchan_msg *kchan_msg_new(struct kchan *ch, size_t len)
 static bool kchan_msg_keep_locked(struct kchan *ch, struct kchan_msg *msg)
 {
 	lockdep_assert_held(&ch->lock);
-	if (msg->len > KCHAN_MSG_SMALL || ch->dead ||
-	    ch->nspare >= kchan_spare_max(ch))
+	if (ch->dead)
+		return false;
+	if (msg->len > KCHAN_MSG_SMALL) {
+		if (ch->big_spare)
+			return false;
+		WRITE_ONCE(ch->big_spare, msg);
+		return true;
+	}
+	if (ch->nspare >= kchan_spare_max(ch))
 		return false;
 	list_add(&msg->link, &ch->spare);	/* the warmest is reused first */
 	WRITE_ONCE(ch->nspare, ch->nspare + 1);
@@ -84,7 +121,7 @@ void kchan_msg_free_many(struct kchan *ch, struct kchan_msg **msgs, int n)
 
 	if (!n)
 		return;
-	if (msgs[0]->len <= KCHAN_MSG_SMALL) {
+	if (msgs[0]->len <= KCHAN_MSG_SMALL || !READ_ONCE(ch->big_spare)) {
 		spin_lock(&ch->lock);
 		kept = kchan_msg_keep_many_locked(ch, msgs, n);
 		spin_unlock(&ch->lock);
@@ -103,4 +140,8 @@ void kchan_spares_drop(struct kchan *ch, struct list_head *to)
 {
 	list_splice_init(&ch->spare, to);
 	WRITE_ONCE(ch->nspare, 0);
+	if (ch->big_spare) {
+		list_add_tail(&ch->big_spare->link, to);
+		WRITE_ONCE(ch->big_spare, NULL);
+	}
 }
