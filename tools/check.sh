@@ -67,8 +67,12 @@ fi
 # Every result ends up here, one per line: "KVER<TAB>PROGRAM<TAB>pass|fail|skip<TAB>TEST".
 results=$(mktemp)
 work=$(mktemp -d)
+# How long each program took, "SECONDS<TAB>KVER<TAB>PROGRAM": the budget of
+# CI's 90 minutes is spent by these, so the summary names the slowest.
+times=$work/times
 trap 'rm -rf "$results" "$work"' EXIT
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+took() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$times"; }
 
 # The guest programs: every selftest and libchan test built into
 # build/selftests/, the examples' TAP runners, and tests/guest-*.sh.
@@ -128,6 +132,7 @@ for p in "$@"; do
 	name=${p#"$root"/}; name=${name#build/selftests/}
 	echo "kchan-vm: check: running $name" >/dev/kmsg
 	echo "### kchan-check begin $name"
+	t0=$(date +%s)
 	if [ -x "$p" ]; then
 		timeout -k 10 "$t" "$p" 2>&1 </dev/null; rc=$?
 		[ $rc = 124 ] && echo "### kchan-check $name: killed after ${t}s"
@@ -135,6 +140,7 @@ for p in "$@"; do
 		echo "### kchan-check $name: not built"; rc=127
 	fi
 	echo "### kchan-check end $name rc=$rc"
+	echo "### kchan-check time $name $(($(date +%s) - t0))"
 done
 exit 0'
 
@@ -193,6 +199,7 @@ for kver in "${single_kvers[@]}"; do
 		cat "$err" >&2
 	fi
 
+	sed -n 's/^### kchan-check time \([^ ]*\) \([0-9]*\)$/\2\t'"$kver"'\t\1/p' "$out" | tr -d '\r' >>"$times"
 	# Split the guest's output at the markers and parse each program's part.
 	for p in "${progs[@]}"; do
 		name=${p#"$root"/}; name=${name#build/selftests/}
@@ -241,9 +248,10 @@ for t in "${pairs[@]}"; do
 	echo "=== $pair_kver: $name (two guests) ==="
 	part=$work/pair.${name//\//_}
 	plog=$root/build/vm/console-pair-$(basename "$t" .sh)-$(date +%Y%m%d-%H%M%S)-$$.log
-	rc=0
+	rc=0 t0=$SECONDS
 	tools/vm/pair --kernel "$pair_kver" --timeout "$pair_timeout" -- "$t" \
 		>"$part" 2>"$plog" </dev/null || rc=$?
+	took $((SECONDS - t0)) "$pair_kver" "$name"
 	cat "$part"
 	[ "$rc" = 0 ] || { tail -n 40 "$plog" | sed 's/^/    /'; echo "    (both guests' stderr: $plog)"; }
 	parse_tap "$pair_kver" "$name" "$part" "$rc"
@@ -255,8 +263,9 @@ if [ ${#only[@]} -eq 0 ]; then
 		[ -x "$t" ] || continue
 		name=$(basename "$t" .sh)
 		echo "=== $t ==="
-		rc=0
+		rc=0 t0=$SECONDS
 		"$t" >"$work/$name.out" 2>&1 </dev/null || rc=$?
+		took $((SECONDS - t0)) host "$name"
 		cat "$work/$name.out"
 		parse_tap "host" "$name" "$work/$name.out" "$rc"
 	done
@@ -285,6 +294,12 @@ for kver in "${kvers[@]}" host all; do
 				printf "  %-36s %6d %6d %6d\n", p, c[p, "pass"], c[p, "fail"], c[p, "skip"] }
 		}' "$results"
 done
+
+if [ -s "$times" ]; then
+	echo
+	echo "Slowest (seconds, of $(awk -F'\t' '{ s += $1 } END { print s }' "$times") s in all):"
+	sort -rn "$times" | head -n 12 | awk -F'\t' '{ printf "  %6d  %s %s\n", $1, $2, $3 }'
+fi
 
 if grep -q '	fail	' "$results"; then
 	echo
