@@ -17,7 +17,24 @@
 #include <sys/resource.h>
 #include <grp.h>
 
-#define N	10000
+/*
+ * Ten thousand, the issue's figure; two thousand on the project's debug
+ * kernels (a "-kchan-" release), where KASAN, lockdep and kmemleak make
+ * each create and destroy some fifty times dearer for no path that the
+ * smaller count misses: every test below checks its counts exactly at
+ * either size.  The test names keep the figure of Debian's kernels.
+ */
+static bool debug_kernel(void)
+{
+	static int debug = -1;
+	struct utsname u;
+
+	if (debug < 0)
+		debug = !uname(&u) && strstr(u.release, "-kchan-");
+	return debug;
+}
+
+#define N	(debug_kernel() ? 2000 : 10000)
 
 FIXTURE(scale) {
 	char dir[64];
@@ -57,6 +74,18 @@ FIXTURE_TEARDOWN(scale)
 static int scale_mount(const char *dir, const char *opts)
 {
 	return mount("kchan", dir, KCHAN_FS_TYPE, 0, opts) ? -errno : 0;
+}
+
+/* Mount (or with MS_REMOUNT, remount) dir with max=MAX,max_user=USER (0: unset). */
+static int scale_mount_max(const char *dir, unsigned long flags, int max, int user)
+{
+	char opts[64];
+	int n = snprintf(opts, sizeof(opts), "max=%d", max);
+
+	if (user)
+		snprintf(opts + n, sizeof(opts) - n, ",max_user=%d", user);
+	return mount(flags & MS_REMOUNT ? NULL : "kchan", dir,
+		     flags & MS_REMOUNT ? NULL : KCHAN_FS_TYPE, flags, opts) ? -errno : 0;
 }
 
 static int ctl_at(const char *dir)
@@ -173,7 +202,7 @@ TEST_F_TIMEOUT(scale, named_10000, 600)
 
 	ASSERT_NE(NULL, seen);
 	ASSERT_NE(NULL, rdev);
-	ASSERT_EQ(0, scale_mount(self->dir, "max=20000,max_user=20000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, 2 * N, 2 * N));
 	ctl = ctl_at(self->dir);
 	ASSERT_LE(0, ctl);
 
@@ -197,7 +226,8 @@ TEST_F_TIMEOUT(scale, named_10000, 600)
 	EXPECT_EQ(0, fails);
 	EXPECT_EQ(0, dups(rdev, N));
 	EXPECT_EQ(-EEXIST, chan_create(ctl, "c00000", 0, 16, 0, 0));
-	EXPECT_EQ(-EEXIST, chan_create(ctl, "c09999", 0, 16, 0, 0));
+	scale_name(name, N - 1);
+	EXPECT_EQ(-EEXIST, chan_create(ctl, name, 0, 16, 0, 0));
 
 	/* All destroyed by unlink. */
 	fails = 0;
@@ -213,7 +243,7 @@ TEST_F_TIMEOUT(scale, named_10000, 600)
 	EXPECT_EQ(0, odd);
 
 	/* Every place came back: exactly N again with max=N, then ENOSPC. */
-	ASSERT_EQ(0, mount(NULL, self->dir, NULL, MS_REMOUNT, "max=10000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, MS_REMOUNT, N, 0));
 	ASSERT_EQ(N, create_all(ctl, N, &err)) TH_LOG("re-create: %s", strerror(-err));
 	EXPECT_EQ(-ENOSPC, chan_create(ctl, "extra", 0, 16, 0, 0));
 	n = scan(self->dir, seen, &hasctl, &odd);
@@ -227,7 +257,7 @@ TEST_F_TIMEOUT(scale, named_10000, 600)
 	EXPECT_EQ(0, n);
 
 	/* A new instance starts empty, with all its places. */
-	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, N, N));
 	n = scan(self->dir, seen, &hasctl, &odd);
 	EXPECT_EQ(1, n);
 	EXPECT_TRUE(hasctl);
@@ -256,27 +286,20 @@ static long count_entries(const char *dir)
 	return n;
 }
 
-/*
- * 100,000, the issue's figure; 20,000 on the project's debug kernels,
- * where KASAN and kmemleak make 100,000 take 5 minutes for no path that
- * the smaller count misses.
- */
+/* 100,000, the figure; 5,000 on the debug kernels (see N). */
 static int big_count(void)
 {
-	struct utsname u;
-
-	return !uname(&u) && strstr(u.release, "-kchan-") ? 20000 : 100000;
+	return debug_kernel() ? 5000 : 100000;
 }
 
 /* 100,000 channels in one instance, half destroyed, the rest gone at umount. */
 TEST_F_TIMEOUT(scale, named_100000, 1200)
 {
-	char name[KCHAN_NAME_MAX], path[PATH_MAX], opts[64];
+	char name[KCHAN_NAME_MAX], path[PATH_MAX];
 	int ctl, i, ret = 0, fails = 0;
 	const int big = big_count();
 
-	snprintf(opts, sizeof(opts), "max=%d,max_user=%d", big, big);
-	ASSERT_EQ(0, scale_mount(self->dir, opts));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, big, big));
 	ctl = ctl_at(self->dir);
 	ASSERT_LE(0, ctl);
 	for (i = 0; i < big && !ret; i++) {
@@ -305,7 +328,7 @@ TEST_F_TIMEOUT(scale, named_max_user_10000, 600)
 {
 	int ctl, err;
 
-	ASSERT_EQ(0, scale_mount(self->dir, "max=20000,max_user=10000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, 2 * N, N));
 	ctl = ctl_at(self->dir);
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(N, create_all(ctl, N + 1, &err));
@@ -341,7 +364,7 @@ TEST_F_TIMEOUT(scale, anon_10000, 600)
 	for (i = 0; i <= N; i++)
 		self->fds[i] = -1;
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl)) TH_LOG("RLIMIT_NOFILE %d: %m", N + 256);
-	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, N, N));
 	ctl = ctl_at(self->dir);
 	ASSERT_LE(0, ctl);
 
@@ -406,7 +429,7 @@ TEST_F_TIMEOUT(scale, mixed_fill, 600)
 	for (i = 0; i <= N; i++)
 		self->fds[i] = -1;
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
-	ASSERT_EQ(0, scale_mount(self->dir, "max=10000,max_user=10000"));
+	ASSERT_EQ(0, scale_mount_max(self->dir, 0, N, N));
 	ctl = ctl_at(self->dir);
 	ASSERT_LE(0, ctl);
 	ASSERT_EQ(N / 2, create_all(ctl, N / 2, &err)) TH_LOG("%s", strerror(-err));
