@@ -13,7 +13,9 @@ PRIMES ?= 25
 # make demo PRIMES=N: one process per prime (about 0.5 MiB each, hence the
 # guest's memory) and N^2 messages (hence its timeout), as sieve-demo.sh says.
 DEMO_MEM = $(shell echo $$(( 1024 + $(PRIMES) / 2 )))M
-DEMO_CMD = userspace/examples/sieve-demo.sh $(PRIMES)
+# make demo CAPACITY=C: buffered sieve channels of capacity C (default 0: unbuffered, as Go's).
+CAPACITY ?= 0
+DEMO_CMD = userspace/examples/sieve-demo.sh $(if $(filter-out 0,$(CAPACITY)),-c $(CAPACITY) )$(PRIMES)
 DEMO_TIMEOUT = $(shell echo $$(( 600 + $(PRIMES) * $(PRIMES) / 2000 )))
 # The demo's kernel: the newest non-RT one.
 DEMO_KVER ?= $(lastword $(filter-out %-rt-amd64,$(KVERS)))

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# sieve-demo.sh [N]: what `make demo` runs inside the guest, with kchan loaded.
+# sieve-demo.sh [-c CAPACITY] [N]: what `make demo` runs inside the guest, with
+# kchan loaded.
 #
 # Runs the multi-process prime sieve (build/userspace/examples/c/sieve) for the
-# first N primes (default 25), counts its channels while the whole pipeline is
+# first N primes (default 25), over unbuffered channels as Go's sieve, or with
+# -c over buffered ones of that capacity (make demo CAPACITY=64: the writers
+# block once per CAPACITY messages, not once per message), counts its channels while the whole pipeline is
 # alive (they are anonymous, as Go's are: no names, no nodes in /dev/chan, so
 # they are counted by the kchan-id lines in the sieve processes'
 # /proc/PID/fdinfo), checks the output against primes computed here by trial
@@ -14,12 +17,19 @@
 # for the run, and puts them back after.
 set -u
 
+usage() {
+	echo "usage: sieve-demo.sh [-c CAPACITY] [N]   (N: how many primes, 1 to 5000; default 25; CAPACITY: of each channel, default 0, unbuffered)" >&2
+	exit 2
+}
+cap=0
+if [ "${1:-}" = -c ]; then
+	cap=${2:-}
+	shift 2 || usage
+fi
+case $cap in '' | *[!0-9]* | 0?*) usage ;; esac
+[ $# -le 1 ] || usage
 n=${1:-25}
-case $n in
-'' | *[!0-9]* | 0*)
-	echo "usage: sieve-demo.sh [N]   (N: how many primes, 1 to 5000; default 25)" >&2
-	exit 2 ;;
-esac
+case $n in '' | *[!0-9]* | 0*) usage ;; esac
 [ "$n" -le 5000 ] || { echo "sieve-demo.sh: N is at most 5000" >&2; exit 2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,11 +91,13 @@ fi
 stray=$(count_workers)
 [ "$stray" -eq 0 ] || fail "$stray sieve processes are already running"
 
-echo "== sieve $n: one process and one anonymous unbuffered channel per prime, plus a generator"
+kind=unbuffered
+[ "$cap" = 0 ] || kind="buffered (capacity $cap)"
+echo "== sieve $n: one process and one anonymous $kind channel per prime, plus a generator"
 start=$EPOCHREALTIME
 # The sieve's own timeout, as it would pick it (-t): its work grows as N squared.
 limit=$((120 + n * n / 2000))
-"$sieve" -t "$limit" --pause "$n" >"$work/out" 2>"$work/err" &
+"$sieve" -c "$cap" -t "$limit" --pause "$n" >"$work/out" 2>"$work/err" &
 pid=$!
 
 # --pause: the sieve stops itself once all N primes are in, pipeline intact.
@@ -148,7 +160,7 @@ left=$(count_workers)
 [ "$left" -eq 0 ] || problems+=("$left sieve processes left behind")
 
 if [ ${#problems[@]} -eq 0 ]; then
-	echo "PASS: sieve printed the first $n primes ($(tail -n 1 "$work/out") is the last) through $n filter processes; $live anonymous channels live at peak, all gone with their processes, no process left"
+	echo "PASS: sieve printed the first $n primes ($(tail -n 1 "$work/out") is the last) through $n filter processes on $kind channels in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s; $live anonymous channels live at peak, all gone with their processes, no process left"
 	exit 0
 fi
 msg=$(printf '%s; ' "${problems[@]}")
